@@ -1,0 +1,236 @@
+/*
+ * zklock: fair, herd-free ZooKeeper locks for C.
+ *
+ * One public header. Every function returns ZKLOCK_OK (0) or a negative
+ * zklock_err code; zklock_strerror() turns a code into text.
+ *
+ * Lock recipes create ephemeral sequential znodes under a lock path
+ * ("<path>/x-<guid>-0000000042" for exclusive/write, "r-..." for read).
+ * Each waiter watches only the nearest node it must wait for, never the
+ * parent, so a release wakes exactly the waiter(s) that may proceed.
+ *
+ * THREAD SAFETY
+ *   - A zklock_client (one ZooKeeper session) may be shared by any number of
+ *     threads.
+ *   - A zklock_mutex / zklock_rwlock handle is used by one thread at a time
+ *     (like a FILE*): lock, unlock and free of the same handle must not run
+ *     concurrently. Different handles, even on the same path, are
+ *     independent locks: two handles on one path exclude each other.
+ *   - Reentrancy is per handle: the holder may lock again and must unlock as
+ *     many times.
+ *
+ * CALLBACKS
+ *   State callbacks (zklock_client_opts.on_session / on_lock) run on the
+ *   ZooKeeper client's completion thread. Keep them short. They may call the
+ *   non-blocking queries (zklock_*_token, zklock_*_state, zklock_strerror)
+ *   but any call that waits for the server (lock, unlock, client open/close)
+ *   returns ZKLOCK_EDEADLK when made from that thread.
+ *
+ * FAULTS
+ *   - Session expired: every held lock becomes ZKLOCK_LOCK_LOST, the
+ *     on_lock callback fires, tokens read -1 and waits end with ZKLOCK_ELOST.
+ *     The next blocking call on the client opens a fresh session.
+ *   - Connection lost (session may survive): held locks become
+ *     ZKLOCK_LOCK_UNCERTAIN until the client reconnects (HELD again) or the
+ *     session expires (LOST). A careful holder pauses its work while
+ *     UNCERTAIN.
+ *   - Timeouts, cancellations and failures never leave a lock node behind:
+ *     a node whose deletion hits a connection loss is deleted on reconnect
+ *     (or vanishes with the session).
+ */
+#ifndef ZKLOCK_H
+#define ZKLOCK_H
+
+#include <stdint.h>
+#include <zookeeper/zookeeper.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define ZKLOCK_EXTERN __attribute__((visibility("default")))
+#else
+#define ZKLOCK_EXTERN
+#endif
+
+#define ZKLOCK_VERSION_MAJOR 0
+#define ZKLOCK_VERSION_MINOR 1
+#define ZKLOCK_VERSION_PATCH 0
+#define ZKLOCK_VERSION_HEX                                                     \
+  ((ZKLOCK_VERSION_MAJOR << 16) | (ZKLOCK_VERSION_MINOR << 8) |                \
+   ZKLOCK_VERSION_PATCH)
+#define ZKLOCK_VERSION_STRING "0.1.0"
+
+/* Version of the library actually linked (compare with ZKLOCK_VERSION_HEX). */
+ZKLOCK_EXTERN unsigned zklock_version(void);
+ZKLOCK_EXTERN const char *zklock_version_string(void);
+
+/* Error codes, written once: XX(name, value, message). */
+#define ZKLOCK_ERRNO_MAP(XX)                                                   \
+  XX(OK, 0, "success")                                                         \
+  XX(EINVAL, -1, "invalid argument")                                           \
+  XX(ETIMEDOUT, -2, "timed out waiting for the lock")                          \
+  XX(EBUSY, -3, "lock is held by another owner")                               \
+  XX(ELOST, -4, "session expired: lock lost")                                  \
+  XX(ECONNLOSS, -5, "connection to ZooKeeper lost (outcome unknown)")          \
+  XX(ENOTHELD, -6, "lock is not held by this handle")                          \
+  XX(ECLOSED, -7, "client is closed")                                          \
+  XX(ENOMEM, -8, "out of memory")                                              \
+  XX(EAUTH, -9, "not authorized (ZooKeeper ACL or authentication)")            \
+  XX(EDEADLK, -10, "blocking call from a zklock callback thread")              \
+  XX(EZK, -11, "ZooKeeper error (see zklock_last_zk_error)")                   \
+  XX(EUPGRADE, -12, "read-to-write upgrade would deadlock; unlock first")      \
+  XX(EPATH, -13, "invalid lock path")
+
+typedef enum {
+#define ZKLOCK_XX_(name, val, msg) ZKLOCK_##name = (val),
+  ZKLOCK_ERRNO_MAP(ZKLOCK_XX_)
+#undef ZKLOCK_XX_
+} zklock_err;
+
+/* Text for a zklock_err; never NULL (unknown codes give "unknown error"). */
+ZKLOCK_EXTERN const char *zklock_strerror(int err);
+/* Symbolic name ("ZKLOCK_ETIMEDOUT"); never NULL. */
+ZKLOCK_EXTERN const char *zklock_err_name(int err);
+/* The ZooKeeper return code (ZOK, ZNOAUTH, ...) behind the last error this
+ * thread got from zklock, or ZOK. */
+ZKLOCK_EXTERN int zklock_last_zk_error(void);
+
+typedef struct zklock_client zklock_client; /* one ZooKeeper session */
+typedef struct zklock_mutex zklock_mutex;   /* exclusive lock at a path */
+typedef struct zklock_rwlock zklock_rwlock; /* shared/exclusive lock */
+
+typedef enum {
+  ZKLOCK_SESSION_CONNECTING = 0, /* (re)connecting; session may survive */
+  ZKLOCK_SESSION_CONNECTED = 1,
+  ZKLOCK_SESSION_EXPIRED = 2, /* all locks of this session are lost */
+  ZKLOCK_SESSION_AUTH_FAILED = 3,
+  ZKLOCK_SESSION_CLOSED = 4
+} zklock_session_state;
+
+typedef enum {
+  ZKLOCK_LOCK_UNLOCKED = 0,  /* not held by this handle */
+  ZKLOCK_LOCK_HELD = 1,      /* held and the session is connected */
+  ZKLOCK_LOCK_UNCERTAIN = 2, /* held, but disconnected: may yet be lost */
+  ZKLOCK_LOCK_LOST = 3       /* session expired or node deleted by others */
+} zklock_lock_state;
+
+typedef void (*zklock_session_cb)(zklock_client *c, zklock_session_state st,
+                                  void *arg);
+/* path is the lock path; node the full path of this holder's lock node. */
+typedef void (*zklock_lock_cb)(zklock_client *c, const char *path,
+                               const char *node, zklock_lock_state st,
+                               void *arg);
+
+typedef struct zklock_client_opts {
+  int session_timeout_ms; /* 0: 10000. The server clamps it to its limits. */
+  int connect_timeout_ms; /* 0: 15000. zklock_client_open gives up after it */
+  const char *auth;       /* "user:password" digest credentials, or NULL */
+  /* ACL for nodes zklock creates. NULL: with auth, creator-all + world-read;
+   * without auth, world:anyone (open). */
+  const struct ACL_vector *acl;
+  const char *owner_text; /* free text stored in lock nodes (<=256 bytes) */
+  zklock_session_cb on_session;
+  zklock_lock_cb on_lock;
+  void *cb_arg;
+  /* ZooKeeper client log lines go here; NULL drops them. */
+  void (*log)(const char *message);
+} zklock_client_opts;
+
+/* opts may be NULL for defaults. On success *out is a connected client. */
+ZKLOCK_EXTERN int zklock_client_open(const char *hosts,
+                                     const zklock_client_opts *opts,
+                                     zklock_client **out);
+/* Ends the session (its lock nodes go with it) and wakes any waiter with
+ * ZKLOCK_ECLOSED. Lock handles stay valid (every call returns ECLOSED)
+ * until freed. NULL is fine. Must not be called from a callback. */
+ZKLOCK_EXTERN void zklock_client_close(zklock_client *c);
+/* The underlying handle, for the application's own znode work. It changes
+ * when an expired session is replaced; do not close it. */
+ZKLOCK_EXTERN zhandle_t *zklock_client_zhandle(zklock_client *c);
+ZKLOCK_EXTERN zklock_session_state zklock_client_state(const zklock_client *c);
+/* Session id of the current session (0 if none). */
+ZKLOCK_EXTERN int64_t zklock_client_session_id(const zklock_client *c);
+
+/* ---- exclusive mutex (recipes/mutex.c) ----
+ * timeout_ms: < 0 waits forever, 0 tries once (like trylock), > 0 gives up
+ * after that many milliseconds with ZKLOCK_ETIMEDOUT. */
+ZKLOCK_EXTERN int zklock_mutex_new(zklock_client *c, const char *path,
+                                   zklock_mutex **out);
+ZKLOCK_EXTERN int zklock_mutex_lock(zklock_mutex *m, int timeout_ms);
+ZKLOCK_EXTERN int zklock_mutex_trylock(zklock_mutex *m);
+ZKLOCK_EXTERN int zklock_mutex_unlock(zklock_mutex *m);
+/* Fencing token of the current hold (the lock node's czxid): strictly
+ * increasing across all holders. -1 when not held or lost. */
+ZKLOCK_EXTERN int64_t zklock_mutex_token(const zklock_mutex *m);
+ZKLOCK_EXTERN zklock_lock_state zklock_mutex_state(const zklock_mutex *m);
+/* Full path of this handle's lock node while held or queued, else NULL. */
+ZKLOCK_EXTERN const char *zklock_mutex_node(const zklock_mutex *m);
+/* Run ops atomically only while this lock is still held: a multi of
+ * check(lock node) followed by ops. results has room for n entries (may be
+ * NULL). Returns ZKLOCK_ELOST if the lock node is gone. */
+ZKLOCK_EXTERN int zklock_mutex_fenced_multi(zklock_mutex *m, int n,
+                                            const zoo_op_t *ops,
+                                            zoo_op_result_t *results);
+/* Releases the lock if held. NULL is fine. */
+ZKLOCK_EXTERN void zklock_mutex_free(zklock_mutex *m);
+
+/* ---- read-write lock (recipes/rwlock.c) ----
+ * Readers share; a writer excludes everyone, including zklock_mutex holders
+ * at the same path. A reader waits only for the nearest earlier writer, a
+ * writer for the nearest earlier node of any kind: FIFO-fair, so a queued
+ * writer is never starved by later readers.
+ * Reentrancy: a writer may also take read holds; taking write while holding
+ * only read returns ZKLOCK_EUPGRADE at once (an upgrade can deadlock).
+ * unlock releases a read hold if any, else a write hold; the node goes when
+ * the last hold goes (dropping the last write hold under read holds
+ * downgrades). */
+ZKLOCK_EXTERN int zklock_rwlock_new(zklock_client *c, const char *path,
+                                    zklock_rwlock **out);
+ZKLOCK_EXTERN int zklock_rwlock_rdlock(zklock_rwlock *l, int timeout_ms);
+ZKLOCK_EXTERN int zklock_rwlock_wrlock(zklock_rwlock *l, int timeout_ms);
+ZKLOCK_EXTERN int zklock_rwlock_tryrdlock(zklock_rwlock *l);
+ZKLOCK_EXTERN int zklock_rwlock_trywrlock(zklock_rwlock *l);
+/* Write -> read without ever letting another writer in; never waits for
+ * other holders (one round trip). */
+ZKLOCK_EXTERN int zklock_rwlock_downgrade(zklock_rwlock *l);
+ZKLOCK_EXTERN int zklock_rwlock_unlock(zklock_rwlock *l);
+ZKLOCK_EXTERN int64_t zklock_rwlock_token(const zklock_rwlock *l);
+ZKLOCK_EXTERN zklock_lock_state zklock_rwlock_state(const zklock_rwlock *l);
+/* 'w' holding write, 'r' holding read only, 0 not held. */
+ZKLOCK_EXTERN int zklock_rwlock_mode(const zklock_rwlock *l);
+ZKLOCK_EXTERN const char *zklock_rwlock_node(const zklock_rwlock *l);
+ZKLOCK_EXTERN int zklock_rwlock_fenced_multi(zklock_rwlock *l, int n,
+                                             const zoo_op_t *ops,
+                                             zoo_op_result_t *results);
+ZKLOCK_EXTERN void zklock_rwlock_free(zklock_rwlock *l);
+
+/* ---- inspection (for tools and tests) ---- */
+typedef struct zklock_node_info {
+  char kind;        /* 'x' (exclusive/write) or 'r' (read) */
+  int32_t seq;      /* sequence number ZooKeeper assigned */
+  int64_t token;    /* czxid */
+  int64_t ctime_ms; /* creation time, ms since the epoch */
+  int64_t owner_session;
+  int holder;      /* 1 if this node currently holds the lock */
+  char name[96];   /* node name under the lock path */
+  char owner[320]; /* owner data ("host=..\npid=..\n..."), NUL-terminated */
+} zklock_node_info;
+
+/* Lists the lock queue at path in order (holders first). *out is malloc'd
+ * (free() it); *n is its length. Nodes that vanish while listed are left
+ * out. */
+ZKLOCK_EXTERN int zklock_queue_list(zklock_client *c, const char *path,
+                                    zklock_node_info **out, int *n);
+
+/* Checks a lock path: absolute, no empty, "." or ".." components, no
+ * trailing slash, not under /zookeeper, valid UTF-8 without control
+ * characters, at most ZKLOCK_PATH_MAX bytes. ZKLOCK_OK or ZKLOCK_EPATH. */
+#define ZKLOCK_PATH_MAX 1024
+ZKLOCK_EXTERN int zklock_path_validate(const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ZKLOCK_H */

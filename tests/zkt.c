@@ -1,0 +1,178 @@
+/* Test support shared by the integration tests. */
+#include "zkt.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static char hosts_buf[512];
+
+const char *zkt_hosts(void) {
+  const char *h = getenv("ZKLOCK_TEST_HOSTS");
+  if (h && *h)
+    return h;
+  if (hosts_buf[0])
+    return hosts_buf;
+  const char *dir = getenv("ZKLOCK_ENSEMBLE_DIR");
+  if (dir) {
+    char p[1024];
+    snprintf(p, sizeof p, "%s/hosts", dir);
+    FILE *f = fopen(p, "r");
+    if (f) {
+      if (fgets(hosts_buf, sizeof hosts_buf, f))
+        hosts_buf[strcspn(hosts_buf, "\r\n")] = '\0';
+      fclose(f);
+      if (hosts_buf[0])
+        return hosts_buf;
+    }
+  }
+  fprintf(stderr, "no test ensemble: set ZKLOCK_TEST_HOSTS or run "
+                  "tests/ensemble.sh start\n");
+  exit(77);
+}
+
+void zkt_root(char *buf, size_t len, const char *name) {
+  static int n;
+  snprintf(buf, len, "/zklock-test/%s-%ld-%d", name, (long)getpid(), n++);
+}
+
+static void quiet(const char *m) { (void)m; }
+
+zhandle_t *zkt_raw(void) {
+  zhandle_t *zh =
+      zookeeper_init2(zkt_hosts(), NULL, 10000, NULL, NULL, 0, quiet);
+  assert_non_null(zh);
+  for (int i = 0; i < 1000 && zoo_state(zh) != ZOO_CONNECTED_STATE; i++)
+    zkt_sleep_ms(10);
+  assert_int_equal(zoo_state(zh), ZOO_CONNECTED_STATE);
+  return zh;
+}
+
+int zkt_children(zhandle_t *zh, const char *path) {
+  struct String_vector sv = {0, NULL};
+  int rc = zoo_get_children(zh, path, 0, &sv);
+  if (rc == ZNONODE)
+    return -1;
+  assert_int_equal(rc, ZOK);
+  int n = sv.count;
+  deallocate_String_vector(&sv);
+  return n;
+}
+
+void zkt_rmr(zhandle_t *zh, const char *path) {
+  struct String_vector sv = {0, NULL};
+  if (zoo_get_children(zh, path, 0, &sv) != ZOK)
+    return;
+  for (int i = 0; i < sv.count; i++) {
+    char child[2048];
+    snprintf(child, sizeof child, "%s/%s", path, sv.data[i]);
+    zkt_rmr(zh, child);
+  }
+  deallocate_String_vector(&sv);
+  zoo_delete(zh, path, -1);
+}
+
+void zkt_expire(zklock_client *c) {
+  zhandle_t *zh = zklock_client_zhandle(c);
+  assert_non_null(zh);
+  clientid_t id = *zoo_client_id(zh);
+  zhandle_t *twin =
+      zookeeper_init2(zkt_hosts(), NULL, 10000, &id, NULL, 0, quiet);
+  assert_non_null(twin);
+  for (int i = 0; i < 1000 && zoo_state(twin) != ZOO_CONNECTED_STATE; i++)
+    zkt_sleep_ms(10);
+  zookeeper_close(twin); /* closing the twin ends the shared session */
+}
+
+zklock_client *zkt_client(int session_timeout_ms) {
+  zklock_client_opts o = {0};
+  o.session_timeout_ms = session_timeout_ms;
+  o.owner_text = "zklock-test";
+  zklock_client *c = NULL;
+  int rc = zklock_client_open(zkt_hosts(), &o, &c);
+  if (rc)
+    fprintf(stderr, "zklock_client_open: %s\n", zklock_strerror(rc));
+  assert_int_equal(rc, ZKLOCK_OK);
+  return c;
+}
+
+char *zkt_4lw(const char *hostport, const char *cmd) {
+  char host[256];
+  snprintf(host, sizeof host, "%s", hostport);
+  char *colon = strrchr(host, ':');
+  if (!colon)
+    return NULL;
+  *colon = '\0';
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_port = htons((uint16_t)atoi(colon + 1))};
+  if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+    return NULL;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0)
+    return NULL;
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+      write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd)) {
+    close(fd);
+    return NULL;
+  }
+  size_t cap = 4096, len = 0;
+  char *buf = malloc(cap);
+  ssize_t r;
+  while (buf && (r = read(fd, buf + len, cap - len - 1)) > 0) {
+    len += (size_t)r;
+    if (cap - len < 2) {
+      char *nb = realloc(buf, cap *= 2);
+      if (!nb) {
+        free(buf);
+        buf = NULL;
+      }
+      buf = nb;
+    }
+  }
+  close(fd);
+  if (buf)
+    buf[len] = '\0';
+  return buf;
+}
+
+long zkt_watch_count(void) {
+  char hosts[512];
+  snprintf(hosts, sizeof hosts, "%s", zkt_hosts());
+  long total = 0;
+  for (char *save, *hp = strtok_r(hosts, ",", &save); hp;
+       hp = strtok_r(NULL, ",", &save)) {
+    char *reply = zkt_4lw(hp, "mntr");
+    if (!reply)
+      continue;
+    char *p = strstr(reply, "zk_watch_count");
+    if (p)
+      total += strtol(p + strlen("zk_watch_count"), NULL, 10);
+    free(reply);
+  }
+  return total;
+}
+
+int64_t zkt_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void zkt_sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0)
+    ;
+}
+
+int zkt_wait_for(int (*pred)(void *), void *arg, int timeout_ms) {
+  int64_t end = zkt_now_ms() + timeout_ms;
+  int v;
+  while (!(v = pred(arg)) && zkt_now_ms() < end)
+    zkt_sleep_ms(10);
+  return v;
+}

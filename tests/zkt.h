@@ -1,0 +1,39 @@
+/* Test support: ensemble hosts, unique test roots, raw ZooKeeper checks. */
+#ifndef ZKT_H
+#define ZKT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "zklock.h"
+
+/* Connection string of the test ensemble (ZKLOCK_TEST_HOSTS, or the file
+ * the ensemble script wrote). Exits 77 (skip) when there is none. */
+const char *zkt_hosts(void);
+/* A fresh root path for one test: "/zklock-test/<name>-<pid>-<n>". */
+void zkt_root(char *buf, size_t len, const char *name);
+/* A raw ZooKeeper handle (connected) for checks outside zklock. */
+zhandle_t *zkt_raw(void);
+/* Number of children of path (-1 if path is missing). */
+int zkt_children(zhandle_t *zh, const char *path);
+/* Deletes path and everything under it. */
+void zkt_rmr(zhandle_t *zh, const char *path);
+/* Expires a client's session from outside: opens a second handle with the
+ * same session id and password, then closes it. */
+void zkt_expire(zklock_client *c);
+/* Opens a zklock client with defaults plus the given session timeout. */
+zklock_client *zkt_client(int session_timeout_ms);
+/* Sends a four-letter word to one host:port; returns malloc'd reply. */
+char *zkt_4lw(const char *hostport, const char *cmd);
+/* Sum of zk_watch_count over all servers (mntr). */
+long zkt_watch_count(void);
+int64_t zkt_now_ms(void);
+void zkt_sleep_ms(int ms);
+/* Waits until pred() or timeout; returns the last pred value. */
+int zkt_wait_for(int (*pred)(void *), void *arg, int timeout_ms);
+
+#endif
