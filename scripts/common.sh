@@ -1,0 +1,44 @@
+# Shared by scripts/demo.sh and scripts/test.sh: install what is missing,
+# then build in build/<name> (out of tree, so several builds can coexist).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+PACKAGES="build-essential autoconf automake libtool pkg-config
+  libzookeeper-mt-dev zookeeper default-jre-headless libcmocka-dev
+  valgrind clang clang-format libclang-rt-14-dev python3 procps"
+
+install_packages() {
+  local missing=()
+  for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "== installing: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# build NAME [configure args...]: configure once, then make.
+build() {
+  local name=$1
+  shift
+  cd "$ROOT"
+  if [ ! -x configure ] || [ configure.ac -nt configure ] ||
+     [ Makefile.am -nt configure ] || [ ! -f Makefile.in ]; then
+    echo "== autoreconf"
+    autoreconf -fi >/dev/null
+  fi
+  mkdir -p "build/$name"
+  cd "build/$name"
+  local want="$*"
+  if [ ! -f Makefile ] || [ "$(cat .configure-args 2>/dev/null)" != "$want" ] ||
+     [ ../../configure -nt Makefile ]; then
+    echo "== configure $want"
+    ../../configure -q "$@"
+    echo "$want" >.configure-args
+  fi
+  echo "== make ($name)"
+  make -j"$(nproc)" -s
+}

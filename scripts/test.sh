@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs packages if missing, builds, starts a
+# throwaway 3-node ZooKeeper ensemble on 127.0.0.1, runs `make check`,
+# stops the ensemble. Safe to rerun.
+#
+#   ./scripts/test.sh              the suite
+#   ./scripts/test.sh --asan       the suite built with ASan+UBSan
+#   ./scripts/test.sh --tsan       the suite built with ThreadSanitizer
+#   ./scripts/test.sh --valgrind   the suite under valgrind (TEST_PREFIX)
+#   ./scripts/test.sh --soak       also the long fault soak (FAULT_SOAK=1)
+#   ./scripts/test.sh --distcheck  make distcheck
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+mode=default
+for arg in "$@"; do
+  case "$arg" in
+    --asan) mode=asan ;;
+    --tsan) mode=tsan ;;
+    --valgrind) mode=valgrind ;;
+    --soak) export FAULT_SOAK=1 ;;
+    --distcheck) mode=distcheck ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "unknown option: $arg" >&2; exit 2 ;;
+  esac
+done
+
+install_packages
+case "$mode" in
+  asan) build asan --enable-sanitizers CC=clang ;;
+  tsan) build tsan --enable-tsan CC=clang ;;
+  *) build default ;;
+esac
+
+# TEST_PREFIX wraps each test binary (hiredis style).
+if [ "$mode" = valgrind ]; then
+  export TEST_PREFIX="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --suppressions=$ROOT/tests/valgrind.supp"
+fi
+if [ "$mode" = asan ]; then
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+fi
+
+# Each build directory gets its own ensemble state (and ports).
+export ZKLOCK_ENSEMBLE_DIR="$PWD/tests/.ensemble"
+trap '"$ROOT/tests/ensemble.sh" stop >/dev/null 2>&1 || true' EXIT
+
+target=check
+[ "$mode" = distcheck ] && target=distcheck
+set +e
+make -j"$(nproc)" $target
+rc=$?
+set -e
+echo
+echo "== cmocka summaries ($mode)"
+for log in tests/*.log tests/*/*.log; do
+  [ -f "$log" ] || continue
+  case "$log" in */test-suite.log) continue ;; esac
+  grep -hE '^\[ *(PASSED|FAILED|SKIPPED) *\]|^\[==========\] .* run\.' "$log" |
+    sed "s|^|$(basename "$log" .log): |"
+done
+[ -f test-suite.log ] && [ $rc -ne 0 ] && cat test-suite.log
+exit $rc
