@@ -1,0 +1,998 @@
+/* zklock: run a command while holding a ZooKeeper lock, or show a lock's
+ * queue. See man/zklock.1 for the user's view.
+ *
+ *   zklock [OPTIONS] PATH [--] COMMAND [ARGS...]
+ *   zklock [OPTIONS] status [--json] PATH
+ *
+ * Threads and signals: every signal zklock reacts to is blocked before any
+ * thread starts, so the ZooKeeper client's threads never run a handler; the
+ * main thread reads them from a signalfd. Connecting and waiting for the
+ * lock happen on a worker thread so the main thread stays free to notice
+ * SIGINT/SIGTERM and cancel the wait (zklock_client_close wakes it). Lock
+ * state callbacks run on the ZooKeeper completion thread: they only store
+ * the state and write a byte to a self-pipe; the main loop does the rest. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zklock.h>
+
+/* Exit codes. Kept out of the 0-2 range most commands use and away from
+ * the shell's 126/127/128+N; see EXIT STATUS in zklock(1). */
+enum {
+  XC_USAGE = 64,       /* EX_USAGE: bad arguments */
+  XC_UNAVAILABLE = 69, /* EX_UNAVAILABLE: ensemble unreachable */
+  XC_SOFTWARE = 70,    /* EX_SOFTWARE: other ZooKeeper or internal error */
+  XC_OSERR = 71,       /* EX_OSERR: fork, pipe, signalfd failed */
+  XC_BUSY = 75,        /* EX_TEMPFAIL: -n and the lock is taken */
+  XC_NOPERM = 77,      /* EX_NOPERM: authentication or ACL refused */
+  XC_CONFIG = 78,      /* EX_CONFIG: unusable credentials */
+  XC_LOST = 79,        /* the lock was lost while the command ran */
+  XC_TIMEOUT = 124,    /* -t expired (as timeout(1)) */
+  XC_CANNOT_RUN = 126, /* command found but not executable */
+  XC_NOT_FOUND = 127   /* command not found */
+};
+
+#define DEFAULT_HOSTS "127.0.0.1:2181"
+#define AUTH_MAX 1024
+
+typedef struct {
+  const char *hosts;
+  int shared;
+  int nonblock;
+  int timeout_ms; /* -1: wait forever */
+  int kill_after_ms;
+  int connect_timeout_ms;
+  int session_timeout_ms;
+  const char *auth_file;
+  const char *owner;
+  int verbose;
+  int json;
+  const char *path;
+  char **cmd;
+} cli_opts;
+
+static const char *prog = "zklock";
+
+static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void msg(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "%s: ", prog);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+static int usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "%s: ", prog);
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\nTry '%s --help' for more information.\n", prog);
+  va_end(ap);
+  return XC_USAGE;
+}
+
+static void help(void) {
+  printf(
+      "Usage: %s [OPTIONS] PATH [--] COMMAND [ARGS...]\n"
+      "       %s [OPTIONS] status [--json] PATH\n"
+      "\n"
+      "Run COMMAND while holding the ZooKeeper lock at PATH, release it when\n"
+      "COMMAND exits and exit with its status. COMMAND gets ZKLOCK_PATH,\n"
+      "ZKLOCK_TOKEN (fencing token) and ZKLOCK_NODE in its environment.\n"
+      "'status' lists the holders and waiters of PATH in queue order.\n"
+      "\n"
+      "Options:\n"
+      "  -z, --hosts HOSTS         ensemble (host:port,...); default\n"
+      "                            $ZKLOCK_HOSTS, then " DEFAULT_HOSTS "\n"
+      "  -s, --shared              take a shared (read) lock; the default is\n"
+      "                            exclusive\n"
+      "  -n, --nonblock            fail at once if the lock is taken\n"
+      "  -t, --timeout SEC         give up waiting for the lock after SEC\n"
+      "                            seconds (fractions allowed; 0 = -n)\n"
+      "  -k, --kill-after SEC      after the lock is lost, SIGKILL the "
+      "command\n"
+      "                            SEC seconds after SIGTERM (default 5)\n"
+      "      --connect-timeout SEC give up connecting after SEC (default 10)\n"
+      "      --session-timeout SEC ZooKeeper session timeout (default 10)\n"
+      "      --auth-file FILE      digest credentials 'user:password' from\n"
+      "                            FILE (else $ZKLOCK_AUTH); never give a\n"
+      "                            password on the command line\n"
+      "      --owner TEXT          text stored in the lock node for 'status'\n"
+      "                            (default: your user name)\n"
+      "      --json                'status': print JSON\n"
+      "  -v, --verbose             report lock state changes on stderr\n"
+      "  -h, --help                show this help and exit\n"
+      "  -V, --version             show the version and exit\n"
+      "\n"
+      "Exit status:\n"
+      "  0-255  COMMAND's exit status (128+N if it died of signal N)\n"
+      "  64     usage error\n"
+      "  69     ZooKeeper unreachable, or the session ended while waiting\n"
+      "  70     other ZooKeeper or internal error\n"
+      "  71     operating system error (pipe, fork)\n"
+      "  75     -n: the lock is held by another owner\n"
+      "  77     authentication failed or not authorized (ACL)\n"
+      "  78     unusable credentials file or $ZKLOCK_AUTH\n"
+      "  79     the lock was lost while COMMAND ran (COMMAND was killed)\n"
+      "  124    -t: timed out waiting for the lock\n"
+      "  126    COMMAND cannot be run\n"
+      "  127    COMMAND not found\n"
+      "  128+N  zklock got signal N before COMMAND started\n"
+      "These can clash with COMMAND's own exit codes; use 'status' or -v\n"
+      "when you must tell them apart.\n",
+      prog, prog);
+}
+
+/* Seconds with fractions -> milliseconds, rounded up so a tiny positive
+ * value never becomes "try once". */
+static int parse_seconds(const char *s, int *ms) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || *end || errno || !(v >= 0 && v <= 2147483.0))
+    return -1;
+  double m = v * 1000.0;
+  int r = (int)m;
+  if (r < m)
+    r++;
+  *ms = r;
+  return 0;
+}
+
+/* ---- credentials ---- */
+
+/* Reads "user:password" from the first line of file into buf. Messages
+ * name the file, never its contents. */
+static int read_auth_file(const char *file, char *buf, size_t len) {
+  int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    msg("cannot open credentials file %s: %s", file, strerror(errno));
+    return XC_CONFIG;
+  }
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077))
+    msg("warning: credentials file %s is accessible by other users "
+        "(chmod 600 it)",
+        file);
+  size_t n = 0;
+  ssize_t r;
+  while (n < len - 1 && (r = read(fd, buf + n, len - 1 - n)) != 0) {
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0) {
+      msg("cannot read credentials file %s: %s", file, strerror(errno));
+      close(fd);
+      return XC_CONFIG;
+    }
+    n += (size_t)r;
+  }
+  close(fd);
+  buf[n] = '\0';
+  buf[strcspn(buf, "\r\n")] = '\0';
+  return 0;
+}
+
+static int auth_ok(const char *auth) {
+  const char *colon = strchr(auth, ':');
+  return colon && colon != auth && strlen(auth) < AUTH_MAX;
+}
+
+/* ---- shared state between main thread, worker and callbacks ---- */
+
+static struct {
+  pthread_mutex_t mu;
+  zklock_client *c; /* published once the lock handle exists */
+  zklock_mutex *m;
+  zklock_rwlock *rw;
+  int cancelled;
+  int closed; /* main closed the client to cancel the wait */
+  int rc;     /* worker result */
+  int open_rc;
+  int pipe_r, pipe_w;
+  atomic_int done;
+  atomic_int lock_state; /* last state the callback reported */
+  atomic_int lost;
+} g = {.mu = PTHREAD_MUTEX_INITIALIZER, .pipe_r = -1, .pipe_w = -1};
+
+static void wake_main(void) {
+  char b = 1;
+  /* The pipe is non-blocking: if it is full the main loop is awake
+   * anyway and reads the atomics. */
+  ssize_t r = write(g.pipe_w, &b, 1);
+  (void)r;
+}
+
+/* ZooKeeper completion thread: no blocking calls, no signalling here. */
+static void on_lock(zklock_client *c, const char *path, const char *node,
+                    zklock_lock_state st, void *arg) {
+  (void)c;
+  (void)path;
+  (void)node;
+  (void)arg;
+  atomic_store(&g.lock_state, (int)st);
+  if (st == ZKLOCK_LOCK_LOST)
+    atomic_store(&g.lost, 1);
+  wake_main();
+}
+
+typedef struct {
+  const cli_opts *o;
+  zklock_client_opts copts;
+} worker_arg;
+
+static int lock_once(const cli_opts *o, int timeout_ms) {
+  if (o->shared)
+    return zklock_rwlock_rdlock(g.rw, timeout_ms);
+  return zklock_mutex_lock(g.m, timeout_ms);
+}
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *worker(void *p) {
+  worker_arg *wa = p;
+  const cli_opts *o = wa->o;
+  zklock_client *c = NULL;
+  int rc = zklock_client_open(o->hosts, &wa->copts, &c);
+  g.open_rc = rc;
+  if (rc == ZKLOCK_OK)
+    rc = o->shared ? zklock_rwlock_new(c, o->path, &g.rw)
+                   : zklock_mutex_new(c, o->path, &g.m);
+  pthread_mutex_lock(&g.mu);
+  /* Publish only once a lock handle holds a reference: from here on the
+   * main thread may close the client to cancel our wait. */
+  g.c = c;
+  int cancelled = g.cancelled;
+  pthread_mutex_unlock(&g.mu);
+  if (rc == ZKLOCK_OK && cancelled)
+    rc = ZKLOCK_ECLOSED;
+  if (rc == ZKLOCK_OK) {
+    int timeout = o->nonblock ? 0 : o->timeout_ms;
+    int64_t deadline = timeout > 0 ? now_ms() + timeout : -1;
+    /* A session that expires while we queue loses our place, not our
+     * intent: queue again (the library opens a fresh session). */
+    for (int tries = 0;; tries++) {
+      rc = lock_once(o, timeout);
+      if (rc != ZKLOCK_ELOST || tries == 4)
+        break;
+      if (o->verbose)
+        msg("session expired while waiting for %s; queueing again", o->path);
+      if (deadline >= 0) {
+        int64_t left = deadline - now_ms();
+        if (left <= 0) {
+          rc = ZKLOCK_ETIMEDOUT;
+          break;
+        }
+        timeout = (int)left;
+      }
+    }
+  }
+  g.rc = rc;
+  atomic_store(&g.done, 1);
+  wake_main();
+  return NULL;
+}
+
+/* ---- signals ---- */
+
+static const int handled_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+/* Blocks the signals zklock handles (except those ignored on entry, as
+ * under nohup: they stay ignored for zklock and the command) plus SIGCHLD,
+ * and returns a signalfd for them. *orig gets the mask to restore in the
+ * command. */
+static int setup_signals(sigset_t *orig) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  for (size_t i = 0; i < sizeof handled_signals / sizeof *handled_signals;
+       i++) {
+    struct sigaction sa;
+    if (sigaction(handled_signals[i], NULL, &sa) == 0 &&
+        sa.sa_handler == SIG_IGN)
+      continue;
+    sigaddset(&set, handled_signals[i]);
+  }
+  if (pthread_sigmask(SIG_BLOCK, &set, orig) != 0)
+    return -1;
+  return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* ---- output helpers for status ---- */
+
+static void owner_field(const char *owner, const char *key, char *out,
+                        size_t len) {
+  size_t kl = strlen(key);
+  out[0] = '\0';
+  for (const char *p = owner; p && *p;) {
+    const char *eol = strchr(p, '\n');
+    size_t ll = eol ? (size_t)(eol - p) : strlen(p);
+    if (ll > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
+      size_t vl = ll - kl - 1;
+      if (vl >= len)
+        vl = len - 1;
+      memcpy(out, p + kl + 1, vl);
+      out[vl] = '\0';
+      return;
+    }
+    p = eol ? eol + 1 : NULL;
+  }
+}
+
+/* Length of a valid UTF-8 sequence at s, or 0. */
+static size_t utf8_len(const unsigned char *s) {
+  if (s[0] < 0x80)
+    return 1;
+  size_t n = s[0] >= 0xf0 && s[0] <= 0xf4   ? 4
+             : s[0] >= 0xe0                 ? 3
+             : s[0] >= 0xc2 && s[0] <= 0xdf ? 2
+                                            : 0;
+  for (size_t i = 1; i < n; i++)
+    if ((s[i] & 0xc0) != 0x80)
+      return 0;
+  return n;
+}
+
+/* Prints s as a JSON string; invalid UTF-8 becomes U+FFFD. */
+static void json_str(FILE *f, const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  fputc('"', f);
+  while (*p) {
+    if (*p == '"' || *p == '\\') {
+      fprintf(f, "\\%c", *p++);
+    } else if (*p == '\n') {
+      fputs("\\n", f);
+      p++;
+    } else if (*p < 0x20 || *p == 0x7f) {
+      fprintf(f, "\\u%04x", *p++);
+    } else {
+      size_t n = utf8_len(p);
+      if (n == 0) {
+        fputs("\\ufffd", f);
+        p++;
+      } else {
+        fwrite(p, 1, n, f);
+        p += n;
+      }
+    }
+  }
+  fputc('"', f);
+}
+
+/* Text fields are printed in columns: replace control characters. */
+static void sanitize(char *s) {
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x20 || *s == 0x7f)
+      *s = '?';
+}
+
+static void fmt_age(char *buf, size_t len, int64_t ms) {
+  if (ms < 60000)
+    snprintf(buf, len, "%.1fs", (double)ms / 1000.0);
+  else if (ms < 3600000)
+    snprintf(buf, len, "%dm%02ds", (int)(ms / 60000), (int)(ms / 1000 % 60));
+  else
+    snprintf(buf, len, "%dh%02dm", (int)(ms / 3600000), (int)(ms / 60000 % 60));
+}
+
+static int status_output(const cli_opts *o, const zklock_node_info *v, int n) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  int holders = 0;
+  for (int i = 0; i < n; i++)
+    holders += v[i].holder != 0;
+  if (o->json) {
+    printf("{\"path\":");
+    json_str(stdout, o->path);
+    printf(",\"holders\":%d,\"waiters\":%d,\"nodes\":[", holders, n - holders);
+  } else if (n == 0) {
+    printf("%s: free (no holders, no waiters)\n", o->path);
+  } else {
+    printf("%s: %d holder%s, %d waiting\n", o->path, holders,
+           holders == 1 ? "" : "s", n - holders);
+    printf("%-4s %-6s %-10s %-12s %-7s %-28s %s\n", "POS", "STATE", "KIND",
+           "TOKEN", "AGE", "HOST:PID", "USER");
+  }
+  for (int i = 0; i < n; i++) {
+    char host[256], pid[32], user[320], age[32];
+    owner_field(v[i].owner, "host", host, sizeof host);
+    owner_field(v[i].owner, "pid", pid, sizeof pid);
+    owner_field(v[i].owner, "user", user, sizeof user);
+    int64_t age_ms = now - v[i].ctime_ms;
+    if (age_ms < 0)
+      age_ms = 0; /* clock skew between us and the server */
+    const char *kind = v[i].kind == 'r' ? "shared" : "exclusive";
+    if (o->json) {
+      printf("%s{\"position\":%d,\"holder\":%s,\"kind\":\"%s\",\"node\":",
+             i ? "," : "", i + 1, v[i].holder ? "true" : "false", kind);
+      json_str(stdout, v[i].name);
+      printf(",\"seq\":%" PRId32 ",\"token\":%" PRId64
+             ",\"created_ms\":%" PRId64 ",\"age_ms\":%" PRId64
+             ",\"session\":\"0x%" PRIx64 "\",\"host\":",
+             v[i].seq, v[i].token, v[i].ctime_ms, age_ms,
+             (uint64_t)v[i].owner_session);
+      json_str(stdout, host);
+      printf(",\"pid\":%ld,\"user\":", strtol(pid, NULL, 10));
+      json_str(stdout, user);
+      printf(",\"owner\":");
+      json_str(stdout, v[i].owner);
+      printf("}");
+    } else {
+      char hp[300];
+      sanitize(host);
+      sanitize(user);
+      snprintf(hp, sizeof hp, "%s:%s", host[0] ? host : "?",
+               pid[0] ? pid : "?");
+      fmt_age(age, sizeof age, age_ms);
+      printf("%-4d %-6s %-10s %-12" PRId64 " %-7s %-28s %s\n", i + 1,
+             v[i].holder ? "holds" : "waits", kind, v[i].token, age, hp, user);
+    }
+  }
+  if (o->json)
+    printf("]}\n");
+  return fflush(stdout) == 0 ? 0 : XC_OSERR;
+}
+
+/* Maps a connect failure to a message and exit code. */
+static int open_failed(const cli_opts *o, int rc) {
+  switch (rc) {
+  case ZKLOCK_ECONNLOSS:
+    msg("cannot connect to ZooKeeper at %s within %g s", o->hosts,
+        o->connect_timeout_ms / 1000.0);
+    return XC_UNAVAILABLE;
+  case ZKLOCK_EAUTH:
+    msg("ZooKeeper at %s rejected the credentials", o->hosts);
+    return XC_NOPERM;
+  case ZKLOCK_EINVAL:
+    msg("cannot use host list '%s': invalid or unresolvable", o->hosts);
+    return XC_UNAVAILABLE;
+  default:
+    msg("cannot connect to ZooKeeper at %s: %s", o->hosts, zklock_strerror(rc));
+    return rc == ZKLOCK_ELOST ? XC_UNAVAILABLE : XC_SOFTWARE;
+  }
+}
+
+static int run_status(const cli_opts *o, const zklock_client_opts *copts) {
+  zklock_client *c;
+  int rc = zklock_client_open(o->hosts, copts, &c);
+  if (rc != ZKLOCK_OK)
+    return open_failed(o, rc);
+  zklock_node_info *v;
+  int n;
+  rc = zklock_queue_list(c, o->path, &v, &n);
+  int xc = 0;
+  if (rc == ZKLOCK_OK) {
+    xc = status_output(o, v, n);
+    free(v);
+  } else {
+    msg("cannot list %s: %s", o->path, zklock_strerror(rc));
+    xc = rc == ZKLOCK_EAUTH       ? XC_NOPERM
+         : rc == ZKLOCK_ECONNLOSS ? XC_UNAVAILABLE
+                                  : XC_SOFTWARE;
+  }
+  zklock_client_close(c);
+  return xc;
+}
+
+/* ---- running the command ---- */
+
+/* The command's environment: ours minus the variables we set or keep to
+ * ourselves (ZKLOCK_AUTH holds a password the command was not given). */
+static char **child_env(const char *path, int64_t token, const char *node) {
+  extern char **environ;
+  size_t n = 0;
+  while (environ[n])
+    n++;
+  char **env = calloc(n + 4, sizeof *env);
+  if (!env)
+    return NULL;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *e = environ[i];
+    if (strncmp(e, "ZKLOCK_PATH=", 12) == 0 ||
+        strncmp(e, "ZKLOCK_TOKEN=", 13) == 0 ||
+        strncmp(e, "ZKLOCK_NODE=", 12) == 0 ||
+        strncmp(e, "ZKLOCK_AUTH=", 12) == 0)
+      continue;
+    env[k++] = (char *)e;
+  }
+  if (asprintf(&env[k++], "ZKLOCK_PATH=%s", path) < 0 ||
+      asprintf(&env[k++], "ZKLOCK_TOKEN=%" PRId64, token) < 0 ||
+      asprintf(&env[k++], "ZKLOCK_NODE=%s", node ? node : "") < 0)
+    return NULL;
+  env[k] = NULL;
+  return env;
+}
+
+/* Testing hook: ZKLOCK_DEBUG_SESSION_FILE=F makes zklock write its session
+ * id and password ("sid_hex passwd_hex") to F once it holds the lock, so a
+ * test can expire the session from outside. The file is mode 0600. */
+static void debug_session_file(zklock_client *c) {
+  const char *f = getenv("ZKLOCK_DEBUG_SESSION_FILE");
+  zhandle_t *zh = zklock_client_zhandle(c);
+  const clientid_t *id = zh ? zoo_client_id(zh) : NULL;
+  if (!f || !*f || !id)
+    return;
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s.tmp%ld", f, (long)getpid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return;
+  char line[128];
+  int len =
+      snprintf(line, sizeof line, "%" PRIx64 " ", (uint64_t)id->client_id);
+  for (size_t i = 0; i < sizeof id->passwd; i++)
+    len += snprintf(line + len, sizeof line - (size_t)len, "%02x",
+                    (unsigned char)id->passwd[i]);
+  line[len++] = '\n';
+  int ok = write(fd, line, (size_t)len) == len;
+  ok &= close(fd) == 0;
+  if (ok)
+    rename(tmp, f);
+  else
+    unlink(tmp);
+}
+
+static int lock_failed(const cli_opts *o, int rc) {
+  switch (rc) {
+  case ZKLOCK_EBUSY:
+    msg("%s is locked by another owner", o->path);
+    return XC_BUSY;
+  case ZKLOCK_ETIMEDOUT:
+    msg("timed out after %g s waiting for %s", o->timeout_ms / 1000.0, o->path);
+    return XC_TIMEOUT;
+  case ZKLOCK_ECONNLOSS:
+  case ZKLOCK_ELOST:
+    msg("lost the ZooKeeper session while waiting for %s: %s", o->path,
+        zklock_strerror(rc));
+    return XC_UNAVAILABLE;
+  case ZKLOCK_EAUTH:
+    msg("not authorized to lock %s: %s", o->path, zklock_strerror(rc));
+    return XC_NOPERM;
+  case ZKLOCK_EPATH:
+  case ZKLOCK_EINVAL:
+    msg("cannot lock %s: %s", o->path, zklock_strerror(rc));
+    return XC_USAGE;
+  default:
+    msg("cannot lock %s: %s", o->path, zklock_strerror(rc));
+    return XC_SOFTWARE;
+  }
+}
+
+static void drain(int fd) {
+  char buf[64];
+  while (read(fd, buf, sizeof buf) > 0)
+    ;
+}
+
+static int64_t lock_token(const cli_opts *o) {
+  return o->shared ? zklock_rwlock_token(g.rw) : zklock_mutex_token(g.m);
+}
+
+static const char *lock_node(const cli_opts *o) {
+  return o->shared ? zklock_rwlock_node(g.rw) : zklock_mutex_node(g.m);
+}
+
+static int lock_release(const cli_opts *o) {
+  return o->shared ? zklock_rwlock_unlock(g.rw) : zklock_mutex_unlock(g.m);
+}
+
+static void cleanup(void) {
+  zklock_mutex_free(g.m);
+  zklock_rwlock_free(g.rw);
+  g.m = NULL;
+  g.rw = NULL;
+  if (!g.closed)
+    zklock_client_close(g.c);
+  g.c = NULL;
+  g.closed = 1;
+}
+
+/* Phase 1: connect and queue on the worker; the main thread watches for
+ * signals. Returns 0 when the lock is held, else an exit code. */
+static int acquire(const cli_opts *o, worker_arg *wa, int sfd) {
+  pthread_t th;
+  if (pthread_create(&th, NULL, worker, wa) != 0) {
+    msg("cannot start a thread: %s", strerror(errno));
+    return XC_OSERR;
+  }
+  int got_signal = 0;
+  while (!atomic_load(&g.done)) {
+    struct pollfd pf[2] = {{sfd, POLLIN, 0}, {g.pipe_r, POLLIN, 0}};
+    if (poll(pf, 2, -1) < 0 && errno != EINTR)
+      break;
+    if (pf[1].revents)
+      drain(g.pipe_r);
+    struct signalfd_siginfo si;
+    while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+      if (si.ssi_signo == SIGCHLD)
+        continue;
+      if (got_signal) /* asked twice: stop waiting for the connect */
+        _exit(128 + (int)si.ssi_signo);
+      got_signal = (int)si.ssi_signo;
+      if (o->verbose)
+        msg("got signal %d while waiting; giving up", got_signal);
+      pthread_mutex_lock(&g.mu);
+      g.cancelled = 1;
+      zklock_client *c = g.c;
+      pthread_mutex_unlock(&g.mu);
+      /* Still connecting: no lock node exists and the worker will create
+       * none now that it is cancelled, so leave at once rather than wait
+       * out the connect timeout. */
+      if (!c)
+        _exit(128 + got_signal);
+      /* Closing ends the session (and our queued node with it) and wakes
+       * the worker with ZKLOCK_ECLOSED. */
+      zklock_client_close(c);
+      g.closed = 1;
+    }
+  }
+  pthread_join(th, NULL);
+  if (got_signal)
+    return 128 + got_signal;
+  if (g.open_rc != ZKLOCK_OK)
+    return open_failed(o, g.open_rc);
+  if (g.rc != ZKLOCK_OK)
+    return lock_failed(o, g.rc);
+  return 0;
+}
+
+static int exit_code_of(int status) {
+  if (WIFEXITED(status))
+    return WEXITSTATUS(status);
+  if (WIFSIGNALED(status))
+    return 128 + WTERMSIG(status);
+  return XC_SOFTWARE;
+}
+
+static int run_locked(const cli_opts *o, int sfd, const sigset_t *orig) {
+  int64_t token = lock_token(o);
+  if (o->verbose)
+    msg("acquired %s lock on %s (token %" PRId64 ")",
+        o->shared ? "shared" : "exclusive", o->path, token);
+  if (atomic_load(&g.lost) || token < 0) {
+    msg("lock on %s lost before the command started", o->path);
+    return XC_LOST;
+  }
+  debug_session_file(g.c);
+  char **env = child_env(o->path, token, lock_node(o));
+  if (!env) {
+    msg("out of memory");
+    return XC_OSERR;
+  }
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setsigmask(&attr, orig);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  pid_t pid;
+  int err = posix_spawnp(&pid, o->cmd[0], NULL, &attr, o->cmd, env);
+  posix_spawnattr_destroy(&attr);
+  if (err) {
+    msg("cannot run %s: %s", o->cmd[0], strerror(err));
+    return err == ENOENT ? XC_NOT_FOUND : XC_CANNOT_RUN;
+  }
+
+  /* Phase 2: the command runs. React to its exit, to lock loss and to
+   * signals. */
+  int status = 0, reaped = 0, lost = 0;
+  int64_t kill_at = -1;      /* SIGKILL deadline after a lock loss */
+  int64_t uncertain_at = -1; /* when the connection dropped */
+  zhandle_t *zh = zklock_client_zhandle(g.c);
+  int64_t session_ms = zh ? zoo_recv_timeout(zh) : o->session_timeout_ms;
+  while (!reaped) {
+    int64_t now = now_ms(), wait = -1;
+    if (kill_at >= 0)
+      wait = kill_at > now ? kill_at - now : 0;
+    if (uncertain_at >= 0 && !lost) {
+      int64_t w = uncertain_at + session_ms - now;
+      w = w > 0 ? w : 0;
+      wait = wait < 0 || w < wait ? w : wait;
+    }
+    struct pollfd pf[2] = {{sfd, POLLIN, 0}, {g.pipe_r, POLLIN, 0}};
+    if (poll(pf, 2, wait > INT32_MAX ? INT32_MAX : (int)wait) < 0 &&
+        errno != EINTR) {
+      msg("poll: %s", strerror(errno));
+      break;
+    }
+    if (pf[1].revents)
+      drain(g.pipe_r);
+    struct signalfd_siginfo si;
+    while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+      if (si.ssi_signo == SIGCHLD)
+        continue; /* reaped below */
+      /* A signal from the terminal (SI_KERNEL) reached the command's
+       * process group already; forward only signals sent to us. */
+      if (si.ssi_code != SI_KERNEL)
+        kill(pid, (int)si.ssi_signo);
+      if (o->verbose)
+        msg("got signal %d; %s", (int)si.ssi_signo,
+            si.ssi_code != SI_KERNEL ? "forwarded to the command"
+                                     : "the command got it from the terminal");
+    }
+    pid_t r;
+    while ((r = waitpid(pid, &status, WNOHANG)) < 0 && errno == EINTR)
+      ;
+    if (r == pid) {
+      reaped = 1;
+      break;
+    }
+    now = now_ms();
+    int st = atomic_load(&g.lock_state);
+    if (!lost && st == ZKLOCK_LOCK_UNCERTAIN && uncertain_at < 0) {
+      uncertain_at = now;
+      if (o->verbose)
+        msg("connection lost; lock on %s uncertain", o->path);
+    } else if (!lost && st == ZKLOCK_LOCK_HELD && uncertain_at >= 0) {
+      uncertain_at = -1;
+      if (o->verbose)
+        msg("reconnected; lock on %s held", o->path);
+    }
+    const char *why = NULL;
+    if (atomic_load(&g.lost))
+      why = "session expired or lock node deleted";
+    else if (uncertain_at >= 0 && now - uncertain_at >= session_ms)
+      /* The client learns of an expiry only when it reaches a server
+       * again; past the session timeout the server has dropped us and
+       * another owner may hold the lock. */
+      why = "disconnected for longer than the session timeout";
+    if (why && !lost) {
+      lost = 1;
+      msg("lock on %s lost (%s): sending SIGTERM to the command", o->path, why);
+      kill(pid, SIGTERM);
+      kill_at = now + o->kill_after_ms;
+    } else if (kill_at >= 0 && now >= kill_at) {
+      msg("command still running %g s after SIGTERM: sending SIGKILL",
+          o->kill_after_ms / 1000.0);
+      kill(pid, SIGKILL);
+      kill_at = -1;
+    }
+  }
+  for (size_t i = 0; env[i]; i++)
+    if (strncmp(env[i], "ZKLOCK_PATH=", 12) == 0 ||
+        strncmp(env[i], "ZKLOCK_TOKEN=", 13) == 0 ||
+        strncmp(env[i], "ZKLOCK_NODE=", 12) == 0)
+      free(env[i]);
+  free(env);
+  int xc = exit_code_of(status);
+  if (lost)
+    return XC_LOST;
+  int rc = lock_release(o);
+  if (rc == ZKLOCK_ELOST) {
+    msg("lock on %s was lost before the command finished", o->path);
+    return XC_LOST;
+  }
+  if (rc != ZKLOCK_OK)
+    msg("warning: releasing %s: %s (closing the session releases it)", o->path,
+        zklock_strerror(rc));
+  else if (o->verbose)
+    msg("released %s", o->path);
+  return xc;
+}
+
+/* ---- argument parsing ---- */
+
+enum {
+  OPT_CONNECT_TIMEOUT = 256,
+  OPT_SESSION_TIMEOUT,
+  OPT_AUTH_FILE,
+  OPT_OWNER,
+  OPT_JSON
+};
+
+static const struct option long_opts[] = {
+    {"hosts", required_argument, NULL, 'z'},
+    {"shared", no_argument, NULL, 's'},
+    {"nonblock", no_argument, NULL, 'n'},
+    {"timeout", required_argument, NULL, 't'},
+    {"kill-after", required_argument, NULL, 'k'},
+    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+    {"session-timeout", required_argument, NULL, OPT_SESSION_TIMEOUT},
+    {"auth-file", required_argument, NULL, OPT_AUTH_FILE},
+    {"owner", required_argument, NULL, OPT_OWNER},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0}};
+
+/* Parses options up to the first operand. Returns -1 to go on, else an
+ * exit code. */
+static int parse_opts(int argc, char **argv, cli_opts *o) {
+  int ch, ms;
+  opterr = 0;
+  while ((ch = getopt_long(argc, argv, "+:z:snt:k:vhV", long_opts, NULL)) !=
+         -1) {
+    switch (ch) {
+    case 'z':
+      o->hosts = optarg;
+      break;
+    case 's':
+      o->shared = 1;
+      break;
+    case 'n':
+      o->nonblock = 1;
+      break;
+    case 't':
+      if (parse_seconds(optarg, &ms))
+        return usage_error("invalid timeout '%s' (seconds, e.g. 2.5)", optarg);
+      o->timeout_ms = ms;
+      break;
+    case 'k':
+      if (parse_seconds(optarg, &ms))
+        return usage_error("invalid --kill-after '%s' (seconds)", optarg);
+      o->kill_after_ms = ms;
+      break;
+    case OPT_CONNECT_TIMEOUT:
+    case OPT_SESSION_TIMEOUT:
+      if (parse_seconds(optarg, &ms) || ms == 0)
+        return usage_error("invalid %s '%s' (seconds > 0)",
+                           ch == OPT_CONNECT_TIMEOUT ? "--connect-timeout"
+                                                     : "--session-timeout",
+                           optarg);
+      if (ch == OPT_CONNECT_TIMEOUT)
+        o->connect_timeout_ms = ms;
+      else
+        o->session_timeout_ms = ms;
+      break;
+    case OPT_AUTH_FILE:
+      o->auth_file = optarg;
+      break;
+    case OPT_OWNER:
+      o->owner = optarg;
+      break;
+    case OPT_JSON:
+      o->json = 1;
+      break;
+    case 'v':
+      o->verbose = 1;
+      break;
+    case 'h':
+      help();
+      return 0;
+    case 'V':
+      printf("zklock %s (libzklock %s)\n", ZKLOCK_VERSION_STRING,
+             zklock_version_string());
+      return 0;
+    case ':':
+      return usage_error("option '%s' needs an argument", argv[optind - 1]);
+    default:
+      if (optopt)
+        return usage_error("unknown option '-%c'", optopt);
+      return usage_error("unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  return -1;
+}
+
+int main(int argc, char **argv) {
+  cli_opts o = {.timeout_ms = -1,
+                .kill_after_ms = 5000,
+                .connect_timeout_ms = 10000,
+                .session_timeout_ms = 10000};
+  int rc = parse_opts(argc, argv, &o);
+  if (rc >= 0)
+    return rc;
+  int status_cmd = optind < argc && strcmp(argv[optind], "status") == 0;
+  if (status_cmd) {
+    /* status takes the same options after the word as well */
+    argc -= optind;
+    argv += optind;
+    optind = 0; /* glibc: 0 re-initialises getopt fully */
+    rc = parse_opts(argc, argv, &o);
+    if (rc >= 0)
+      return rc;
+  }
+  if (optind >= argc)
+    return usage_error("missing lock PATH");
+  o.path = argv[optind++];
+  if (zklock_path_validate(o.path) != ZKLOCK_OK)
+    return usage_error("invalid lock path '%s': %s", o.path,
+                       o.path[0] == '/' ? "bad component or characters"
+                                        : "must start with '/'");
+  if (status_cmd) {
+    if (optind < argc)
+      return usage_error("unexpected argument '%s' after PATH", argv[optind]);
+  } else {
+    if (optind < argc && strcmp(argv[optind], "--") == 0)
+      optind++;
+    if (optind >= argc)
+      return usage_error("missing COMMAND to run under the lock");
+    o.cmd = argv + optind;
+    if (o.nonblock && o.timeout_ms >= 0)
+      return usage_error("-n and -t exclude each other");
+    if (o.json)
+      return usage_error("--json is for 'status'");
+  }
+  if (o.timeout_ms == 0)
+    o.nonblock = 1;
+  if (!o.hosts || !*o.hosts)
+    o.hosts = getenv("ZKLOCK_HOSTS");
+  if (!o.hosts || !*o.hosts)
+    o.hosts = DEFAULT_HOSTS;
+
+  char auth[AUTH_MAX + 2] = "";
+  if (o.auth_file) {
+    rc = read_auth_file(o.auth_file, auth, sizeof auth);
+    if (rc)
+      return rc;
+    if (!auth_ok(auth)) {
+      msg("credentials file %s: expected one line 'user:password'",
+          o.auth_file);
+      return XC_CONFIG;
+    }
+  } else if (getenv("ZKLOCK_AUTH")) {
+    snprintf(auth, sizeof auth, "%s", getenv("ZKLOCK_AUTH"));
+    if (!auth_ok(auth)) {
+      msg("ZKLOCK_AUTH: expected 'user:password'");
+      return XC_CONFIG;
+    }
+  }
+  char owner[257];
+  if (!o.owner) {
+    const struct passwd *pw = getpwuid(getuid());
+    const char *u = pw ? pw->pw_name : getenv("USER");
+    snprintf(owner, sizeof owner, "%s", u ? u : "?");
+    o.owner = owner;
+  }
+  if (strlen(o.owner) > 256)
+    return usage_error("--owner text longer than 256 bytes");
+
+  zklock_client_opts copts = {
+      .session_timeout_ms = o.session_timeout_ms,
+      .connect_timeout_ms = o.connect_timeout_ms,
+      .auth = auth[0] ? auth : NULL,
+      .owner_text = o.owner,
+  };
+  if (status_cmd) {
+    rc = run_status(&o, &copts);
+    memset(auth, 0, sizeof auth);
+    return rc;
+  }
+
+  sigset_t orig;
+  int sfd = setup_signals(&orig);
+  int fds[2];
+  if (sfd < 0 || pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+    msg("cannot set up signal handling: %s", strerror(errno));
+    return XC_OSERR;
+  }
+  g.pipe_r = fds[0];
+  g.pipe_w = fds[1];
+  copts.on_lock = on_lock;
+  worker_arg wa = {&o, copts};
+  rc = acquire(&o, &wa, sfd);
+  /* the library keeps its own copy (and scrubs it on close) */
+  memset(auth, 0, sizeof auth);
+  memset(&wa, 0, sizeof wa);
+  if (rc == 0)
+    rc = run_locked(&o, sfd, &orig);
+  cleanup();
+  return rc;
+}
