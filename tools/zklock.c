@@ -756,7 +756,9 @@ static int run_locked(const cli_opts *o, int sfd, const sigset_t *orig) {
     }
     const char *why = NULL;
     if (atomic_load(&g.lost))
-      why = "session expired or lock node deleted";
+      why = zklock_client_state(g.c) == ZKLOCK_SESSION_EXPIRED
+                ? "session expired"
+                : "lock node deleted by someone else";
     else if (uncertain_at >= 0 && now - uncertain_at >= session_ms)
       /* The client learns of an expiry only when it reaches a server
        * again; past the session timeout the server has dropped us and

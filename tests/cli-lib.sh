@@ -1,0 +1,111 @@
+# Helpers for the script tests of the zklock tool and examples (sourced by
+# tests/test_cli.sh, tests/test_examples.sh, tests/test_install.sh).
+#
+# Provides: $hosts (the test ensemble), $ZKLOCK (the built tool, wrapped
+# by $TEST_PREFIX when set), $root (a fresh lock path prefix), $tmp (a
+# scratch directory removed on exit), $PY, and the functions below.
+
+: "${top_srcdir:?run from make check}" "${top_builddir:?run from make check}"
+
+if [ -n "$ZKLOCK_TEST_HOSTS" ]; then
+  hosts=$ZKLOCK_TEST_HOSTS
+elif [ -n "$ZKLOCK_ENSEMBLE_DIR" ] && [ -s "$ZKLOCK_ENSEMBLE_DIR/hosts" ]; then
+  hosts=$(cat "$ZKLOCK_ENSEMBLE_DIR/hosts")
+else
+  echo "SKIP: no ensemble (ZKLOCK_ENSEMBLE_DIR/hosts or ZKLOCK_TEST_HOSTS)"
+  exit 77
+fi
+# Nothing below may fall back to a default ensemble by accident.
+unset ZKLOCK_HOSTS ZKLOCK_AUTH ZKLOCK_DEBUG_SESSION_FILE
+
+PY=${ZK_PYTHON:-/usr/bin/python3}
+[ -x "$PY" ] || PY=python3
+
+ZKLOCK="$top_builddir/tools/zklock"
+if [ -n "$TEST_PREFIX" ]; then
+  ZKLOCK="$top_builddir/libtool --mode=execute $TEST_PREFIX $ZKLOCK"
+fi
+
+name=$(basename "$0" .sh)
+root="/zklock-test/$name-$$-$(date +%s)"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/zklock-$name.XXXXXX") || exit 99
+bg_pids=
+
+cleanup() {
+  for p in $bg_pids; do kill -KILL "$p" 2>/dev/null; done
+  "$PY" "$top_srcdir/tests/cli-zk.py" "$hosts" rmr "$root" >/dev/null 2>&1
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 99' INT TERM HUP
+
+checks=0
+fail() {
+  echo "FAIL: $*"
+  exit 1
+}
+ok() {
+  checks=$((checks + 1))
+  echo "ok $checks - $*"
+}
+
+# zk ACTION ARG: raw ZooKeeper action through kazoo (tests/cli-zk.py).
+zk() {
+  "$PY" "$top_srcdir/tests/cli-zk.py" "$hosts" "$@"
+}
+
+# zl ARGS...: the tool against the test ensemble.
+zl() {
+  $ZKLOCK -z "$hosts" "$@"
+}
+
+# bg CMD...: start CMD (a shell function is fine) in the background;
+# $last_pid is its pid.
+bg() {
+  "$@" &
+  last_pid=$!
+  bg_pids="$bg_pids $last_pid"
+}
+
+# bg_zl ARGS...: the tool in the background, $last_pid being the tool's
+# own pid (the libtool wrapper execs it), so tests can signal it.
+bg_zl() {
+  $ZKLOCK -z "$hosts" "$@" &
+  last_pid=$!
+  bg_pids="$bg_pids $last_pid"
+}
+
+# wait_file FILE [SECS]: wait until FILE exists (default 30 s).
+wait_file() {
+  n=$((${2:-30} * 20))
+  while [ ! -e "$1" ]; do
+    n=$((n - 1))
+    [ "$n" -gt 0 ] || fail "timed out waiting for $1"
+    sleep 0.05
+  done
+}
+
+# wait_rc PID EXPECTED DESC: wait for a background job, check its status.
+wait_rc() {
+  wait "$1"
+  rc=$?
+  [ "$rc" -eq "$2" ] || fail "$3: exit status $rc, expected $2"
+  ok "$3"
+}
+
+# expect_rc EXPECTED DESC CMD...: run CMD (output to $tmp/out, $tmp/err).
+expect_rc() {
+  want=$1 desc=$2
+  shift 2
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  rc=$?
+  if [ "$rc" -ne "$want" ]; then
+    echo "--- stdout"; cat "$tmp/out"; echo "--- stderr"; cat "$tmp/err"
+    fail "$desc: exit status $rc, expected $want"
+  fi
+  ok "$desc"
+}
+
+# A command that holds whatever lock it runs under until $1.release
+# exists; it creates $1.held once it runs.
+HOLD='touch "$1.held"; while [ ! -e "$1.release" ]; do sleep 0.05; done'

@@ -1,0 +1,55 @@
+#!/bin/sh
+# Runs the example programs (examples/) against the test ensemble.
+. "$top_srcdir/tests/cli-lib.sh"
+
+ex="$top_builddir/examples"
+run() {
+  if [ -n "$TEST_PREFIX" ]; then
+    "$top_builddir/libtool" --mode=execute $TEST_PREFIX "$@"
+  else
+    "$@"
+  fi
+}
+
+expect_rc 0 "mutex_basic" run "$ex/mutex_basic" "$hosts" "$root/basic"
+grep -q "^holding $root/basic, token [1-9]" "$tmp/out" || fail "mutex_basic output"
+
+expect_rc 0 "contend: 3 processes x 3 turns" \
+  run "$ex/contend" "$hosts" "$root/contend" 3 3
+grep -q "tokens strictly increasing: yes" "$tmp/out" || fail "contend output"
+
+# fenced_write: the value lands in the data node, tagged with the token.
+expect_rc 0 "fenced_write" \
+  run "$ex/fenced_write" "$hosts" "$root/fenced" "$root/data" "v1"
+cat "$tmp/out"
+zk get "$root/data" >"$tmp/data" || fail "reading $root/data"
+grep -qE '^v1 \(token [1-9][0-9]*\)$' "$tmp/data" ||
+  fail "data node holds '$(cat "$tmp/data")'"
+ok "fenced_write wrote the data node"
+
+# rwlock_demo: readers and writers in several processes; it checks the
+# exclusion rule itself.
+expect_rc 0 "rwlock_demo: 3 readers, 2 writers" \
+  run "$ex/rwlock_demo" "$hosts" "$root/rw" 3 2 2
+tail -1 "$tmp/out"
+grep -q "rule broken 0 times" "$tmp/out" || fail "rwlock_demo output"
+
+# lock_lost: finishes its work while holding ...
+expect_rc 0 "lock_lost: work done" run "$ex/lock_lost" "$hosts" "$root/lost" 1
+grep -q "work done" "$tmp/out" || fail "lock_lost output"
+# ... and stops (exit 3) when its lock node is deleted from outside.
+bg run "$ex/lock_lost" "$hosts" "$root/lost" 60
+p=$last_pid
+n=600
+until node=$(zk children "$root/lost" 2>/dev/null | head -1) && [ -n "$node" ]; do
+  n=$((n - 1))
+  [ "$n" -gt 0 ] || fail "lock_lost never took the lock"
+  sleep 0.05
+done
+zk delete "$root/lost/$node" || fail "deleting $root/lost/$node"
+wait "$p"
+rc=$?
+[ "$rc" -eq 3 ] || fail "lock_lost after node deletion: exit status $rc, expected 3"
+ok "lock_lost stops when the lock is lost"
+
+echo "all $checks checks passed"
