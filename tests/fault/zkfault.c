@@ -1,0 +1,1327 @@
+/* zkfault: mutual-exclusion and lost-update checker under injected faults.
+ *
+ * N worker processes loop acquire -> critical section -> release on one
+ * lock path. Each hold appends a record (token, pid, enter and exit time on
+ * CLOCK_MONOTONIC, shared by all processes of the machine) to shared memory.
+ * Inside the section a worker does two read-modify-writes:
+ *   - a counter znode, written with zklock_mutex_fenced_multi (check of the
+ *     lock node + setData with the version read): a failed version check
+ *     means someone else wrote inside "our" section;
+ *   - a counter in a local file, read at entry and written at exit with no
+ *     other guard than the lock: overlapping sections lose increments.
+ * Meanwhile this process injects faults (seeded, at random intervals): kill
+ * -9 / SIGSTOP of ZooKeeper servers, restart of the whole ensemble, session
+ * expiry, kill -9 of the holder, and (through tests/fault/zkproxy) dropped
+ * connections, delays, swallowed create replies and partitions.
+ *
+ * A hold counts as "lost" when the holder could have known it was in doubt:
+ * the on_lock callback reported UNCERTAIN/LOST, the session changed state,
+ * the state read at exit was not HELD, the fenced write said ELOST, or the
+ * unlock did not return OK. Lost holds may overlap (that is what fencing
+ * is for); the checker reports, among all other holds:
+ *   overlaps        two critical sections intersecting in time
+ *   token order     tokens not strictly increasing in acquisition order
+ *   lost updates    file increments lost; znode version conflicts
+ *   orphans         lock nodes left by live sessions after every worker
+ *                   released, and any node left after every session ended
+ *   recovery        time from each fault to the next successful acquire
+ * It exits 0 if the figures match --expect (clean: none; violations: some).
+ *
+ * Run `zkfault --help` for options; tests/fault/test_fault.sh runs it.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "naive.h"
+#include "zklock.h"
+
+extern char **environ;
+
+#define MAXW 64
+#define MAX_FAULTS 4096
+
+enum { LK_ZKLOCK = 0, LK_NOWAIT = NAIVE_NOWAIT, LK_NOLOST = NAIVE_NOLOST };
+enum { R_LOST = 1, R_KILLED = 2, R_OPEN = 4, R_WROTE = 8 };
+
+typedef struct {
+  int64_t token;
+  int64_t enter_ns, exit_ns;
+  int32_t worker, pid;
+  _Atomic int32_t flags;
+  int32_t pad;
+} rec_t;
+
+#define COUNTERS(X)                                                            \
+  X(acquires)                                                                  \
+  X(timeouts)                                                                  \
+  X(busy)                                                                      \
+  X(elost)                                                                     \
+  X(econnloss)                                                                 \
+  X(eother)                                                                    \
+  X(lost_holds)                                                                \
+  X(unlock_err)                                                                \
+  X(zk_ok)                                                                     \
+  X(zk_badversion)                                                             \
+  X(zk_fenced)                                                                 \
+  X(zk_unknown)                                                                \
+  X(zk_other)                                                                  \
+  X(file_incs)                                                                 \
+  X(file_incs_lost)                                                            \
+  X(opens)                                                                     \
+  X(open_fail)
+
+typedef struct {
+  _Atomic int pid;
+  _Atomic int64_t sid;
+  char passwd[16];
+  _Atomic long open_rec;                /* index + 1 of the open record, or 0 */
+  _Atomic int file_pending, zk_pending; /* a write in flight */
+  _Atomic int done;
+#define X(n) _Atomic long n;
+  COUNTERS(X)
+#undef X
+} wslot;
+
+typedef struct {
+  char hosts[1024]; /* what workers connect to (maybe the proxy) */
+  char lock_path[256];
+  char counter_path[256];
+  char file_path[512];
+  int kind, hold_ms, session_ms, nworkers;
+  uint64_t seed;
+  _Atomic int stop, close_go;
+  _Atomic long nrec;
+  long maxrec;
+  wslot w[MAXW];
+  rec_t recs[];
+} shm_t;
+
+static shm_t *S;
+
+/* ---- small helpers ---- */
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void sleep_us(long us) {
+  struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+    ;
+}
+
+static void sleep_ms(long ms) { sleep_us(ms * 1000); }
+
+/* splitmix64: reproducible from the seed on every platform. */
+static uint64_t rnd_next(uint64_t *s) {
+  uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+static long rnd_range(uint64_t *s, long lo, long hi) {
+  return hi <= lo ? lo : lo + (long)(rnd_next(s) % (uint64_t)(hi - lo + 1));
+}
+
+static void quiet(const char *m) { (void)m; }
+
+static FILE *faultlog;
+
+__attribute__((format(printf, 1, 2))) static void flog(const char *fmt, ...) {
+  if (!faultlog)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(faultlog, "[%.3f] ", (double)now_ns() / 1e9);
+  vfprintf(faultlog, fmt, ap);
+  fputc('\n', faultlog);
+  fflush(faultlog);
+  va_end(ap);
+}
+
+/* ---- local file counter ---- */
+
+static long long file_read(int fd) {
+  char b[32] = "";
+  ssize_t r = pread(fd, b, sizeof b - 1, 0);
+  if (r <= 0)
+    return -1;
+  b[r] = '\0';
+  return atoll(b);
+}
+
+static void file_write(int fd, long long v) {
+  char b[32];
+  int n = snprintf(b, sizeof b, "%020lld\n", v);
+  if (pwrite(fd, b, (size_t)n, 0) != n)
+    perror("zkfault: pwrite");
+}
+
+/* ---- worker ---- */
+
+static wslot *W;
+static int widx;
+static atomic_int lost_flag, sess_events;
+
+static void on_lock(zklock_client *c, const char *path, const char *node,
+                    zklock_lock_state st, void *arg) {
+  (void)c, (void)path, (void)node, (void)arg;
+  if (st == ZKLOCK_LOCK_UNCERTAIN || st == ZKLOCK_LOCK_LOST)
+    atomic_store(&lost_flag, 1);
+}
+
+static void on_session(zklock_client *c, zklock_session_state st, void *arg) {
+  (void)c, (void)arg;
+  if (st != ZKLOCK_SESSION_CONNECTED)
+    atomic_fetch_add(&sess_events, 1);
+}
+
+static void publish_id(zhandle_t *zh) {
+  const clientid_t *id = zh ? zoo_client_id(zh) : NULL;
+  if (!id || atomic_load(&W->sid) == id->client_id)
+    return;
+  atomic_store(&W->sid, 0);
+  memcpy(W->passwd, id->passwd, sizeof W->passwd);
+  atomic_store(&W->sid, id->client_id);
+}
+
+/* One lock handle of either kind, as the worker sees it. */
+typedef struct {
+  zklock_client *c;
+  zklock_mutex *m;
+  naive_lock *n;
+} wlock;
+
+static zhandle_t *wl_zh(wlock *l) {
+  return l->n ? naive_zhandle(l->n) : zklock_client_zhandle(l->c);
+}
+
+static int wl_open(wlock *l) {
+  if (S->kind != LK_ZKLOCK) {
+    l->n =
+        naive_open(S->hosts, S->session_ms, (naive_kind)S->kind, S->lock_path);
+    return l->n ? 0 : -1;
+  }
+  zklock_client_opts o = {0};
+  o.session_timeout_ms = S->session_ms;
+  o.connect_timeout_ms = 5000;
+  o.owner_text = "zkfault";
+  o.on_lock = on_lock;
+  o.on_session = on_session;
+  if (zklock_client_open(S->hosts, &o, &l->c))
+    return -1;
+  if (zklock_mutex_new(l->c, S->lock_path, &l->m)) {
+    zklock_client_close(l->c);
+    l->c = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+static void wl_close(wlock *l) {
+  zklock_mutex_free(l->m);
+  zklock_client_close(l->c);
+  naive_close(l->n);
+  memset(l, 0, sizeof *l);
+}
+
+/* The znode counter holds "<value> <token of the writer>". After a
+ * connection loss the writer's token tells whether our write landed. */
+static void zk_increment(wlock *l, int got, const char *buf,
+                         const struct Stat *st, int64_t token, int *fenced) {
+  if (!got)
+    return;
+  long long v = atoll(buf);
+  char nb[64];
+  int nlen = snprintf(nb, sizeof nb, "%lld %" PRId64, v + 1, token);
+  zoo_op_t op;
+  zoo_op_result_t res = {0};
+  struct Stat st2;
+  zoo_set_op_init(&op, S->counter_path, nb, nlen, st->version, &st2);
+  int rc, zerr;
+  atomic_store(&W->zk_pending, 1);
+  if (l->m) {
+    rc = zklock_mutex_fenced_multi(l->m, 1, &op, &res);
+    zerr = rc == ZKLOCK_ECONNLOSS ? ZCONNECTIONLOSS : res.err;
+  } else {
+    rc = zoo_multi(naive_zhandle(l->n), 1, &op, &res);
+    zerr = rc == ZOK ? ZOK : res.err ? res.err : rc;
+    if (rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT)
+      zerr = ZCONNECTIONLOSS;
+  }
+  if (rc == ZOK) {
+    atomic_fetch_add(&W->zk_ok, 1);
+    atomic_store(&W->zk_pending, 0);
+  } else if (rc == ZKLOCK_ELOST && l->m) {
+    atomic_fetch_add(&W->zk_fenced, 1);
+    *fenced = 1;
+  } else if (zerr == ZBADVERSION) {
+    atomic_fetch_add(&W->zk_badversion, 1);
+  } else if (zerr == ZCONNECTIONLOSS) {
+    atomic_fetch_add(&W->zk_unknown, 1);
+  } else {
+    atomic_fetch_add(&W->zk_other, 1);
+  }
+  atomic_store(&W->zk_pending, 0);
+}
+
+static void critical_section(wlock *l, int fd, uint64_t *rs) {
+  int64_t token = l->m ? zklock_mutex_token(l->m) : naive_token(l->n);
+  int64_t sid0 = l->m ? zklock_client_session_id(l->c) : 0;
+  int ev0 = atomic_load(&sess_events);
+  publish_id(wl_zh(l));
+  long ri = atomic_fetch_add(&S->nrec, 1);
+  rec_t spare, *r = ri < S->maxrec ? &S->recs[ri] : &spare;
+  r->token = token;
+  r->worker = widx;
+  r->pid = (int32_t)getpid();
+  r->exit_ns = 0;
+  atomic_store(&r->flags, R_OPEN);
+  r->enter_ns = now_ns();
+  if (r != &spare)
+    atomic_store(&W->open_rec, ri + 1);
+
+  char buf[64] = "";
+  int blen = sizeof buf - 1;
+  struct Stat st;
+  int got = zoo_get(wl_zh(l), S->counter_path, 0, buf, &blen, &st) == ZOK;
+  if (got)
+    buf[blen < 0 ? 0 : blen] = '\0';
+  long long fv = file_read(fd);
+  sleep_us(rnd_range(rs, 0, (long)S->hold_ms * 1000));
+
+  int fenced = 0, wrote = 0;
+  int ok =
+      !l->m || (zklock_mutex_state(l->m) == ZKLOCK_LOCK_HELD &&
+                !atomic_load(&lost_flag) && atomic_load(&sess_events) == ev0);
+  if (ok && fv >= 0) {
+    atomic_store(&W->file_pending, 1);
+    file_write(fd, fv + 1);
+    atomic_fetch_add(&W->file_incs, 1);
+    atomic_store(&W->file_pending, 0);
+    wrote = 1;
+  }
+  zk_increment(l, got, buf, &st, token, &fenced);
+
+  r->exit_ns = now_ns();
+  int lost = 0;
+  if (l->m) {
+    int st_end = zklock_mutex_state(l->m);
+    int urc = zklock_mutex_unlock(l->m);
+    if (urc != ZKLOCK_OK)
+      atomic_fetch_add(&W->unlock_err, 1);
+    zhandle_t *zh = zklock_client_zhandle(l->c);
+    lost = st_end != ZKLOCK_LOCK_HELD || fenced || urc != ZKLOCK_OK ||
+           atomic_load(&lost_flag) || atomic_load(&sess_events) != ev0 || !zh ||
+           zoo_state(zh) != ZOO_CONNECTED_STATE ||
+           zklock_client_session_id(l->c) != sid0;
+  } else {
+    naive_release(l->n); /* the naive lock believes it always held */
+  }
+  if (lost) {
+    atomic_fetch_add(&W->lost_holds, 1);
+    if (wrote)
+      atomic_fetch_add(&W->file_incs_lost, 1);
+  }
+  atomic_store(&r->flags, (lost ? R_LOST : 0) | (wrote ? R_WROTE : 0));
+  atomic_store(&W->open_rec, 0);
+}
+
+static int worker_main(int idx, int shm_fd) {
+  size_t hdr = sizeof(shm_t);
+  shm_t *h = mmap(NULL, hdr, PROT_READ, MAP_SHARED, shm_fd, 0);
+  if (h == MAP_FAILED)
+    return 1;
+  size_t total = hdr + (size_t)h->maxrec * sizeof(rec_t);
+  munmap(h, hdr);
+  S = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, shm_fd, 0);
+  if (S == MAP_FAILED)
+    return 1;
+  widx = idx;
+  W = &S->w[idx];
+  int fd = open(S->file_path, O_RDWR);
+  if (fd < 0)
+    return 1;
+  uint64_t rs = S->seed * 1000003 + (uint64_t)idx * 7919 + (uint64_t)getpid();
+  wlock l = {0};
+  while (!atomic_load(&S->stop)) {
+    if (!l.c && !l.n) {
+      if (wl_open(&l)) {
+        atomic_fetch_add(&W->open_fail, 1);
+        sleep_ms(200);
+        continue;
+      }
+      atomic_fetch_add(&W->opens, 1);
+    }
+    publish_id(wl_zh(&l));
+    int timeout =
+        rnd_range(&rs, 0, 9) == 0 ? 0 : (int)rnd_range(&rs, 300, 3000);
+    atomic_store(&lost_flag, 0);
+    int rc;
+    if (l.m) {
+      rc = zklock_mutex_lock(l.m, timeout);
+    } else {
+      rc = naive_acquire(l.n, timeout ? timeout : 1) ? ZKLOCK_ETIMEDOUT
+                                                     : ZKLOCK_OK;
+    }
+    switch (rc) {
+    case ZKLOCK_OK:
+      atomic_fetch_add(&W->acquires, 1);
+      critical_section(&l, fd, &rs);
+      break;
+    case ZKLOCK_ETIMEDOUT:
+      atomic_fetch_add(&W->timeouts, 1);
+      break;
+    case ZKLOCK_EBUSY:
+      atomic_fetch_add(&W->busy, 1);
+      sleep_ms(1);
+      break;
+    case ZKLOCK_ELOST:
+      atomic_fetch_add(&W->elost, 1);
+      break;
+    case ZKLOCK_ECONNLOSS:
+      atomic_fetch_add(&W->econnloss, 1);
+      sleep_ms(20);
+      break;
+    default:
+      atomic_fetch_add(&W->eother, 1);
+      sleep_ms(50);
+      if (rc == ZKLOCK_ECLOSED)
+        wl_close(&l);
+      break;
+    }
+  }
+  /* Released everything: stay connected until the controller has looked
+   * for orphan nodes of live sessions, then end the session. */
+  atomic_store(&W->done, 1);
+  while (!atomic_load(&S->close_go))
+    sleep_ms(20);
+  wl_close(&l);
+  close(fd);
+  return 0;
+}
+
+/* ---- controller ---- */
+
+typedef enum {
+  F_KILL_LEADER,
+  F_PAUSE_LEADER,
+  F_PAUSE_FOLLOWER,
+  F_RESTART_ALL,
+  F_EXPIRE,
+  F_KILL_HOLDER,
+  F_PROXY_DROP,
+  F_PROXY_DELAY,
+  F_PROXY_SWALLOW,
+  F_PARTITION,
+  F_NKINDS
+} fkind;
+
+static const char *fnames[F_NKINDS] = {
+    "kill-leader",   "pause-leader", "pause-follower", "restart-all",
+    "expire",        "kill-holder",  "proxy-drop",     "proxy-delay",
+    "proxy-swallow", "partition"};
+
+typedef struct {
+  int kind;
+  int64_t start_ns, end_ns;
+  int ok;
+} fault_t;
+
+static struct {
+  const char *ensemble; /* tests/ensemble.sh */
+  char real_hosts[1024];
+  int proxy_ctl; /* 0: no proxy */
+  pid_t proxy_pid;
+  pid_t wpid[MAXW];
+  int shm_fd;
+  char self[4096];
+  fault_t faults[MAX_FAULTS];
+  int nfaults;
+  long file_unknown, zk_unknown; /* writes in flight when killed */
+  int expect_violations;
+} C;
+
+static pid_t spawn_worker(int idx) {
+  char a_idx[16], a_fd[16];
+  snprintf(a_idx, sizeof a_idx, "%d", idx);
+  snprintf(a_fd, sizeof a_fd, "%d", C.shm_fd);
+  char *argv[] = {C.self, "--worker", a_idx, "--shm-fd", a_fd, NULL};
+  pid_t pid;
+  if (posix_spawn(&pid, C.self, NULL, NULL, argv, environ) != 0)
+    return -1;
+  atomic_store(&S->w[idx].pid, pid);
+  return pid;
+}
+
+/* Runs "ensemble.sh ARGS" (stderr to the fault log); returns its first
+ * stdout line as an int in *out if out, else the exit status. */
+static int ens(int *out, const char *env, const char *args) {
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd, "%s '%s' %s 2>>'%s/zkfault-ens.log'",
+           env ? env : "", C.ensemble, args, getenv("ZKFAULT_WORKDIR"));
+  flog("ensemble %s", args);
+  FILE *p = popen(cmd, "r");
+  if (!p)
+    return -1;
+  char line[256] = "";
+  int have = fgets(line, sizeof line, p) != NULL;
+  while (fgetc(p) != EOF)
+    ;
+  int st = pclose(p);
+  int rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  if (out) {
+    if (rc != 0 || !have)
+      return -1;
+    *out = atoi(line);
+    return 0;
+  }
+  return rc;
+}
+
+static int proxy_cmd(const char *cmd, char *reply, size_t rlen) {
+  if (!C.proxy_ctl)
+    return -1;
+  char buf[512] = "";
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_port = htons((uint16_t)C.proxy_ctl)};
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+    char line[160];
+    int n = snprintf(line, sizeof line, "%s\n", cmd);
+    size_t got = 0;
+    ssize_t r;
+    if (write(fd, line, (size_t)n) == n) {
+      while (got < sizeof buf - 1 &&
+             (r = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
+        got += (size_t)r;
+    }
+    buf[got] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+  }
+  if (fd >= 0)
+    close(fd);
+  flog("proxy %s -> %s", cmd, buf);
+  if (reply)
+    snprintf(reply, rlen, "%s", buf);
+  return strncmp(buf, "ok", 2) == 0 ? 0 : -1;
+}
+
+static int holder_worker(void) {
+  int n = 0, pick[MAXW];
+  for (int i = 0; i < S->nworkers; i++)
+    if (atomic_load(&S->w[i].open_rec))
+      pick[n++] = i;
+  return n ? pick[rand() % n] : -1;
+}
+
+/* Waits up to ms for some worker to be inside its critical section. */
+static int wait_holder(int ms) {
+  for (int t = 0; t < ms; t += 2) {
+    int h = holder_worker();
+    if (h >= 0)
+      return h;
+    sleep_ms(2);
+  }
+  return -1;
+}
+
+static int expire_worker(int idx) {
+  wslot *w = &S->w[idx];
+  clientid_t id;
+  id.client_id = atomic_load(&w->sid);
+  memcpy(id.passwd, w->passwd, sizeof id.passwd);
+  if (!id.client_id)
+    return -1;
+  flog("expire worker %d session 0x%" PRIx64, idx, (uint64_t)id.client_id);
+  zhandle_t *twin =
+      zookeeper_init2(C.real_hosts, NULL, 10000, &id, NULL, 0, quiet);
+  if (!twin)
+    return -1;
+  for (int i = 0; i < 500 && zoo_state(twin) != ZOO_CONNECTED_STATE; i++)
+    sleep_ms(10);
+  int ok = zoo_state(twin) == ZOO_CONNECTED_STATE;
+  zookeeper_close(twin); /* closing the twin ends the shared session */
+  return ok ? 0 : -1;
+}
+
+static int kill_worker(int idx) {
+  wslot *w = &S->w[idx];
+  pid_t pid = atomic_load(&w->pid);
+  if (pid <= 0)
+    return -1;
+  kill(pid, SIGKILL);
+  int64_t t = now_ns();
+  waitpid(pid, NULL, 0);
+  long ri = atomic_load(&w->open_rec);
+  if (ri) {
+    rec_t *r = &S->recs[ri - 1];
+    /* a killed holder does nothing more: its section ends here */
+    if (!r->exit_ns)
+      r->exit_ns = t;
+    atomic_store(&r->flags, R_KILLED);
+  }
+  /* killed mid-write: the outcome is unknown */
+  C.file_unknown += atomic_load(&w->file_pending);
+  C.zk_unknown += atomic_load(&w->zk_pending);
+  flog("killed worker %d pid %d (holding: %s)", idx, (int)pid,
+       ri ? "yes" : "no");
+  atomic_store(&w->open_rec, 0);
+  atomic_store(&w->file_pending, 0);
+  atomic_store(&w->zk_pending, 0);
+  atomic_store(&w->sid, 0);
+  C.wpid[idx] = spawn_worker(idx);
+  return 0;
+}
+
+static void wait_healthy(void) {
+  if (ens(NULL, NULL, "wait 90") != 0)
+    flog("ensemble did not settle");
+}
+
+static int inject(int kind, uint64_t *rs) {
+  int l = 0, rc = 0;
+  long ms;
+  char buf[256];
+  switch (kind) {
+  case F_KILL_LEADER:
+    if (ens(&l, NULL, "leader 20"))
+      return -1;
+    snprintf(buf, sizeof buf, "kill %d", l);
+    rc = ens(NULL, NULL, buf);
+    sleep_ms(rnd_range(rs, 0, 1000));
+    snprintf(buf, sizeof buf, "restart %d", l);
+    rc |= ens(NULL, NULL, buf);
+    break;
+  case F_PAUSE_LEADER:
+  case F_PAUSE_FOLLOWER:
+    if (ens(&l, NULL, "leader 20"))
+      return -1;
+    if (kind == F_PAUSE_FOLLOWER) /* one of the other two */
+      l = (l + (int)rnd_range(rs, 0, 1)) % 3 + 1;
+    ms = rnd_range(rs, 300, S->session_ms * 3 / 2);
+    snprintf(buf, sizeof buf, "pause %d", l);
+    rc = ens(NULL, NULL, buf);
+    sleep_ms(ms);
+    snprintf(buf, sizeof buf, "resume %d", l);
+    rc |= ens(NULL, NULL, buf);
+    flog("paused server %d for %ld ms", l, ms);
+    break;
+  case F_RESTART_ALL:
+    for (int n = 1; n <= 3; n++) {
+      snprintf(buf, sizeof buf, "kill %d", n);
+      rc |= ens(NULL, NULL, buf);
+    }
+    sleep_ms(rnd_range(rs, 0, 1000));
+    /* "restart N" waits for N to serve, which needs a quorum: launch the
+     * first two without waiting, then the third with. */
+    ens(NULL, "ZK_START_TIMEOUT=0", "restart 1");
+    ens(NULL, "ZK_START_TIMEOUT=0", "restart 2");
+    rc |= ens(NULL, NULL, "restart 3");
+    break;
+  case F_EXPIRE: {
+    int h = wait_holder(2000);
+    if (h < 0)
+      h = (int)rnd_range(rs, 0, S->nworkers - 1);
+    rc = expire_worker(h);
+    break;
+  }
+  case F_KILL_HOLDER: {
+    int h = wait_holder(2000);
+    if (h < 0)
+      h = (int)rnd_range(rs, 0, S->nworkers - 1);
+    rc = kill_worker(h);
+    break;
+  }
+  case F_PROXY_DROP:
+    rc = proxy_cmd("drop", NULL, 0);
+    break;
+  case F_PROXY_DELAY:
+    snprintf(buf, sizeof buf, "delay %ld",
+             rnd_range(rs, 100, S->session_ms / 2));
+    rc = proxy_cmd(buf, NULL, 0);
+    sleep_ms(rnd_range(rs, 500, 3000));
+    rc |= proxy_cmd("delay 0", NULL, 0);
+    break;
+  case F_PROXY_SWALLOW: {
+    rc = proxy_cmd("swallow 1", NULL, 0);
+    for (int i = 0; i < 300 && rc == 0; i++) {
+      char reply[512];
+      proxy_cmd("stats", reply, sizeof reply);
+      const char *p = strstr(reply, "swallow_pending ");
+      if (p && atoi(p + 16) == 0)
+        break;
+      sleep_ms(10);
+    }
+    proxy_cmd("swallow 0", NULL, 0);
+    break;
+  }
+  case F_PARTITION:
+    ms = rnd_range(rs, S->session_ms / 2, S->session_ms * 2);
+    rc = proxy_cmd("block 1", NULL, 0);
+    rc |= proxy_cmd("drop", NULL, 0);
+    sleep_ms(ms);
+    rc |= proxy_cmd("block 0", NULL, 0);
+    flog("partition for %ld ms", ms);
+    break;
+  }
+  return rc ? -1 : 0;
+}
+
+static int start_proxy(const char *bin, char *hosts_out, size_t len) {
+  int pfd[2];
+  if (pipe(pfd))
+    return -1;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+  posix_spawn_file_actions_addclose(&fa, pfd[0]);
+  char *argv[] = {(char *)bin, C.real_hosts, NULL};
+  int rc = posix_spawn(&C.proxy_pid, bin, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(pfd[1]);
+  if (rc) {
+    close(pfd[0]);
+    return -1;
+  }
+  FILE *f = fdopen(pfd[0], "r");
+  char line[2048] = "", h[1024] = "";
+  int ok = f && fgets(line, sizeof line, f) &&
+           sscanf(line, "hosts %1023s ctl %d", h, &C.proxy_ctl) == 2;
+  if (f)
+    fclose(f);
+  if (!ok)
+    return -1;
+  snprintf(hosts_out, len, "%s", h);
+  return 0;
+}
+
+static int cmp_enter(const void *a, const void *b) {
+  const rec_t *x = *(rec_t *const *)a, *y = *(rec_t *const *)b;
+  return (x->enter_ns > y->enter_ns) - (x->enter_ns < y->enter_ns);
+}
+
+static void mkpath(zhandle_t *zh, const char *path, const char *data) {
+  zoo_create(zh, path, data, data ? (int)strlen(data) : -1,
+             &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+}
+
+static void rmr(zhandle_t *zh, const char *path) {
+  struct String_vector sv = {0, NULL};
+  if (zoo_get_children(zh, path, 0, &sv) == ZOK) {
+    for (int i = 0; i < sv.count; i++) {
+      char child[1024];
+      snprintf(child, sizeof child, "%s/%s", path, sv.data[i]);
+      rmr(zh, child);
+    }
+    deallocate_String_vector(&sv);
+  }
+  zoo_delete(zh, path, -1);
+}
+
+static zhandle_t *raw_connect(void) {
+  for (int attempt = 0; attempt < 5; attempt++) {
+    zhandle_t *zh =
+        zookeeper_init2(C.real_hosts, NULL, 15000, NULL, NULL, 0, quiet);
+    for (int i = 0; zh && i < 1000 && zoo_state(zh) != ZOO_CONNECTED_STATE; i++)
+      sleep_ms(10);
+    if (zh && zoo_state(zh) == ZOO_CONNECTED_STATE)
+      return zh;
+    if (zh)
+      zookeeper_close(zh);
+  }
+  return NULL;
+}
+
+/* Lock nodes now under the lock path: all of them, and those whose
+ * ephemeral owner is a live worker session (one that released all). */
+static void count_nodes(zhandle_t *zh, int *all, int *live_owned) {
+  *all = *live_owned = 0;
+  struct String_vector sv = {0, NULL};
+  int rc = zoo_get_children(zh, S->lock_path, 0, &sv);
+  if (rc != ZOK) {
+    if (rc != ZNONODE)
+      *all = -1;
+    return;
+  }
+  for (int i = 0; i < sv.count; i++) {
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", S->lock_path, sv.data[i]);
+    struct Stat st;
+    if (zoo_exists(zh, p, 0, &st) != ZOK)
+      continue;
+    (*all)++;
+    for (int w = 0; w < S->nworkers; w++) {
+      if (st.ephemeralOwner && st.ephemeralOwner == atomic_load(&S->w[w].sid) &&
+          atomic_load(&S->w[w].done)) {
+        (*live_owned)++;
+        flog("node %s owned by live worker %d", sv.data[i], w);
+      }
+    }
+  }
+  deallocate_String_vector(&sv);
+}
+
+/* Logs the queue (with the worker owning each node) when acquires stall:
+ * the evidence for a node that blocks everyone. */
+static void log_queue(zhandle_t *zh) {
+  struct String_vector sv = {0, NULL};
+  if (zoo_get_children(zh, S->lock_path, 0, &sv) != ZOK)
+    return;
+  flog("stall: %d nodes under %s", sv.count, S->lock_path);
+  for (int i = 0; i < sv.count; i++) {
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", S->lock_path, sv.data[i]);
+    struct Stat st;
+    if (zoo_exists(zh, p, 0, &st) != ZOK)
+      continue;
+    int owner = -1;
+    for (int w = 0; w < S->nworkers; w++)
+      if (st.ephemeralOwner == atomic_load(&S->w[w].sid))
+        owner = w;
+    flog("  %s czxid %" PRId64 " session 0x%" PRIx64 " worker %d", sv.data[i],
+         st.czxid, (uint64_t)st.ephemeralOwner, owner);
+  }
+  deallocate_String_vector(&sv);
+}
+
+static void usage(void) {
+  fputs("usage: zkfault [options]\n"
+        "  --lock KIND        zklock (default), naive-nowait, naive-nolost\n"
+        "  --workers N        worker processes (default 8)\n"
+        "  --duration SEC     how long to inject faults (default 60)\n"
+        "  --seed N           fault schedule seed (default: time)\n"
+        "  --faults LIST      comma-separated kinds, or all / none (default "
+        "all)\n"
+        "                     kill-leader pause-leader pause-follower "
+        "restart-all\n"
+        "                     expire kill-holder proxy-drop proxy-delay\n"
+        "                     proxy-swallow partition\n"
+        "  --interval MIN:MAX ms between faults (default 1000:4000)\n"
+        "  --hold-ms MS       max time inside the section (default 5)\n"
+        "  --session-ms MS    worker session timeout (default 4000)\n"
+        "  --hosts H          ensemble (default $ZKLOCK_ENSEMBLE_DIR/hosts)\n"
+        "  --ensemble PATH    tests/ensemble.sh, for server faults\n"
+        "  --proxy PATH       zkproxy binary: workers connect through it\n"
+        "  --expect WHAT      clean (default) or violations\n"
+        "  --workdir DIR      logs and the counter file (default $TMPDIR)\n",
+        stderr);
+}
+
+static int parse_faults(const char *list, int *enabled) {
+  int all = strcmp(list, "all") == 0;
+  for (int k = 0; k < F_NKINDS; k++)
+    enabled[k] = all;
+  if (all || strcmp(list, "none") == 0)
+    return 0;
+  char *dup = strdup(list), *save;
+  for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    int k;
+    for (k = 0; k < F_NKINDS && strcmp(t, fnames[k]) != 0; k++)
+      ;
+    if (k == F_NKINDS) {
+      fprintf(stderr, "zkfault: unknown fault '%s'\n", t);
+      free(dup);
+      return -1;
+    }
+    enabled[k] = 1;
+  }
+  free(dup);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc == 5 && strcmp(argv[1], "--worker") == 0)
+    return worker_main(atoi(argv[2]), atoi(argv[4]));
+  zoo_set_debug_level(0);
+
+  int nworkers = 8, duration = 60, hold_ms = 5, session_ms = 4000;
+  int imin = 1000, imax = 4000, kind = LK_ZKLOCK;
+  uint64_t seed = (uint64_t)time(NULL);
+  const char *hosts = NULL, *proxy = NULL, *faults = "all";
+  const char *workdir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+  static const struct option opts[] = {{"lock", 1, 0, 'l'},
+                                       {"workers", 1, 0, 'w'},
+                                       {"duration", 1, 0, 'd'},
+                                       {"seed", 1, 0, 's'},
+                                       {"faults", 1, 0, 'f'},
+                                       {"interval", 1, 0, 'i'},
+                                       {"hold-ms", 1, 0, 'H'},
+                                       {"session-ms", 1, 0, 'S'},
+                                       {"hosts", 1, 0, 'z'},
+                                       {"ensemble", 1, 0, 'e'},
+                                       {"proxy", 1, 0, 'p'},
+                                       {"expect", 1, 0, 'x'},
+                                       {"workdir", 1, 0, 'W'},
+                                       {"help", 0, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  int o;
+  while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch (o) {
+    case 'l':
+      kind = strcmp(optarg, "zklock") == 0         ? LK_ZKLOCK
+             : strcmp(optarg, "naive-nowait") == 0 ? LK_NOWAIT
+             : strcmp(optarg, "naive-nolost") == 0 ? LK_NOLOST
+                                                   : -1;
+      break;
+    case 'w':
+      nworkers = atoi(optarg);
+      break;
+    case 'd':
+      duration = atoi(optarg);
+      break;
+    case 's':
+      seed = strtoull(optarg, NULL, 0);
+      break;
+    case 'f':
+      faults = optarg;
+      break;
+    case 'i':
+      if (sscanf(optarg, "%d:%d", &imin, &imax) != 2)
+        imin = -1;
+      break;
+    case 'H':
+      hold_ms = atoi(optarg);
+      break;
+    case 'S':
+      session_ms = atoi(optarg);
+      break;
+    case 'z':
+      hosts = optarg;
+      break;
+    case 'e':
+      C.ensemble = optarg;
+      break;
+    case 'p':
+      proxy = optarg;
+      break;
+    case 'x':
+      C.expect_violations = strcmp(optarg, "violations") == 0;
+      break;
+    case 'W':
+      workdir = optarg;
+      break;
+    default:
+      usage();
+      return 2;
+    }
+  }
+  int enabled[F_NKINDS];
+  if (kind < 0 || nworkers < 1 || nworkers > MAXW || duration < 0 ||
+      hold_ms < 0 || session_ms < 1000 || imin < 0 || imax < imin ||
+      parse_faults(faults, enabled)) {
+    usage();
+    return 2;
+  }
+  setenv("ZKFAULT_WORKDIR", workdir, 1);
+  if (!hosts) {
+    const char *dir = getenv("ZKLOCK_ENSEMBLE_DIR");
+    static char hb[1024];
+    char p[1024];
+    snprintf(p, sizeof p, "%s/hosts", dir ? dir : ".");
+    FILE *f = dir ? fopen(p, "r") : NULL;
+    if (!f || !fgets(hb, sizeof hb, f)) {
+      fprintf(stderr,
+              "zkfault: no --hosts and no $ZKLOCK_ENSEMBLE_DIR/hosts\n");
+      return 77;
+    }
+    fclose(f);
+    hb[strcspn(hb, "\r\n")] = '\0';
+    hosts = hb;
+  }
+  snprintf(C.real_hosts, sizeof C.real_hosts, "%s", hosts);
+  if (!C.ensemble) {
+    for (int k = F_KILL_LEADER; k <= F_RESTART_ALL; k++)
+      enabled[k] = 0;
+  }
+  if (!proxy) {
+    for (int k = F_PROXY_DROP; k <= F_PARTITION; k++)
+      enabled[k] = 0;
+  }
+  ssize_t sl = readlink("/proc/self/exe", C.self, sizeof C.self - 1);
+  if (sl <= 0)
+    return 1;
+  C.self[sl] = '\0';
+  char logpath[1024];
+  snprintf(logpath, sizeof logpath, "%s/zkfault-faults.log", workdir);
+  faultlog = fopen(logpath, "a");
+  signal(SIGPIPE, SIG_IGN);
+
+  /* shared memory for the workers: config, slots, records */
+  long maxrec = (long)duration * 3000 + 100000;
+  size_t total = sizeof(shm_t) + (size_t)maxrec * sizeof(rec_t);
+  C.shm_fd = memfd_create("zkfault", 0);
+  if (C.shm_fd < 0 || ftruncate(C.shm_fd, (off_t)total))
+    return 1;
+  S = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, C.shm_fd, 0);
+  if (S == MAP_FAILED)
+    return 1;
+  S->maxrec = maxrec;
+  S->kind = kind;
+  S->hold_ms = hold_ms;
+  S->session_ms = session_ms;
+  S->nworkers = nworkers;
+  S->seed = seed;
+  snprintf(S->hosts, sizeof S->hosts, "%s", hosts);
+  if (proxy && start_proxy(proxy, S->hosts, sizeof S->hosts)) {
+    fprintf(stderr, "zkfault: could not start %s\n", proxy);
+    return 1;
+  }
+
+  zhandle_t *zh = raw_connect();
+  if (!zh) {
+    fprintf(stderr, "zkfault: cannot connect to %s\n", C.real_hosts);
+    return 1;
+  }
+  char base[128];
+  snprintf(base, sizeof base, "/zkfault/run-%ld-%" PRIu64, (long)getpid(),
+           seed);
+  mkpath(zh, "/zkfault", NULL);
+  mkpath(zh, base, NULL);
+  snprintf(S->lock_path, sizeof S->lock_path, "%s/lock", base);
+  snprintf(S->counter_path, sizeof S->counter_path, "%s/counter", base);
+  mkpath(zh, S->lock_path, NULL);
+  mkpath(zh, S->counter_path, "0 0");
+  snprintf(S->file_path, sizeof S->file_path, "%s/zkfault-counter-%ld", workdir,
+           (long)getpid());
+  int ffd = open(S->file_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+  if (ffd < 0) {
+    perror(S->file_path);
+    return 1;
+  }
+  file_write(ffd, 0);
+
+  printf("zkfault: lock=%s workers=%d duration=%ds seed=%" PRIu64
+         " hold<=%dms session=%dms proxy=%s\n",
+         kind == LK_ZKLOCK   ? "zklock"
+         : kind == LK_NOWAIT ? "naive-nowait"
+                             : "naive-nolost",
+         nworkers, duration, seed, hold_ms, session_ms, proxy ? "yes" : "no");
+  fflush(stdout);
+  flog("start seed %" PRIu64 " lock %d", seed, kind);
+  for (int i = 0; i < nworkers; i++)
+    C.wpid[i] = spawn_worker(i);
+
+  /* ---- inject faults: kinds in a seeded shuffled round-robin, so a
+   * short run still sees every kind ---- */
+  uint64_t rs = seed;
+  srand((unsigned)seed);
+  int order[F_NKINDS], norder = 0, pos = 0;
+  int64_t t0 = now_ns(), t_end = t0 + (int64_t)duration * 1000000000;
+  for (int k = 0; k < F_NKINDS; k++)
+    if (enabled[k])
+      order[norder++] = k;
+  long last_nrec = 0;
+  int64_t last_progress = now_ns();
+  while (now_ns() < t_end) {
+    long nr = atomic_load(&S->nrec);
+    if (nr != last_nrec) {
+      last_nrec = nr;
+      last_progress = now_ns();
+    } else if (now_ns() - last_progress > (int64_t)3 * session_ms * 1000000) {
+      log_queue(zh);
+      last_progress = now_ns();
+    }
+    long iv = rnd_range(&rs, imin, imax);
+    int64_t left = (t_end - now_ns()) / 1000000;
+    sleep_ms(iv < left ? iv : left);
+    if (now_ns() >= t_end || norder == 0 || C.nfaults == MAX_FAULTS)
+      continue;
+    if (pos % norder == 0) {
+      for (int i = norder - 1; i > 0; i--) {
+        int j = (int)rnd_range(&rs, 0, i), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+      }
+    }
+    int k = order[pos++ % norder];
+    fault_t *f = &C.faults[C.nfaults++];
+    f->kind = k;
+    f->start_ns = now_ns();
+    flog("fault %s", fnames[k]);
+    f->ok = inject(k, &rs) == 0;
+    f->end_ns = now_ns();
+    if (k <= F_RESTART_ALL)
+      wait_healthy();
+  }
+
+  /* ---- wind down: heal, let workers release, look for orphans ---- */
+  atomic_store(&S->stop, 1);
+  if (proxy) {
+    proxy_cmd("delay 0", NULL, 0);
+    proxy_cmd("block 0", NULL, 0);
+    proxy_cmd("swallow 0", NULL, 0);
+  }
+  if (C.ensemble)
+    wait_healthy();
+  int stuck = 0;
+  for (int i = 0; i < nworkers; i++) {
+    int64_t end = now_ns() + 60 * (int64_t)1000000000;
+    while (!atomic_load(&S->w[i].done) && now_ns() < end)
+      sleep_ms(20);
+    if (!atomic_load(&S->w[i].done)) {
+      stuck++;
+      fprintf(stderr, "zkfault: worker %d did not finish\n", i);
+    }
+  }
+  /* Background deletes finish once clients are connected; nodes of killed
+   * or expired sessions go when the server expires them. */
+  int all = 0, live = 0;
+  int64_t grace = now_ns() + (int64_t)(2 * session_ms + 5000) * 1000000;
+  do {
+    count_nodes(zh, &all, &live);
+    if (all == 0)
+      break;
+    sleep_ms(100);
+  } while (now_ns() < grace);
+  int orphans_live = live;
+  atomic_store(&S->close_go, 1);
+  for (int i = 0; i < nworkers; i++) {
+    int64_t end = now_ns() + 30 * (int64_t)1000000000;
+    int st;
+    while (waitpid(C.wpid[i], &st, WNOHANG) == 0) {
+      if (now_ns() > end) {
+        kill(C.wpid[i], SIGKILL);
+        waitpid(C.wpid[i], &st, 0);
+        stuck++;
+        break;
+      }
+      sleep_ms(20);
+    }
+  }
+  grace = now_ns() + (int64_t)(2 * session_ms + 5000) * 1000000;
+  do {
+    count_nodes(zh, &all, &live);
+    if (all == 0)
+      break;
+    sleep_ms(100);
+  } while (now_ns() < grace);
+  int orphans_after = all;
+
+  /* ---- analysis ---- */
+  long nrec = atomic_load(&S->nrec);
+  if (nrec > S->maxrec)
+    nrec = S->maxrec;
+  rec_t **clean = malloc(sizeof *clean * (size_t)(nrec + 1));
+  long nclean = 0, nlost = 0, nkilled = 0, nopen = 0;
+  for (long i = 0; i < nrec; i++) {
+    rec_t *r = &S->recs[i];
+    int fl = atomic_load(&r->flags);
+    if (fl & R_OPEN || r->exit_ns == 0)
+      nopen++;
+    else if (fl & R_LOST)
+      nlost++;
+    else {
+      nkilled += (fl & R_KILLED) != 0;
+      clean[nclean++] = r;
+    }
+  }
+  qsort(clean, (size_t)nclean, sizeof *clean, cmp_enter);
+  char dump[1100];
+  snprintf(dump, sizeof dump, "%s/zkfault-records.txt", workdir);
+  FILE *df = fopen(dump, "w");
+  for (long i = 0; df && i < nrec; i++) {
+    rec_t *r = &S->recs[i];
+    fprintf(df, "%d %d %" PRId64 " %.6f %.6f %d\n", r->worker, r->pid, r->token,
+            r->enter_ns / 1e9, r->exit_ns / 1e9, (int)atomic_load(&r->flags));
+  }
+  if (df)
+    fclose(df);
+  long overlaps = 0, token_bad = 0;
+  rec_t *last = NULL; /* the clean hold with the latest exit so far */
+  for (long i = 0; i < nclean; i++) {
+    rec_t *r = clean[i];
+    if (last && r->enter_ns < last->exit_ns) {
+      if (overlaps < 5)
+        printf("  overlap: worker %d token %" PRId64 " [%.6f, %.6f] and "
+               "worker %d token %" PRId64 " [%.6f, %.6f]\n",
+               last->worker, last->token, last->enter_ns / 1e9,
+               last->exit_ns / 1e9, r->worker, r->token, r->enter_ns / 1e9,
+               r->exit_ns / 1e9);
+      overlaps++;
+    }
+    if (i > 0 && r->token <= clean[i - 1]->token) {
+      if (token_bad < 5)
+        printf("  token order: %" PRId64 " acquired after %" PRId64 "\n",
+               r->token, clean[i - 1]->token);
+      token_bad++;
+    }
+    if (!last || r->exit_ns > last->exit_ns)
+      last = r;
+  }
+
+  /* recovery: from each fault to the next acquire (any hold) */
+  int64_t *enters = malloc(sizeof *enters * (size_t)(nrec + 1));
+  long ne = 0;
+  for (long i = 0; i < nrec; i++)
+    if (S->recs[i].enter_ns)
+      enters[ne++] = S->recs[i].enter_ns;
+  for (long i = 1; i < ne; i++) { /* insertion sort is fine: nearly sorted */
+    int64_t v = enters[i];
+    long j = i - 1;
+    for (; j >= 0 && enters[j] > v; j--)
+      enters[j + 1] = enters[j];
+    enters[j + 1] = v;
+  }
+  int64_t rec_max[F_NKINDS] = {0}, heal_max[F_NKINDS] = {0};
+  int nk[F_NKINDS] = {0}, nk_ok[F_NKINDS] = {0};
+  int64_t rec_all = 0, unrecovered = 0;
+  for (int i = 0; i < C.nfaults; i++) {
+    fault_t *f = &C.faults[i];
+    nk[f->kind]++;
+    nk_ok[f->kind] += f->ok;
+    long lo = 0, hi = ne;
+    while (lo < hi) {
+      long mid = (lo + hi) / 2;
+      if (enters[mid] <= f->start_ns)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    if (lo == ne) {
+      unrecovered++;
+      continue;
+    }
+    int64_t d = enters[lo] - f->start_ns;
+    if (d > rec_max[f->kind])
+      rec_max[f->kind] = d;
+    if (d > rec_all)
+      rec_all = d;
+    lo = 0, hi = ne;
+    while (lo < hi) {
+      long mid = (lo + hi) / 2;
+      if (enters[mid] <= f->end_ns)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    if (lo < ne && enters[lo] - f->end_ns > heal_max[f->kind])
+      heal_max[f->kind] = enters[lo] - f->end_ns;
+  }
+
+  long tot[32] = {0};
+  int ci = 0;
+#define X(n) ci++;
+  COUNTERS(X)
+#undef X
+  for (int i = 0; i < nworkers; i++) {
+    ci = 0;
+#define X(n) tot[ci++] += atomic_load(&S->w[i].n);
+    COUNTERS(X)
+#undef X
+  }
+  ci = 0;
+#define X(n) long n = tot[ci++];
+  COUNTERS(X)
+#undef X
+  (void)opens;
+  (void)lost_holds;
+
+  char buf[64] = "";
+  int blen = sizeof buf - 1;
+  long long zk_final = -1;
+  if (zoo_get(zh, S->counter_path, 0, buf, &blen, NULL) == ZOK) {
+    buf[blen < 0 ? 0 : blen] = '\0';
+    zk_final = atoll(buf);
+  }
+  long long file_final = file_read(ffd);
+  /* zk: acknowledged increments must all be there; unknown outcomes may
+   * or may not be. file: every counted write must be there. */
+  zk_unknown += C.zk_unknown;
+  long zk_lost = zk_final < zk_ok ? (long)(zk_ok - zk_final) : 0;
+  long zk_phantom =
+      zk_final > zk_ok + zk_unknown ? (long)(zk_final - zk_ok - zk_unknown) : 0;
+  long file_lost = file_final < file_incs ? (long)(file_incs - file_final) : 0;
+  long file_phantom = file_final > file_incs + C.file_unknown
+                          ? (long)(file_final - file_incs - C.file_unknown)
+                          : 0;
+  /* Increments made by holds later found lost may be lost legitimately. */
+  long file_lost_unexplained =
+      file_lost > file_incs_lost ? file_lost - file_incs_lost : 0;
+
+  printf("zkfault report (seed %" PRIu64 ", %.1f s)\n", seed,
+         (double)(now_ns() - t0) / 1e9);
+  printf("  cycles           %ld acquired, %ld recorded (clean %ld, lost "
+         "%ld, killed %ld, incomplete %ld)\n",
+         acquires, nrec, nclean, nlost, nkilled, nopen);
+  printf("  lock errors      timeout %ld busy %ld elost %ld econnloss %ld "
+         "other %ld unlock-errors %ld client-open-failures %ld\n",
+         timeouts, busy, elost, econnloss, eother, unlock_err, open_fail);
+  printf("  faults           %d:", C.nfaults);
+  for (int k = 0; k < F_NKINDS; k++)
+    if (nk[k])
+      printf(" %s=%d", fnames[k], nk[k]);
+  printf("\n");
+  for (int k = 0; k < F_NKINDS; k++) {
+    if (!nk[k])
+      continue;
+    printf("  recovery %-15s max %6.0f ms after start, %6.0f ms after heal "
+           "(%d/%d injected ok)\n",
+           fnames[k], rec_max[k] / 1e6, heal_max[k] / 1e6, nk_ok[k], nk[k]);
+  }
+  printf("  recovery max     %.0f ms (faults with no acquire after: %" PRId64
+         ")\n",
+         rec_all / 1e6, unrecovered);
+  printf("  overlaps         %ld\n", overlaps);
+  printf("  token order      %ld violations\n", token_bad);
+  printf("  zk counter       final %lld, acknowledged %ld, unknown outcome "
+         "%ld, fenced off %ld, version conflicts %ld, other errors %ld -> "
+         "lost %ld, phantom %ld\n",
+         zk_final, zk_ok, zk_unknown, zk_fenced, zk_badversion, zk_other,
+         zk_lost, zk_phantom);
+  printf("  file counter     final %lld, increments %ld (%ld by holds found "
+         "lost) -> lost updates %ld (unexplained %ld), phantom %ld\n",
+         file_final, file_incs, file_incs_lost, file_lost,
+         file_lost_unexplained, file_phantom);
+  printf("  orphans          %d nodes of live sessions after release, %d "
+         "nodes after all sessions ended\n",
+         orphans_live, orphans_after);
+  if (stuck)
+    printf("  stuck workers    %d\n", stuck);
+
+  long violations = overlaps + token_bad + zk_lost + zk_phantom +
+                    zk_badversion + file_lost_unexplained + file_phantom +
+                    orphans_live + orphans_after;
+  printf("  violations       %ld\n", violations);
+
+  if (proxy) {
+    proxy_cmd("quit", NULL, 0);
+    waitpid(C.proxy_pid, NULL, 0);
+  }
+  rmr(zh, base);
+  zookeeper_close(zh);
+  close(ffd);
+  unlink(S->file_path);
+  free(clean);
+  free(enters);
+  if (faultlog)
+    fclose(faultlog);
+
+  int pass = C.expect_violations ? violations > 0
+                                 : violations == 0 && stuck == 0 && nrec > 0;
+  printf("zkfault: %s (expected %s)\n", pass ? "PASS" : "FAIL",
+         C.expect_violations ? "violations" : "no violations");
+  return pass ? 0 : 1;
+}
