@@ -92,7 +92,7 @@ int zklock_rwlock_unlock(zklock_rwlock *l) {
   if (l->l.rd_depth + l->l.wr_depth > 1) {
     (*depth)--;
     /* Dropping the last write hold under read holds is a downgrade. */
-    if (l->l.wr_depth == 0 && !l->l.downgraded) {
+    if (depth == &l->l.wr_depth && l->l.wr_depth == 0) {
       int rc = zklock__lock_downgrade(&l->l);
       if (rc) {
         (*depth)++;

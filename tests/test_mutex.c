@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "zklock_int.h" /* zklock__name_parse, to check queue order */
@@ -307,51 +306,54 @@ static void test_herd_free(void **state) {
 }
 
 /* N processes x M iterations of read-sleep-write on a file counter. */
+static int counter_proc(const char *root, const char *file, int m) {
+  zklock_client *c;
+  int rc = zklock_client_open(zkt_hosts(), NULL, &c);
+  if (rc) {
+    fprintf(stderr, "counter child: open: %s (zk %d)\n", zklock_strerror(rc),
+            zklock_last_zk_error());
+    return 2;
+  }
+  zklock_mutex *mx;
+  if (zklock_mutex_new(c, root, &mx))
+    return 3;
+  for (int i = 0; i < m; i++) {
+    if (zklock_mutex_lock(mx, 60000))
+      return 4;
+    FILE *f = fopen(file, "r+");
+    long v = 0;
+    if (!f || fscanf(f, "%ld", &v) != 1)
+      return 5;
+    zkt_sleep_ms(2); /* widen the race window */
+    rewind(f);
+    fprintf(f, "%ld\n", v + 1);
+    fclose(f);
+    if (zklock_mutex_unlock(mx))
+      return 6;
+  }
+  zklock_mutex_free(mx);
+  zklock_client_close(c);
+  return 0;
+}
+
 static void test_counter_processes(void **state) {
   (void)state;
   enum { P = 4, M = 25 };
-  char root[256], file[] = "/tmp/zklock-counter-XXXXXX";
+  char root[256], file[] = "/tmp/zklock-counter-XXXXXX", ms[16];
   zkt_root(root, sizeof root, "counter");
   int fd = mkstemp(file);
   assert_true(fd >= 0);
   assert_int_equal(write(fd, "0\n", 2), 2);
   close(fd);
+  snprintf(ms, sizeof ms, "%d", M);
   pid_t kids[P];
   for (int p = 0; p < P; p++) {
-    kids[p] = fork();
-    assert_true(kids[p] >= 0);
-    if (kids[p] == 0) {
-      zklock_client *c;
-      if (zklock_client_open(zkt_hosts(), NULL, &c))
-        _exit(2);
-      zklock_mutex *m;
-      if (zklock_mutex_new(c, root, &m))
-        _exit(3);
-      for (int i = 0; i < M; i++) {
-        if (zklock_mutex_lock(m, 60000))
-          _exit(4);
-        FILE *f = fopen(file, "r+");
-        long v = 0;
-        if (!f || fscanf(f, "%ld", &v) != 1)
-          _exit(5);
-        zkt_sleep_ms(2); /* widen the race window */
-        rewind(f);
-        fprintf(f, "%ld\n", v + 1);
-        fclose(f);
-        if (zklock_mutex_unlock(m))
-          _exit(6);
-      }
-      zklock_mutex_free(m);
-      zklock_client_close(c);
-      _exit(0);
-    }
+    const char *args[] = {"--counter", root, file, ms, NULL};
+    kids[p] = zkt_spawn_self(args);
+    assert_true(kids[p] > 0);
   }
-  for (int p = 0; p < P; p++) {
-    int st;
-    assert_int_equal(waitpid(kids[p], &st, 0), kids[p]);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
-  }
+  for (int p = 0; p < P; p++)
+    assert_int_equal(zkt_wait_exit(kids[p]), 0);
   FILE *f = fopen(file, "r");
   long v = -1;
   assert_int_equal(fscanf(f, "%ld", &v), 1);
@@ -563,6 +565,7 @@ static void test_fenced_multi(void **state) {
   assert_int_equal(zklock_mutex_fenced_multi(m, 1, &set, &res), ZKLOCK_ELOST);
   char buf[8];
   int len = sizeof buf;
+  zkt_sync(raw, data);
   assert_int_equal(zoo_get(raw, data, 0, buf, &len, NULL), ZOK);
   assert_int_equal(len, 2);
   assert_memory_equal(buf, "v1", 2);
@@ -573,7 +576,9 @@ static void test_fenced_multi(void **state) {
   assert_no_nodes(root);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  if (argc == 5 && strcmp(argv[1], "--counter") == 0)
+    return counter_proc(argv[2], argv[3], atoi(argv[4]));
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_uncontended),
       cmocka_unit_test(test_reentrant),

@@ -2,11 +2,15 @@
 #include "zkt.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,7 +57,24 @@ zhandle_t *zkt_raw(void) {
   return zh;
 }
 
+static void sync_done(int rc, const char *value, const void *data) {
+  (void)rc;
+  (void)value;
+  __atomic_store_n((int *)data, 1, __ATOMIC_RELEASE);
+}
+
+/* Reads from another session may lag on a follower: sync first, so the
+ * check sees every write that completed before it. */
+void zkt_sync(zhandle_t *zh, const char *path) {
+  int done = 0;
+  if (zoo_async(zh, path, sync_done, &done) != ZOK)
+    return;
+  for (int i = 0; i < 1000 && !__atomic_load_n(&done, __ATOMIC_ACQUIRE); i++)
+    zkt_sleep_ms(2);
+}
+
 int zkt_children(zhandle_t *zh, const char *path) {
+  zkt_sync(zh, path);
   struct String_vector sv = {0, NULL};
   int rc = zoo_get_children(zh, path, 0, &sv);
   if (rc == ZNONODE)
@@ -89,14 +110,20 @@ void zkt_expire(zklock_client *c) {
   zookeeper_close(twin); /* closing the twin ends the shared session */
 }
 
+static void zk_log(const char *m) { fprintf(stderr, "zk: %s\n", m); }
+
 zklock_client *zkt_client(int session_timeout_ms) {
   zklock_client_opts o = {0};
+  if (getenv("ZKT_ZKLOG")) /* ZooKeeper client log lines, for debugging */
+    o.log = zk_log;
   o.session_timeout_ms = session_timeout_ms;
   o.owner_text = "zklock-test";
   zklock_client *c = NULL;
+  int64_t t0 = zkt_now_ms();
   int rc = zklock_client_open(zkt_hosts(), &o, &c);
   if (rc)
-    fprintf(stderr, "zklock_client_open: %s\n", zklock_strerror(rc));
+    fprintf(stderr, "zklock_client_open: %s (after %lld ms)\n",
+            zklock_strerror(rc), (long long)(zkt_now_ms() - t0));
   assert_int_equal(rc, ZKLOCK_OK);
   return c;
 }
@@ -175,4 +202,45 @@ int zkt_wait_for(int (*pred)(void *), void *arg, int timeout_ms) {
   while (!(v = pred(arg)) && zkt_now_ms() < end)
     zkt_sleep_ms(10);
   return v;
+}
+
+extern char **environ;
+
+pid_t zkt_spawn_self(const char *const *args) {
+  const char *argv[32];
+  int n = 0;
+  argv[n++] = "/proc/self/exe";
+  for (; args[n - 1] && n < 31; n++)
+    argv[n] = args[n - 1];
+  argv[n] = NULL;
+  pid_t pid;
+  int rc = posix_spawn(&pid, "/proc/self/exe", NULL, NULL, (char *const *)argv,
+                       environ);
+  return rc == 0 ? pid : -1;
+}
+
+int zkt_wait_exit(pid_t pid) {
+  int st;
+  if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+    return -1;
+  return WEXITSTATUS(st);
+}
+
+void *zkt_shm_create(char *path_out, size_t path_len, size_t size) {
+  snprintf(path_out, path_len, "/tmp/zkt-shm-XXXXXX");
+  int fd = mkstemp(path_out);
+  if (fd < 0 || ftruncate(fd, (off_t)size) != 0)
+    return NULL;
+  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close(fd);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+void *zkt_shm_open(const char *path, size_t size) {
+  int fd = open(path, O_RDWR);
+  if (fd < 0)
+    return NULL;
+  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close(fd);
+  return p == MAP_FAILED ? NULL : p;
 }

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <cmocka.h>
 
@@ -18,7 +19,9 @@ const char *zkt_hosts(void);
 void zkt_root(char *buf, size_t len, const char *name);
 /* A raw ZooKeeper handle (connected) for checks outside zklock. */
 zhandle_t *zkt_raw(void);
-/* Number of children of path (-1 if path is missing). */
+/* Makes later reads on zh see every write completed before the call. */
+void zkt_sync(zhandle_t *zh, const char *path);
+/* Number of children of path (-1 if path is missing); syncs first. */
 int zkt_children(zhandle_t *zh, const char *path);
 /* Deletes path and everything under it. */
 void zkt_rmr(zhandle_t *zh, const char *path);
@@ -31,6 +34,16 @@ zklock_client *zkt_client(int session_timeout_ms);
 char *zkt_4lw(const char *hostport, const char *cmd);
 /* Sum of zk_watch_count over all servers (mntr). */
 long zkt_watch_count(void);
+/* Starts this test binary again as a child with argv = {self, args...}:
+ * fork+exec, because a plain fork of a process that already runs
+ * ZooKeeper client threads can deadlock the child (getaddrinfo locks). */
+pid_t zkt_spawn_self(const char *const *args);
+/* Waits for pid; returns its exit status, or -1 if it did not exit. */
+int zkt_wait_exit(pid_t pid);
+/* A zero-filled shared memory block backed by a temp file, visible to
+ * spawned children that map the same path. */
+void *zkt_shm_create(char *path_out, size_t path_len, size_t size);
+void *zkt_shm_open(const char *path, size_t size);
 int64_t zkt_now_ms(void);
 void zkt_sleep_ms(int ms);
 /* Waits until pred() or timeout; returns the last pred value. */
