@@ -414,9 +414,14 @@ static void watcher(zhandle_t *zh, int type, int state, const char *path,
     c->cb_thread = pthread_self();
     c->cb_thread_known = 1;
   }
-  if (zh != c->zh) { /* a replaced or closing handle */
-    pthread_mutex_unlock(&c->mu);
-    return;
+  if (zh != c->zh) {
+    /* The first event can beat zookeeper_init2's return to start_session;
+     * otherwise this is a replaced or closing handle. */
+    if (!c->starting || c->zh) {
+      pthread_mutex_unlock(&c->mu);
+      return;
+    }
+    c->zh = zh;
   }
   if (type == ZOO_SESSION_EVENT) {
     int held_state = -1;
@@ -475,11 +480,13 @@ static int start_session(zklock_client *c) {
   c->zstate = ZKLOCK_SESSION_CONNECTING;
   c->sid = 0;
   c->cb_thread_known = 0; /* a new handle has its own completion thread */
+  c->starting = 1;
   pthread_mutex_unlock(&c->mu);
   zhandle_t *zh = zookeeper_init2(c->hosts, watcher, c->session_timeout_ms,
                                   NULL, c, 0, c->log ? c->log : drop_log);
   int err = errno;
   pthread_mutex_lock(&c->mu);
+  c->starting = 0;
   if (!zh)
     return err == ENOMEM ? ZKLOCK_ENOMEM : ZKLOCK_EINVAL;
   c->zh = zh;

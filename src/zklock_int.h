@@ -104,6 +104,7 @@ struct zklock_client {
   int refs;  /* 1 for the open client + 1 per lock handle */
   int users; /* threads inside blocking calls using zh */
   int reopening;
+  int starting; /* inside zookeeper_init2: adopt the first event's zh */
   pthread_t cb_thread;
   int cb_thread_known;
   zklock__op ops;              /* list head of waiting ops */
