@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# bench/compare.sh - zklock next to Apache Curator and kazoo, on one fresh
+# standalone ZooKeeper (fsync on), in one run; prints the figures and their
+# ratios. Measures only: it never fails because a figure is bad.
+#
+# Usage (from anywhere): ./bench/compare.sh
+#
+# Environment:
+#   BENCH_N        acquisitions per uncontended/contended scenario (2000)
+#   BENCH_HERD     waiters in the herd scenario (1000, over 20 sessions)
+#   BENCH_BUILD    build/<name> to build zklock-bench in (default)
+#   BENCH_TIMEOUT  seconds any one program may run (900)
+#   BENCH_KEEP=1   keep the temp dir (server log, raw output)
+#   ZK_JAVA_OPTS   extra JVM options for the server
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+N=${BENCH_N:-2000}
+HERD=${BENCH_HERD:-1000}
+HERD_SESSIONS=20
+BUILD=${BENCH_BUILD:-default}
+TIMEOUT=${BENCH_TIMEOUT:-900}
+PY=/usr/bin/python3
+ANCHORS="$ROOT/bench/anchors"
+
+say() { printf '== %s\n' "$*" >&2; }
+
+# ---- packages ----
+PKGS="zookeeper libcurator-recipes-java
+  libcurator-framework-java libcurator-client-java libslf4j-java
+  python3 python3-kazoo libzookeeper-mt-dev build-essential autoconf
+  automake libtool pkg-config procps"
+missing=()
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+    missing+=("$p")
+done
+command -v javac >/dev/null || missing+=(default-jdk-headless)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q \
+    --no-install-recommends "${missing[@]}" >/dev/null || {
+    echo "compare.sh: could not install ${missing[*]}" >&2
+    exit 1
+  }
+fi
+
+# ---- build zklock-bench with the normal build ----
+say "building zklock-bench in build/$BUILD"
+(
+  # shellcheck source=../scripts/common.sh
+  source "$ROOT/scripts/common.sh"
+  build "$BUILD" >&2 && make -s bench/zklock-bench >&2
+) || {
+  echo "compare.sh: build failed" >&2
+  exit 1
+}
+ZB="$ROOT/build/$BUILD/bench/zklock-bench"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/zklock-compare.XXXXXX")
+ZKPID=""
+cleanup() {
+  if [ -n "$ZKPID" ]; then
+    kill "$ZKPID" 2>/dev/null
+    wait "$ZKPID" 2>/dev/null
+  fi
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then
+    say "kept $WORK"
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- Curator anchor ----
+CP=""
+for j in curator-framework curator-client curator-recipes zookeeper \
+  zookeeper-jute guava slf4j-api slf4j-nop netty-handler \
+  netty-transport-native-epoll netty-common netty-buffer netty-transport \
+  netty-resolver netty-codec netty-transport-native-unix-common \
+  commons-lang3; do
+  CP+="${CP:+:}/usr/share/java/$j.jar"
+done
+mkdir -p "$WORK/curator"
+cp "$ANCHORS/CuratorBench.java" "$WORK/curator/"
+(cd "$WORK/curator" && javac -cp "$CP" CuratorBench.java) || {
+  echo "compare.sh: javac CuratorBench.java failed" >&2
+  exit 1
+}
+
+# ---- standalone server: fsync on (forceSync default), own data dir ----
+PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+HOSTS="127.0.0.1:$PORT"
+mkdir -p "$WORK/data"
+cat >"$WORK/zoo.cfg" <<EOF
+tickTime=2000
+dataDir=$WORK/data
+clientPort=$PORT
+clientPortAddress=127.0.0.1
+admin.enableServer=false
+4lw.commands.whitelist=*
+maxClientCnxns=0
+EOF
+cat >"$WORK/log4j.properties" <<EOF
+log4j.rootLogger=WARN, F
+log4j.appender.F=org.apache.log4j.FileAppender
+log4j.appender.F.File=$WORK/zookeeper.log
+log4j.appender.F.layout=org.apache.log4j.PatternLayout
+log4j.appender.F.layout.ConversionPattern=%d{ISO8601} %-5p [%t] %m%n
+EOF
+SCP="/usr/share/java/zookeeper.jar"
+for j in zookeeper-jute slf4j-api slf4j-log4j12 log4j-1.2; do
+  [ -e "/usr/share/java/$j.jar" ] && SCP+=":/usr/share/java/$j.jar"
+done
+say "starting ZooKeeper on $HOSTS (dataDir $WORK/data)"
+# shellcheck disable=SC2086
+java -Xmx512m -Djava.net.preferIPv4Stack=true \
+  "-Dlog4j.configuration=file:$WORK/log4j.properties" \
+  -Dzookeeper.jmx.log4j.disable=true ${ZK_JAVA_OPTS:-} \
+  -cp "$SCP" org.apache.zookeeper.server.ZooKeeperServerMain "$WORK/zoo.cfg" \
+  >"$WORK/server.out" 2>&1 &
+ZKPID=$!
+
+fourlw() {
+  $PY - "$PORT" "$1" <<'EOF'
+import socket, sys
+try:
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+    s.sendall(sys.argv[2].encode())
+    out = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+    sys.stdout.write(out.decode(errors="replace"))
+except OSError:
+    pass
+EOF
+}
+for _ in $(seq 1 120); do
+  [ "$(fourlw ruok)" = imok ] && break
+  kill -0 "$ZKPID" 2>/dev/null || break
+  sleep 0.5
+done
+if [ "$(fourlw ruok)" != imok ]; then
+  echo "compare.sh: ZooKeeper did not start; its output:" >&2
+  tail -20 "$WORK/server.out" "$WORK/zookeeper.log" >&2 2>/dev/null
+  exit 1
+fi
+ZKVER=$(fourlw srvr | sed -n 's/^Zookeeper version: \([^,-]*\).*/\1/p')
+
+# ---- runs: every program's lines go to $OUT (and the terminal) ----
+OUT="$WORK/results.txt"
+: >"$OUT"
+run() {
+  say "$*"
+  timeout "$TIMEOUT" "$@" 2>"$WORK/last.err" | tee -a "$OUT"
+  local rc=${PIPESTATUS[0]}
+  if [ "$rc" -ne 0 ]; then
+    echo "   (exit $rc; stderr follows)" >&2
+    tail -5 "$WORK/last.err" >&2
+  fi
+}
+curator() { run java -cp "$CP:$WORK/curator" CuratorBench "$HOSTS" "$@"; }
+kazoo() { run "$PY" "$ANCHORS/kazoo_bench.py" "$HOSTS" "$@"; }
+
+# Uncontended first, the three in turn, then contended, then the herd (in
+# a fresh process: its memory figure is an RSS delta), then the breakdown.
+run "$ZB" -z "$HOSTS" -n "$N" raw mutex
+curator mutex "$N"
+kazoo mutex "$N"
+run "$ZB" -z "$HOSTS" -n "$N" contended:8
+curator handoff:8 "$N"
+kazoo handoff:8 "$N"
+run "$ZB" -z "$HOSTS" -t "$TIMEOUT" "herd:$HERD_SESSIONS:$HERD"
+curator "herd:$HERD_SESSIONS" "$HERD"
+run "$ZB" -z "$HOSTS" -n "$N" contended:2 contended:32 rwlock:8
+# Interleaved, one op of each per round: what each request costs. -R 60000
+# gives the raw handles the resolution delay a tuned client would use.
+run "$ZB" -z "$HOSTS" -n "$((N / 2))" -R 60000 split
+
+# ---- table ----
+# get PREFIX KEY: the value of KEY= on the first result line starting PREFIX
+get() {
+  awk -v p="$1" -v k="$2" 'index($0, p) == 1 {
+      for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) {
+        print substr($i, length(k) + 2); exit } }' "$OUT"
+}
+ratio() { # a/b, or n/a
+  awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0)
+      print "n/a"; else printf "%.2f", a / b }'
+}
+row() { # label zklock curator kazoo target
+  printf '%-30s %10s %10s %10s %8s %8s   %s\n' "$1" "${2:-n/a}" "${3:-n/a}" \
+    "${4:-n/a}" "$(ratio "$2" "$3")" "$(ratio "$2" "$4")" "$5"
+}
+
+zu_med=$(get "zklock mutex uncontended" median_us)
+zu_ops=$(get "zklock mutex uncontended" ops_s)
+cu_med=$(get "curator mutex uncontended" median_us)
+cu_ops=$(get "curator mutex uncontended" ops_s)
+ku_med=$(get "kazoo mutex uncontended" median_us)
+ku_ops=$(get "kazoo mutex uncontended" ops_s)
+zc8=$(get "zklock mutex contended: clients=8 " ops_s)
+cc8=$(get "curator mutex contended: clients=8 " ops_s)
+kc8=$(get "kazoo mutex contended: clients=8 " ops_s)
+zh=$(get "zklock mutex herd" drain_ms)
+ch=$(get "curator mutex herd" drain_ms)
+raw=$(get "raw create+delete" median_us)
+
+echo
+echo "zklock vs Curator $(ls /usr/share/java/curator-recipes-*.jar 2>/dev/null |
+  sed 's/.*recipes-\(.*\)\.jar/\1/') and kazoo $(dpkg-query -W -f='${Version}' python3-kazoo 2>/dev/null)" \
+  "on ZooKeeper ${ZKVER:-?} standalone, fsync on, $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "machine: $(nproc) cpu, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "zklock $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- src recipes include 2>/dev/null || echo '+local changes'), n=$N, herd $HERD_SESSIONS sessions x $HERD waiters"
+echo
+printf '%-30s %10s %10s %10s %8s %8s   %s\n' metric zklock curator kazoo \
+  zk/cur zk/kaz "target"
+row "uncontended median (us)" "$zu_med" "$cu_med" "$ku_med" "zk/cur <= 0.67"
+row "uncontended ops/s" "$zu_ops" "$cu_ops" "$ku_ops" "zk/cur >= 1.5"
+row "contended-8 ops/s" "$zc8" "$cc8" "$kc8" "zk/cur >= 1.3"
+row "herd drain (ms)" "$zh" "$ch" "" "zk/cur <= 0.5"
+echo
+printf 'zklock uncontended median / raw create+delete median: %s (%s / %s us; target <= 1.1)\n' \
+  "$(ratio "$zu_med" "$raw")" "${zu_med:-n/a}" "${raw:-n/a}"
+printf 'interleaved (split), each vs raw create+delete with resolution delay:\n'
+grep '^split ' "$OUT" | sed 's/^split /  /; s/: n=[0-9]* median_us=/: median_us=/'
+printf 'zklock requests: %s per uncontended acquire+release, %s per herd handoff (target O(1))\n' \
+  "$(get "zklock mutex uncontended" requests_per_op)" \
+  "$(get "zklock mutex herd" requests_per_handoff)"
+printf 'zklock herd: %s bytes RSS per waiting lock; violations (all zklock runs): %s\n' \
+  "$(get "zklock mutex herd" mem_per_waiter_bytes)" \
+  "$(awk '/^zklock/ { for (i = 1; i <= NF; i++) if ($i ~ /^violations=/) {
+      split($i, a, "="); s += a[2] } } END { print s + 0 }' "$OUT")"
+exit 0
