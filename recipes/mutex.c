@@ -1,44 +1,35 @@
 /* Exclusive mutex: one x node in the shared queue (src/queue.c). */
 #include "zklock_int.h"
 
-#include <stdlib.h>
-
+/* A mutex is a lock handle; the first-member rule makes the casts valid. */
 struct zklock_mutex {
   zklock__lock l;
 };
 
-#define CHECK(m)                                                               \
-  do {                                                                         \
-    if (!(m) || zklock__lock_check(&(m)->l))                                   \
-      return ZKLOCK_EINVAL;                                                    \
-  } while (0)
+static zklock__lock *L(zklock_mutex *m) { return (zklock__lock *)m; }
+static const zklock__lock *CL(const zklock_mutex *m) {
+  return (const zklock__lock *)m;
+}
 
 int zklock_mutex_new(zklock_client *c, const char *path, zklock_mutex **out) {
-  if (out)
-    *out = NULL;
   if (!out)
     return ZKLOCK_EINVAL;
-  zklock_mutex *m = calloc(1, sizeof *m);
-  if (!m)
-    return ZKLOCK_ENOMEM;
-  int rc = zklock__lock_init(&m->l, c, path);
-  if (rc) {
-    free(m);
-    return rc;
-  }
-  *out = m;
-  return ZKLOCK_OK;
+  zklock__lock *l;
+  int rc = zklock__lock_new(c, path, &l);
+  *out = (zklock_mutex *)l;
+  return rc;
 }
 
 int zklock_mutex_lock(zklock_mutex *m, int timeout_ms) {
-  CHECK(m);
+  if (zklock__lock_check(L(m)))
+    return ZKLOCK_EINVAL;
   if (m->l.wr_depth > 0) {
-    if (zklock__lock_state(&m->l) == ZKLOCK_LOCK_LOST)
-      return ZKLOCK_ELOST;
-    m->l.wr_depth++; /* reentrant */
+    if (zklock__lock_state(L(m)) == ZKLOCK_LOCK_LOST)
+      return ZKLOCK_ELOST; /* unlock first, then lock again */
+    m->l.wr_depth++;       /* reentrant */
     return ZKLOCK_OK;
   }
-  int rc = zklock__lock_acquire(&m->l, 'x', timeout_ms);
+  int rc = zklock__lock_acquire(L(m), 'x', timeout_ms);
   if (rc == ZKLOCK_OK)
     m->l.wr_depth = 1;
   return rc;
@@ -47,44 +38,33 @@ int zklock_mutex_lock(zklock_mutex *m, int timeout_ms) {
 int zklock_mutex_trylock(zklock_mutex *m) { return zklock_mutex_lock(m, 0); }
 
 int zklock_mutex_unlock(zklock_mutex *m) {
-  CHECK(m);
+  if (zklock__lock_check(L(m)))
+    return ZKLOCK_EINVAL;
   if (m->l.wr_depth == 0)
     return ZKLOCK_ENOTHELD;
   if (--m->l.wr_depth > 0)
     return ZKLOCK_OK;
-  int rc = zklock__lock_release(&m->l);
+  int rc = zklock__lock_release(L(m));
   if (rc == ZKLOCK_EDEADLK || rc == ZKLOCK_EINVAL)
     m->l.wr_depth++; /* not released: the caller may try again */
   return rc;
 }
 
 int64_t zklock_mutex_token(const zklock_mutex *m) {
-  if (!m || zklock__lock_check(&m->l))
-    return -1;
-  return zklock__lock_token(&m->l);
+  return zklock__lock_token(CL(m));
 }
 
 zklock_lock_state zklock_mutex_state(const zklock_mutex *m) {
-  if (!m || zklock__lock_check(&m->l))
-    return ZKLOCK_LOCK_UNLOCKED;
-  return (zklock_lock_state)zklock__lock_state(&m->l);
+  return (zklock_lock_state)zklock__lock_state(CL(m));
 }
 
 const char *zklock_mutex_node(const zklock_mutex *m) {
-  if (!m || zklock__lock_check(&m->l) || !m->l.h.node[0])
-    return NULL;
-  return m->l.h.node;
+  return zklock__lock_node(CL(m));
 }
 
 int zklock_mutex_fenced_multi(zklock_mutex *m, int n, const zoo_op_t *ops,
                               zoo_op_result_t *results) {
-  CHECK(m);
-  return zklock__lock_fenced_multi(&m->l, n, ops, results);
+  return zklock__lock_fenced_multi(L(m), n, ops, results);
 }
 
-void zklock_mutex_free(zklock_mutex *m) {
-  if (!m || zklock__lock_check(&m->l))
-    return;
-  zklock__lock_destroy(&m->l);
-  free(m);
-}
+void zklock_mutex_free(zklock_mutex *m) { zklock__lock_free(L(m)); }

@@ -3,33 +3,30 @@
  * node of any kind; the queue code picks the candidates by kind. */
 #include "zklock_int.h"
 
-#include <stdlib.h>
-
+/* An rwlock is a lock handle; the first-member rule makes the casts
+ * valid. */
 struct zklock_rwlock {
   zklock__lock l;
 };
 
+static zklock__lock *L(zklock_rwlock *l) { return (zklock__lock *)l; }
+static const zklock__lock *CL(const zklock_rwlock *l) {
+  return (const zklock__lock *)l;
+}
+
 #define CHECK(x)                                                               \
   do {                                                                         \
-    if (!(x) || zklock__lock_check(&(x)->l))                                   \
+    if (zklock__lock_check(CL(x)))                                             \
       return ZKLOCK_EINVAL;                                                    \
   } while (0)
 
 int zklock_rwlock_new(zklock_client *c, const char *path, zklock_rwlock **out) {
-  if (out)
-    *out = NULL;
   if (!out)
     return ZKLOCK_EINVAL;
-  zklock_rwlock *l = calloc(1, sizeof *l);
-  if (!l)
-    return ZKLOCK_ENOMEM;
-  int rc = zklock__lock_init(&l->l, c, path);
-  if (rc) {
-    free(l);
-    return rc;
-  }
-  *out = l;
-  return ZKLOCK_OK;
+  zklock__lock *l;
+  int rc = zklock__lock_new(c, path, &l);
+  *out = (zklock_rwlock *)l;
+  return rc;
 }
 
 static int held(zklock_rwlock *l) { return l->l.wr_depth + l->l.rd_depth > 0; }
@@ -37,12 +34,12 @@ static int held(zklock_rwlock *l) { return l->l.wr_depth + l->l.rd_depth > 0; }
 int zklock_rwlock_rdlock(zklock_rwlock *l, int timeout_ms) {
   CHECK(l);
   if (held(l)) {
-    if (zklock__lock_state(&l->l) == ZKLOCK_LOCK_LOST)
+    if (zklock__lock_state(L(l)) == ZKLOCK_LOCK_LOST)
       return ZKLOCK_ELOST;
     l->l.rd_depth++; /* a writer or reader may add read holds */
     return ZKLOCK_OK;
   }
-  int rc = zklock__lock_acquire(&l->l, 'r', timeout_ms);
+  int rc = zklock__lock_acquire(L(l), 'r', timeout_ms);
   if (rc == ZKLOCK_OK)
     l->l.rd_depth = 1;
   return rc;
@@ -53,12 +50,12 @@ int zklock_rwlock_wrlock(zklock_rwlock *l, int timeout_ms) {
   if (held(l)) {
     if (l->l.wr_depth == 0)
       return ZKLOCK_EUPGRADE; /* two upgrading readers would deadlock */
-    if (zklock__lock_state(&l->l) == ZKLOCK_LOCK_LOST)
+    if (zklock__lock_state(L(l)) == ZKLOCK_LOCK_LOST)
       return ZKLOCK_ELOST;
     l->l.wr_depth++;
     return ZKLOCK_OK;
   }
-  int rc = zklock__lock_acquire(&l->l, 'x', timeout_ms);
+  int rc = zklock__lock_acquire(L(l), 'x', timeout_ms);
   if (rc == ZKLOCK_OK)
     l->l.wr_depth = 1;
   return rc;
@@ -76,7 +73,7 @@ int zklock_rwlock_downgrade(zklock_rwlock *l) {
   CHECK(l);
   if (l->l.wr_depth == 0)
     return ZKLOCK_ENOTHELD;
-  int rc = zklock__lock_downgrade(&l->l);
+  int rc = zklock__lock_downgrade(L(l));
   if (rc == ZKLOCK_OK) {
     l->l.rd_depth += l->l.wr_depth;
     l->l.wr_depth = 0;
@@ -93,7 +90,7 @@ int zklock_rwlock_unlock(zklock_rwlock *l) {
     (*depth)--;
     /* Dropping the last write hold under read holds is a downgrade. */
     if (depth == &l->l.wr_depth && l->l.wr_depth == 0) {
-      int rc = zklock__lock_downgrade(&l->l);
+      int rc = zklock__lock_downgrade(L(l));
       if (rc) {
         (*depth)++;
         return rc;
@@ -101,45 +98,33 @@ int zklock_rwlock_unlock(zklock_rwlock *l) {
     }
     return ZKLOCK_OK;
   }
-  int rc = zklock__lock_release(&l->l);
+  int rc = zklock__lock_release(L(l));
   if (rc != ZKLOCK_EDEADLK && rc != ZKLOCK_EINVAL)
     *depth = 0;
   return rc;
 }
 
 int64_t zklock_rwlock_token(const zklock_rwlock *l) {
-  if (!l || zklock__lock_check(&l->l))
-    return -1;
-  return zklock__lock_token(&l->l);
+  return zklock__lock_token(CL(l));
 }
 
 zklock_lock_state zklock_rwlock_state(const zklock_rwlock *l) {
-  if (!l || zklock__lock_check(&l->l))
-    return ZKLOCK_LOCK_UNLOCKED;
-  return (zklock_lock_state)zklock__lock_state(&l->l);
+  return (zklock_lock_state)zklock__lock_state(CL(l));
 }
 
 int zklock_rwlock_mode(const zklock_rwlock *l) {
-  if (!l || zklock__lock_check(&l->l))
+  if (zklock__lock_check(CL(l)))
     return 0;
   return l->l.wr_depth > 0 ? 'w' : l->l.rd_depth > 0 ? 'r' : 0;
 }
 
 const char *zklock_rwlock_node(const zklock_rwlock *l) {
-  if (!l || zklock__lock_check(&l->l) || !l->l.h.node[0])
-    return NULL;
-  return l->l.h.node;
+  return zklock__lock_node(CL(l));
 }
 
 int zklock_rwlock_fenced_multi(zklock_rwlock *l, int n, const zoo_op_t *ops,
                                zoo_op_result_t *results) {
-  CHECK(l);
-  return zklock__lock_fenced_multi(&l->l, n, ops, results);
+  return zklock__lock_fenced_multi(L(l), n, ops, results);
 }
 
-void zklock_rwlock_free(zklock_rwlock *l) {
-  if (!l || zklock__lock_check(&l->l))
-    return;
-  zklock__lock_destroy(&l->l);
-  free(l);
-}
+void zklock_rwlock_free(zklock_rwlock *l) { zklock__lock_free(L(l)); }

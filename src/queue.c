@@ -10,7 +10,8 @@ static int conn_lost(int zrc) {
   return zrc == ZCONNECTIONLOSS || zrc == ZOPERATIONTIMEOUT;
 }
 
-int zklock__lock_init(zklock__lock *l, zklock_client *c, const char *path) {
+static int zklock__lock_init(zklock__lock *l, zklock_client *c,
+                             const char *path) {
   if (!c || c->magic != ZKLOCK__MAGIC_CLIENT)
     return ZKLOCK_EINVAL;
   int rc = zklock_path_validate(path);
@@ -469,13 +470,38 @@ static int do_fenced_multi(zklock__lock *l, zhandle_t *zh, zklock__op *op,
 
 int zklock__lock_fenced_multi(zklock__lock *l, int n, const zoo_op_t *ops,
                               zoo_op_result_t *results) {
+  if (zklock__lock_check(l))
+    return ZKLOCK_EINVAL;
   if (n < 0 || (n > 0 && !ops) || n > 1000)
     return ZKLOCK_EINVAL;
   multi_args a = {n, ops, results};
   return held_call(l, do_fenced_multi, &a);
 }
 
-void zklock__lock_destroy(zklock__lock *l) {
+const char *zklock__lock_node(const zklock__lock *l) {
+  return zklock__lock_check(l) || !l->h.node[0] ? NULL : l->h.node;
+}
+
+int zklock__lock_new(zklock_client *c, const char *path, zklock__lock **out) {
+  if (out)
+    *out = NULL;
+  if (!out)
+    return ZKLOCK_EINVAL;
+  zklock__lock *l = calloc(1, sizeof *l);
+  if (!l)
+    return ZKLOCK_ENOMEM;
+  int rc = zklock__lock_init(l, c, path);
+  if (rc) {
+    free(l);
+    return rc;
+  }
+  *out = l;
+  return ZKLOCK_OK;
+}
+
+void zklock__lock_free(zklock__lock *l) {
+  if (zklock__lock_check(l))
+    return;
   if (l->h.node[0])
     zklock__lock_release(l);
   zklock_client *c = l->c;
@@ -485,9 +511,12 @@ void zklock__lock_destroy(zklock__lock *l) {
   free(l->path);
   l->magic = ZKLOCK__MAGIC_DEAD;
   zklock__client_unref(c);
+  free(l);
 }
 
 int zklock__lock_state(const zklock__lock *l) {
+  if (zklock__lock_check(l))
+    return ZKLOCK_LOCK_UNLOCKED;
   zklock_client *c = l->c;
   pthread_mutex_lock(&c->mu);
   int st = l->h.linked || l->h.state == ZKLOCK_LOCK_LOST ? l->h.state
@@ -497,6 +526,8 @@ int zklock__lock_state(const zklock__lock *l) {
 }
 
 int64_t zklock__lock_token(const zklock__lock *l) {
+  if (zklock__lock_check(l))
+    return -1;
   zklock_client *c = l->c;
   pthread_mutex_lock(&c->mu);
   int64_t t = l->h.linked && l->h.state != ZKLOCK_LOCK_LOST ? l->token : -1;

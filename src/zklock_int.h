@@ -174,7 +174,10 @@ typedef struct zklock__lock {
   int downgraded; /* our x node now acts as a reader */
 } zklock__lock;
 
-int zklock__lock_init(zklock__lock *l, zklock_client *c, const char *path);
+/* Allocates a lock handle at path (validated) on client c. */
+int zklock__lock_new(zklock_client *c, const char *path, zklock__lock **out);
+/* Releases if held and frees; NULL or a dead handle is ignored. */
+void zklock__lock_free(zklock__lock *l);
 /* Takes a node of kind ('x' or 'r') in the queue. timeout_ms as the API. */
 int zklock__lock_acquire(zklock__lock *l, char kind, int timeout_ms);
 /* Deletes our node. */
@@ -183,9 +186,11 @@ int zklock__lock_release(zklock__lock *l);
 int zklock__lock_downgrade(zklock__lock *l);
 int zklock__lock_fenced_multi(zklock__lock *l, int n, const zoo_op_t *ops,
                               zoo_op_result_t *results);
-void zklock__lock_destroy(zklock__lock *l);
+/* Queries; NULL-safe (-1, UNLOCKED, NULL). */
 int64_t zklock__lock_token(const zklock__lock *l);
 int zklock__lock_state(const zklock__lock *l);
-int zklock__lock_check(const zklock__lock *l); /* handle usable? */
+const char *zklock__lock_node(const zklock__lock *l);
+/* ZKLOCK_OK if l is a live handle, else ZKLOCK_EINVAL (NULL-safe). */
+int zklock__lock_check(const zklock__lock *l);
 
 #endif
