@@ -10,26 +10,7 @@
 
 #include "zklock_int.h" /* zklock__name_parse, to check queue order */
 
-static zhandle_t *raw;
-
-static int setup(void **state) {
-  (void)state;
-  raw = zkt_raw();
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  zookeeper_close(raw);
-  return 0;
-}
-
-/* Every test ends with its lock path empty (or gone: containers). */
-static void assert_no_nodes(const char *root) {
-  int n = zkt_children(raw, root);
-  assert_true(n <= 0);
-  zkt_rmr(raw, root);
-}
+#define raw zkt_rawzh
 
 static void test_uncontended(void **state) {
   (void)state;
@@ -69,7 +50,7 @@ static void test_uncontended(void **state) {
   assert_int_equal(zklock_mutex_unlock(m), ZKLOCK_ENOTHELD);
   zklock_mutex_free(m);
   zklock_client_close(c);
-  assert_no_nodes(root);
+  zkt_assert_empty(root);
 }
 
 static void test_reentrant(void **state) {
@@ -99,7 +80,7 @@ static void test_reentrant(void **state) {
   zklock_mutex_free(m);
   zklock_mutex_free(other);
   zklock_client_close(c);
-  assert_no_nodes(root);
+  zkt_assert_empty(root);
 }
 
 static void test_trylock_busy_and_timeout(void **state) {
@@ -128,7 +109,7 @@ static void test_trylock_busy_and_timeout(void **state) {
   zklock_mutex_free(mb);
   zklock_client_close(a);
   zklock_client_close(b);
-  assert_no_nodes(root);
+  zkt_assert_empty(root);
 }
 
 /* ---- queues of waiters in separate sessions ---- */
@@ -227,7 +208,7 @@ static void test_fifo(void **state) {
     assert_int_equal(order[i], i); /* acquisition order = queue order */
     assert_true(w[i].token > (i ? w[i - 1].token : htoken));
   }
-  assert_no_nodes(root);
+  zkt_assert_empty(root);
 }
 
 /* wchp output per server: "/path" then one "\t0xsession" line per
@@ -302,7 +283,7 @@ static void test_herd_free(void **state) {
     assert_true(found >= 1);
   }
   finish_waiters(hc, holder, w, th);
-  assert_no_nodes(root);
+  zkt_assert_empty(root);
 }
 
 /* N processes x M iterations of read-sleep-write on a file counter. */
@@ -360,7 +341,7 @@ static void test_counter_processes(void **state) {
   fclose(f);
   unlink(file);
   assert_int_equal(v, P * M);
-  assert_no_nodes(root);
+  zkt_assert_empty(root);
 }
 
 /* ---- session expiry ---- */
@@ -452,7 +433,7 @@ static void test_holder_expiry(void **state) {
   zklock_client_close(a);
   zklock_mutex_free(w.m);
   zklock_client_close(w.c);
-  assert_no_nodes(root);
+  zkt_assert_empty(root);
 }
 
 typedef struct {
@@ -489,7 +470,7 @@ static void test_waiter_expiry(void **state) {
   zklock_mutex_free(mb);
   zklock_client_close(a);
   zklock_client_close(b);
-  assert_no_nodes(root);
+  zkt_assert_empty(root);
 }
 
 /* Someone else deletes the holder's node: LOST at once, not two owners. */
@@ -516,7 +497,7 @@ static void test_foreign_delete(void **state) {
   assert_int_equal(zklock_mutex_unlock(m), ZKLOCK_ELOST);
   zklock_mutex_free(m);
   zklock_client_close(a);
-  assert_no_nodes(root);
+  zkt_assert_empty(root);
 }
 
 /* Closing the client ends the session: nodes go, handles say ECLOSED. */
@@ -536,7 +517,7 @@ static void test_close_while_held(void **state) {
   zklock_mutex *m2;
   assert_int_equal(zklock_mutex_new(a, root, &m2), ZKLOCK_ECLOSED);
   zklock_mutex_free(m); /* frees the closed client too */
-  assert_no_nodes(root);
+  zkt_assert_empty(root);
 }
 
 /* Fencing: a write guarded by check(lock node) succeeds only while held. */
@@ -573,7 +554,7 @@ static void test_fenced_multi(void **state) {
   zklock_mutex_free(m);
   zklock_client_close(a);
   zoo_delete(raw, data, -1);
-  assert_no_nodes(root);
+  zkt_assert_empty(root);
 }
 
 int main(int argc, char **argv) {
@@ -592,5 +573,6 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_close_while_held),
       cmocka_unit_test(test_fenced_multi),
   };
-  return cmocka_run_group_tests_name("mutex", tests, setup, teardown);
+  return cmocka_run_group_tests_name("mutex", tests, zkt_group_setup,
+                                     zkt_group_teardown);
 }

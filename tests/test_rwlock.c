@@ -9,24 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static zhandle_t *raw;
-
-static int setup(void **state) {
-  (void)state;
-  raw = zkt_raw();
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  zookeeper_close(raw);
-  return 0;
-}
-
-static void assert_no_nodes(const char *root) {
-  assert_true(zkt_children(raw, root) <= 0);
-  zkt_rmr(raw, root);
-}
+#define raw zkt_rawzh
 
 /* A lock holder on its own thread and session, driven by flags. */
 typedef struct {
@@ -111,7 +94,7 @@ static void test_readers_share(void **state) {
   print_message("overlap: %d readers held at once\n", R);
   for (int i = 0; i < R; i++)
     finish(&h[i]);
-  assert_no_nodes(root);
+  zkt_assert_empty(root);
 }
 
 static void test_mutex_and_rwlock_exclude(void **state) {
@@ -137,7 +120,7 @@ static void test_mutex_and_rwlock_exclude(void **state) {
   zklock_mutex_free(m);
   zklock_rwlock_free(l);
   zklock_client_close(c);
-  assert_no_nodes(root);
+  zkt_assert_empty(root);
 }
 
 static void test_reentrancy_and_upgrade(void **state) {
@@ -172,7 +155,7 @@ static void test_reentrancy_and_upgrade(void **state) {
   assert_int_equal(zkt_children(raw, root), 0);
   zklock_rwlock_free(l);
   zklock_client_close(c);
-  assert_no_nodes(root);
+  zkt_assert_empty(root);
 }
 
 /* A holds write; C (writer) and then B (reader) queue. A downgrades: C
@@ -218,7 +201,7 @@ static void test_downgrade(void **state) {
   finish(&r2);
   zklock_rwlock_free(la);
   zklock_client_close(a);
-  assert_no_nodes(root);
+  zkt_assert_empty(root);
 }
 
 /* wchp: count watchers of each path under root. */
@@ -295,7 +278,7 @@ static void test_herd_mixed(void **state) {
   finish(&w0);
   for (int i = 0; i < N; i++)
     finish(&h[i]);
-  assert_no_nodes(root);
+  zkt_assert_empty(root);
 }
 
 /* A waiter in the middle of the queue gives up: no node left, and the one
@@ -345,7 +328,7 @@ static void test_cancel_middle(void **state) {
   finish(&w4);
   finish(&r5);
   finish(&w6);
-  assert_no_nodes(root);
+  zkt_assert_empty(root);
 }
 
 /* A writer queued behind readers is not starved by readers that keep
@@ -413,7 +396,7 @@ static void test_writer_not_starved(void **state) {
   assert_true(a.ops > 0);
   zklock_rwlock_free(l);
   zklock_client_close(c);
-  assert_no_nodes(root);
+  zkt_assert_empty(root);
 }
 
 /* Several processes, thousands of operations: writers do read-sleep-write
@@ -497,7 +480,7 @@ static void test_exclusion_checker(void **state) {
   assert_true(atomic_load(&s->max_readers) >= 2); /* reads did overlap */
   munmap(s, sizeof *s);
   unlink(shm);
-  assert_no_nodes(root);
+  zkt_assert_empty(root);
 }
 
 static void test_reader_expiry(void **state) {
@@ -521,7 +504,7 @@ static void test_reader_expiry(void **state) {
   finish(&w);
   zklock_rwlock_free(la);
   zklock_client_close(a);
-  assert_no_nodes(root);
+  zkt_assert_empty(root);
 }
 
 int main(int argc, char **argv) {
@@ -541,5 +524,6 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_exclusion_checker),
       cmocka_unit_test(test_reader_expiry),
   };
-  return cmocka_run_group_tests_name("rwlock", tests, setup, teardown);
+  return cmocka_run_group_tests_name("rwlock", tests, zkt_group_setup,
+                                     zkt_group_teardown);
 }

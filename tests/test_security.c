@@ -6,19 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static zhandle_t *raw;
-
-static int setup(void **state) {
-  (void)state;
-  raw = zkt_raw();
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  zookeeper_close(raw);
-  return 0;
-}
+#define raw zkt_rawzh
 
 /* Protected parents must not be shared with other tests: zklock gives
  * the ancestors it creates the same ACL. */
@@ -197,5 +185,6 @@ int main(void) {
       cmocka_unit_test(test_custom_acl),
       cmocka_unit_test(test_open_by_default),
   };
-  return cmocka_run_group_tests_name("security", tests, setup, teardown);
+  return cmocka_run_group_tests_name("security", tests, zkt_group_setup,
+                                     zkt_group_teardown);
 }

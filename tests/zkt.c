@@ -244,3 +244,23 @@ void *zkt_shm_open(const char *path, size_t size) {
   close(fd);
   return p == MAP_FAILED ? NULL : p;
 }
+
+zhandle_t *zkt_rawzh;
+
+int zkt_group_setup(void **state) {
+  (void)state;
+  zkt_rawzh = zkt_raw();
+  return 0;
+}
+
+int zkt_group_teardown(void **state) {
+  (void)state;
+  zookeeper_close(zkt_rawzh);
+  zkt_rawzh = NULL;
+  return 0;
+}
+
+void zkt_assert_empty(const char *root) {
+  assert_true(zkt_children(zkt_rawzh, root) <= 0);
+  zkt_rmr(zkt_rawzh, root);
+}

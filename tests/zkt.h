@@ -17,6 +17,14 @@
 const char *zkt_hosts(void);
 /* A fresh root path for one test: "/zklock-test/<name>-<pid>-<n>". */
 void zkt_root(char *buf, size_t len, const char *name);
+/* A raw handle shared by a test group, opened by zkt_group_setup and
+ * closed by zkt_group_teardown (cmocka group fixtures). */
+extern zhandle_t *zkt_rawzh;
+int zkt_group_setup(void **state);
+int zkt_group_teardown(void **state);
+/* Asserts no lock node is left under root (it may be gone: containers),
+ * then removes root. */
+void zkt_assert_empty(const char *root);
 /* A raw ZooKeeper handle (connected) for checks outside zklock. */
 zhandle_t *zkt_raw(void);
 /* Makes later reads on zh see every write completed before the call. */
