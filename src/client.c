@@ -522,6 +522,18 @@ static int await_session(zklock_client *c, zklock__op *op) {
   return ZKLOCK_OK;
 }
 
+/* Mutex held: a new session, connected and authenticated. */
+static int open_session(zklock_client *c) {
+  int rc = start_session(c);
+  if (rc == ZKLOCK_OK) {
+    zklock__op op;
+    zklock__op_init(&op, c);
+    rc = await_session(c, &op);
+    zklock__op_destroy(&op);
+  }
+  return rc;
+}
+
 /* Mutex held; drops it while the handle closes (its threads must be able to
  * take the mutex to deliver the last completions). */
 static void end_session(zklock_client *c) {
@@ -639,13 +651,7 @@ int zklock_client_open(const char *hosts, const zklock_client_opts *opts,
       *p = ' ';
 
   pthread_mutex_lock(&c->mu);
-  rc = start_session(c);
-  if (rc == ZKLOCK_OK) {
-    zklock__op op;
-    zklock__op_init(&op, c);
-    rc = await_session(c, &op);
-    zklock__op_destroy(&op);
-  }
+  rc = open_session(c);
   if (rc != ZKLOCK_OK) {
     end_session(c);
     pthread_mutex_unlock(&c->mu);
@@ -687,13 +693,7 @@ int zklock__enter(zklock_client *c, zhandle_t **zh, int reopen) {
     while (c->users > 0)
       pthread_cond_wait(&c->cond, &c->mu);
     end_session(c);
-    rc = start_session(c);
-    if (rc == ZKLOCK_OK) {
-      zklock__op op;
-      zklock__op_init(&op, c);
-      rc = await_session(c, &op);
-      zklock__op_destroy(&op);
-    }
+    rc = open_session(c);
     c->reopening = 0;
     pthread_cond_broadcast(&c->cond);
     if (rc != ZKLOCK_OK && c->zstate == ZKLOCK_SESSION_CONNECTING)
