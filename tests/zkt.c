@@ -207,14 +207,23 @@ int zkt_wait_for(int (*pred)(void *), void *arg, int timeout_ms) {
 extern char **environ;
 
 pid_t zkt_spawn_self(const char *const *args) {
+  /* the resolved path: under valgrind /proc/self/exe is valgrind itself,
+   * but readlink on it reports the program */
+  static char self[4096];
+  if (!self[0]) {
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len <= 0)
+      return -1;
+    self[len] = '\0';
+  }
   const char *argv[32];
   int n = 0;
-  argv[n++] = "/proc/self/exe";
+  argv[n++] = self;
   for (; args[n - 1] && n < 31; n++)
     argv[n] = args[n - 1];
   argv[n] = NULL;
   pid_t pid;
-  int rc = posix_spawn(&pid, "/proc/self/exe", NULL, NULL, (char *const *)argv,
+  int rc = posix_spawn(&pid, self, NULL, NULL, (char *const *)argv,
                        environ);
   return rc == 0 ? pid : -1;
 }
