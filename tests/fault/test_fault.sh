@@ -51,5 +51,5 @@ run zklock --lock zklock --duration "$secs" --seed "$seed" \
 run naive-nowait --lock naive-nowait --duration 4 --seed "$seed" \
   --faults none --expect violations
 run naive-nolost --lock naive-nolost --duration 10 --seed "$seed" \
-  --faults expire --interval 1000:1500 --hold-ms 60 --expect violations
+  --faults expire --interval 800:1200 --hold-ms 400 --expect violations
 exit $rc

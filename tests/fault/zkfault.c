@@ -601,6 +601,10 @@ static void wait_healthy(void) {
     flog("ensemble did not settle");
 }
 
+/* When the fault really struck, if later than the call to inject() (the
+ * holder-targeted kinds first wait for a holder). */
+static int64_t struck_ns;
+
 static int inject(int kind, uint64_t *rs) {
   int l = 0, rc = 0;
   long ms;
@@ -645,6 +649,7 @@ static int inject(int kind, uint64_t *rs) {
     int h = wait_holder(2000);
     if (h < 0)
       h = (int)rnd_range(rs, 0, S->nworkers - 1);
+    struck_ns = now_ns();
     rc = expire_worker(h);
     break;
   }
@@ -652,6 +657,7 @@ static int inject(int kind, uint64_t *rs) {
     int h = wait_holder(2000);
     if (h < 0)
       h = (int)rnd_range(rs, 0, S->nworkers - 1);
+    struck_ns = now_ns();
     rc = kill_worker(h);
     break;
   }
@@ -1061,7 +1067,10 @@ int main(int argc, char **argv) {
     f->kind = k;
     f->start_ns = now_ns();
     flog("fault %s", fnames[k]);
+    struck_ns = 0;
     f->ok = inject(k, &rs) == 0;
+    if (struck_ns)
+      f->start_ns = struck_ns;
     f->end_ns = now_ns();
     if (k <= F_RESTART_ALL)
       wait_healthy();
@@ -1307,6 +1316,9 @@ int main(int argc, char **argv) {
   printf("  violations       %ld\n", violations);
 
   if (proxy) {
+    char reply[512];
+    if (proxy_cmd("stats", reply, sizeof reply) == 0)
+      printf("  proxy            %s\n", reply + 3);
     proxy_cmd("quit", NULL, 0);
     waitpid(C.proxy_pid, NULL, 0);
   }
