@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -38,6 +39,7 @@ typedef struct {
 
 static record rec = {.mu = PTHREAD_MUTEX_INITIALIZER};
 static zklock_client *cli;
+static zklock_client *cli2; /* a second session, closed by teardown */
 
 static void on_session(zklock_client *c, zklock_session_state st, void *arg) {
   record *r = arg;
@@ -175,7 +177,8 @@ static int setup(void **state) {
 static int teardown(void **state) {
   (void)state;
   zklock_client_close(cli);
-  cli = NULL;
+  zklock_client_close(cli2);
+  cli = cli2 = NULL;
   /* Every zookeeper_init2 was matched by a zookeeper_close. */
   return mz_open_handles() == 0 ? 0 : -1;
 }
@@ -681,6 +684,67 @@ static void test_close_while_waiting(void **state) {
   zklock_mutex_free(m);
 }
 
+/* Unlock while disconnected (the holder is UNCERTAIN): released at once,
+ * the node deleted once the connection is back. */
+static void test_unlock_while_disconnected(void **state) {
+  (void)state;
+  const char *lock = "/t/unlock-down";
+  mkpath(lock);
+  zklock_mutex *m;
+  assert_int_equal(zklock_mutex_new(cli, lock, &m), ZKLOCK_OK);
+  assert_int_equal(zklock_mutex_lock(m, -1), ZKLOCK_OK);
+  mz_set_reconnect_ms(-1);
+  mz_disconnect();
+  wait_lock_state(ZKLOCK_LOCK_UNCERTAIN, 1);
+  assert_int_equal(zklock_mutex_unlock(m), ZKLOCK_OK);
+  assert_int_equal(zklock_mutex_state(m), ZKLOCK_LOCK_UNLOCKED);
+  assert_int_equal(mz_children(lock, NULL, 0), 1);
+  mz_connect();
+  wait_children(lock, 0);
+  zklock_mutex_free(m);
+}
+
+/* A downgrade whose setData is applied but answered with connection loss:
+ * readers may already pass the node, so the writer must not go on
+ * believing it is alone (either the library finishes the downgrade, or
+ * it undoes the mark). */
+static void test_downgrade_lost_set(void **state) {
+  (void)state;
+  /* KNOWN BUG (reported to the lead): do_downgrade (src/queue.c) returns
+   * ECONNLOSS after a lost setData and the handle stays a writer, while
+   * readers already pass the marked node. Skipped unless
+   * ZKLOCK_MOCK_KNOWN_BUGS=1 so the suite stays green until it is fixed. */
+  if (!getenv("ZKLOCK_MOCK_KNOWN_BUGS"))
+    skip();
+  const char *lock = "/t/downgrade";
+  mkpath(lock);
+  zklock_rwlock *w;
+  assert_int_equal(zklock_rwlock_new(cli, lock, &w), ZKLOCK_OK);
+  assert_int_equal(zklock_rwlock_wrlock(w, -1), ZKLOCK_OK);
+  mz_fault(MZ_SET, MZ_LOSS_APPLIED, 0);
+  int rc = zklock_rwlock_downgrade(w);
+  /* the outcome the caller was told */
+  int mode = zklock_rwlock_mode(w);
+  assert_int_equal(zklock_client_open("mock:2181", NULL, &cli2), ZKLOCK_OK);
+  zklock_rwlock *r;
+  assert_int_equal(zklock_rwlock_new(cli2, lock, &r), ZKLOCK_OK);
+  /* not trylock: that gives up on any node ahead without looking */
+  int rrc = zklock_rwlock_rdlock(r, 300);
+  if (mode == 'w') /* still a writer: no reader may be in */
+    assert_int_equal(rrc, ZKLOCK_ETIMEDOUT);
+  else
+    assert_int_equal(rc, ZKLOCK_OK);
+  if (rrc == ZKLOCK_OK)
+    assert_int_equal(zklock_rwlock_unlock(r), ZKLOCK_OK);
+  zklock_rwlock_free(r);
+  zklock_client_close(cli2);
+  cli2 = NULL;
+  while (zklock_rwlock_mode(w))
+    assert_int_equal(zklock_rwlock_unlock(w), ZKLOCK_OK);
+  wait_children(lock, 0);
+  zklock_rwlock_free(w);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -707,6 +771,8 @@ int main(void) {
       T(test_timeout_delete_connloss),
       T(test_foreign_delete_fenced),
       T(test_close_while_waiting),
+      T(test_unlock_while_disconnected),
+      T(test_downgrade_lost_set),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
