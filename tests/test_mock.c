@@ -745,6 +745,45 @@ static void test_downgrade_lost_set(void **state) {
   zklock_rwlock_free(w);
 }
 
+/* Lost create, and the recovery's own listing and read are lost too:
+ * each is retried after the next reconnect; still exactly one node. */
+static void test_lost_create_recovery_lost(void **state) {
+  (void)state;
+  const char *lock = "/t/lost-twice";
+  mkpath(lock);
+  zklock_mutex *m;
+  assert_int_equal(zklock_mutex_new(cli, lock, &m), ZKLOCK_OK);
+  mz_fault(MZ_CREATE, MZ_LOSS_APPLIED, 0);
+  mz_fault(MZ_CHILDREN, MZ_LOSS_NOT_APPLIED, 0);
+  mz_fault(MZ_GET, MZ_LOSS_NOT_APPLIED, 0);
+  assert_int_equal(zklock_mutex_lock(m, -1), ZKLOCK_OK);
+  assert_true(session_seen(ZKLOCK_SESSION_CONNECTING) >= 3);
+  assert_int_equal(mz_init_count(), 1);
+  assert_single_node(lock, m);
+  assert_int_equal(zklock_mutex_unlock(m), ZKLOCK_OK);
+  assert_int_equal(mz_children(lock, NULL, 0), 0);
+  zklock_mutex_free(m);
+}
+
+/* Credentials the server rejects: EAUTH, and no handle is left open. */
+static void test_auth_rejected(void **state) {
+  (void)state;
+  zklock_client_close(cli);
+  cli = NULL;
+  mz_fault(MZ_AUTH, MZ_ERROR, ZAUTHFAILED);
+  zklock_client_opts o = {0};
+  o.auth = "user:secret";
+  assert_int_equal(zklock_client_open("mock:2181", &o, &cli), ZKLOCK_EAUTH);
+  assert_null(cli);
+  assert_int_equal(mz_open_handles(), 0);
+  /* and a connection loss during authentication is not an auth error */
+  mz_fault(MZ_AUTH, MZ_LOSS_NOT_APPLIED, 0);
+  assert_int_equal(zklock_client_open("mock:2181", &o, &cli), ZKLOCK_ECONNLOSS);
+  assert_null(cli);
+  assert_int_equal(mz_open_handles(), 0);
+  assert_int_equal(zklock_client_open("mock:2181", &o, &cli), ZKLOCK_OK);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -772,6 +811,8 @@ int main(void) {
       T(test_foreign_delete_fenced),
       T(test_close_while_waiting),
       T(test_unlock_while_disconnected),
+      T(test_lost_create_recovery_lost),
+      T(test_auth_rejected),
       T(test_downgrade_lost_set),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
