@@ -229,6 +229,18 @@ static void bg_delete_done(int rc, const void *data) {
   pthread_mutex_unlock(&c->mu);
 }
 
+static zklock__bgdel *bg_new(zklock_client *c, const char *node,
+                             const char *guid) {
+  zklock__bgdel *b = calloc(1, sizeof *b);
+  if (!b)
+    return NULL; /* the node goes with the session at the latest */
+  b->c = c;
+  snprintf(b->node, sizeof b->node, "%s", node);
+  if (guid)
+    snprintf(b->guid, sizeof b->guid, "%s", guid);
+  return b;
+}
+
 static void bg_children_done(int rc, const struct String_vector *sv,
                              const void *data) {
   zklock__bgdel *b = (zklock__bgdel *)data;
@@ -236,51 +248,56 @@ static void bg_children_done(int rc, const struct String_vector *sv,
   pthread_mutex_lock(&c->mu);
   if (conn_lost(rc)) {
     bg_retry(c, b);
-  } else if (rc == ZOK && sv) {
+  } else {
     zklock__name nm;
-    int found = 0;
-    for (int i = 0; i < sv->count && !found; i++) {
+    for (int i = 0; rc == ZOK && sv && i < sv->count; i++) {
       if (zklock__name_parse(sv->data[i], &nm) == 0 &&
           strcmp(nm.guid, b->guid) == 0) {
-        size_t len = strlen(b->node);
-        snprintf(b->node + len, sizeof b->node - len, "/%s", sv->data[i]);
-        b->guid[0] = '\0';
-        found = 1;
+        zklock__bgdel *d = bg_new(c, b->node, NULL);
+        if (d) {
+          size_t len = strlen(d->node);
+          snprintf(d->node + len, sizeof d->node - len, "/%s", sv->data[i]);
+          bg_send(d);
+        }
       }
     }
-    if (found)
-      bg_send(b);
-    else
-      free(b);
-  } else {
     free(b);
   }
   pthread_mutex_unlock(&c->mu);
+}
+
+void zklock__sync_done(int rc, const char *value, const void *data) {
+  (void)rc;
+  (void)value;
+  (void)data;
 }
 
 /* Mutex held. */
 static void bg_send(zklock__bgdel *b) {
   zklock_client *c = b->c;
   b->gen = c->conn_gen;
-  int zrc = b->guid[0]
-                ? zoo_aget_children(c->zh, b->node, 0, bg_children_done, b)
-                : zoo_adelete(c->zh, b->node, -1, bg_delete_done, b);
+  int zrc;
+  if (b->guid[0]) {
+    /* sync first: a create that just committed must show in the list */
+    zoo_async(c->zh, b->node, zklock__sync_done, NULL);
+    zrc = zoo_aget_children(c->zh, b->node, 0, bg_children_done, b);
+  } else {
+    zrc = zoo_adelete(c->zh, b->node, -1, bg_delete_done, b);
+  }
   if (zrc != ZOK)
     free(b); /* invalid state: the session is gone */
 }
 
-void zklock__bg_delete(zklock_client *c, zhandle_t *zh, const char *node,
-                       const char *guid, uint64_t gen) {
-  (void)zh;
-  zklock__bgdel *b = calloc(1, sizeof *b);
+void zklock__bg_delete(zklock_client *c, const char *node, const char *guid) {
+  zklock__bgdel *b = bg_new(c, node, guid);
   if (!b)
-    return; /* the node goes with the session at the latest */
-  b->c = c;
-  b->gen = gen;
-  snprintf(b->node, sizeof b->node, "%s", node);
-  if (guid)
-    snprintf(b->guid, sizeof b->guid, "%s", guid);
-  bg_retry(c, b);
+    return;
+  if (c->zh && c->zstate == ZKLOCK_SESSION_CONNECTED) {
+    bg_send(b);
+  } else {
+    b->gen = c->conn_gen;
+    bg_retry(c, b);
+  }
 }
 
 static void bg_flush(zklock_client *c) {
@@ -306,8 +323,14 @@ int zklock__delete_node(zklock_client *c, zhandle_t *zh, zklock__op *op,
     return zrc;
   }
   zklock__op_wait_pending(c, op);
-  if (conn_lost(op->void_rc))
-    zklock__bg_delete(c, zh, node, NULL, gen);
+  if (conn_lost(op->void_rc)) {
+    /* retry on the next reconnect (sooner if it already happened) */
+    zklock__bgdel *b = bg_new(c, node, NULL);
+    if (b) {
+      b->gen = gen;
+      bg_retry(c, b);
+    }
+  }
   return op->void_rc;
 }
 

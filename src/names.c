@@ -30,7 +30,7 @@ static int utf8_len(const unsigned char *s) {
   if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
     return 0;
   /* ZooKeeper rejects these too (PathUtils.validatePath). */
-  if ((cp >= 0x7f && cp <= 0x9f) || (cp >= 0xf000 && cp <= 0xf8ff) ||
+  if ((cp >= 0x7f && cp <= 0x9f) || (cp >= 0xe000 && cp <= 0xf8ff) ||
       cp >= 0xfff0)
     return 0;
   return n;

@@ -94,6 +94,10 @@ static int find_lost_create(zklock__lock *l, zhandle_t *zh, zklock__op *op,
                             const char *guid, int *found) {
   zklock_client *c = l->c;
   *found = 0;
+  /* The reconnect may land on a follower that has not applied our create
+   * yet: a sync first (the session keeps the order) makes the listing see
+   * it. */
+  zoo_async(zh, l->path, zklock__sync_done, NULL);
   CALL(c, op, zoo_aget_children(zh, l->path, 0, zklock__children_done, op));
   if (op->children_rc == ZNONODE)
     return ZKLOCK_OK;
@@ -159,15 +163,14 @@ static int enqueue(zklock__lock *l, zhandle_t *zh, zklock__op *op, char kind,
     }
     if (!conn_lost(zrc))
       return zklock__zk_err(zrc);
+    l->lost_create = 1;
     /* Lost create: the node may exist. Find it by guid once reconnected;
      * if we must give up first, leave the search-and-delete to the
      * background so it cannot become an orphan. */
     for (;;) {
       int rc = zklock__wait_connected(c, op, gen, deadline);
-      if (rc == ZKLOCK_ETIMEDOUT)
-        zklock__bg_delete(c, zh, l->path, guid, gen);
       if (rc)
-        return rc;
+        return rc; /* the caller sweeps our guid */
       gen = c->conn_gen;
       int found;
       rc = find_lost_create(l, zh, op, guid, &found);
@@ -206,8 +209,18 @@ static int candidates(zklock__lock *l, zklock__op *op, char kind,
   int k = 0;
   for (int i = 0; i < op->children.count; i++) {
     const char *name = op->children.data[i];
-    if (zklock__name_parse(name, &nm) || strcmp(nm.guid, me.guid) == 0)
+    if (zklock__name_parse(name, &nm))
       continue;
+    if (strcmp(nm.guid, me.guid) == 0) {
+      /* A second node of ours: a lost create that did land after all.
+       * It would block everyone behind it until our session ends. */
+      if (strcmp(name, mine) != 0) {
+        char dup[ZKLOCK__NODE_MAX];
+        snprintf(dup, sizeof dup, "%s/%s", l->path, name);
+        zklock__bg_delete(l->c, dup, NULL);
+      }
+      continue;
+    }
     int32_t d = zklock__seq_dist(nm.seq, me.seq);
     if (d >= 0 || (kind == 'r' && nm.kind != 'x'))
       continue;
@@ -283,7 +296,7 @@ static int wait_turn(zklock__lock *l, zhandle_t *zh, zklock__op *op, char kind,
   if (rc)
     return rc;
   char path[ZKLOCK__NODE_MAX];
-  for (int i = 0; i < n && rc <= ZKLOCK_OK; i++) {
+  for (int i = 0; i < n && rc == ZKLOCK_OK; i++) {
     if (try_only) {
       rc = ZKLOCK_EBUSY;
       break;
@@ -298,10 +311,19 @@ static int wait_turn(zklock__lock *l, zhandle_t *zh, zklock__op *op, char kind,
   return rc;
 }
 
+/* Mutex held. After a lost create, a copy of our node may still commit
+ * later (or was never found): delete every node carrying our guid once
+ * we are done with this attempt. */
+static void sweep_lost_create(zklock__lock *l) {
+  if (l->lost_create)
+    zklock__bg_delete(l->c, l->path, l->guid);
+  l->lost_create = 0;
+}
+
 int zklock__lock_acquire(zklock__lock *l, char kind, int timeout_ms) {
   zklock_client *c = l->c;
   zhandle_t *zh;
-  char guid[ZKLOCK__GUID_LEN + 1];
+  char *guid = l->guid;
   if (zklock__guid(guid)) {
     zklock__set_zk_err(ZSYSTEMERROR);
     return ZKLOCK_EZK;
@@ -314,6 +336,7 @@ int zklock__lock_acquire(zklock__lock *l, char kind, int timeout_ms) {
   pthread_mutex_lock(&c->mu);
   zklock__op_init(&op, c);
   l->h.node[0] = '\0';
+  l->lost_create = 0;
   rc = enqueue(l, zh, &op, kind, guid, deadline);
   if (rc == ZKLOCK_OK)
     rc = wait_turn(l, zh, &op, kind, deadline, timeout_ms == 0);
@@ -321,12 +344,13 @@ int zklock__lock_acquire(zklock__lock *l, char kind, int timeout_ms) {
     l->kind = kind;
     l->downgraded = 0;
     zklock__held_link(c, zh, &l->h);
-  } else if (l->h.node[0]) {
+  } else {
     /* Timed out, busy or failed while queued: take our node out. */
-    if (rc != ZKLOCK_ELOST && rc != ZKLOCK_ECLOSED)
+    if (l->h.node[0] && rc != ZKLOCK_ELOST && rc != ZKLOCK_ECLOSED)
       zklock__delete_node(c, zh, &op, l->h.node);
     l->h.node[0] = '\0';
     l->token = -1;
+    sweep_lost_create(l);
   }
   zklock__op_destroy(&op);
   pthread_mutex_unlock(&c->mu);
@@ -361,6 +385,7 @@ int zklock__lock_release(zklock__lock *l) {
            : zrc == ZNONODE             ? ZKLOCK_ELOST
                                         : zklock__zk_err(zrc);
     }
+    sweep_lost_create(l);
   }
   l->h.node[0] = '\0';
   pthread_mutex_unlock(&c->mu);

@@ -156,8 +156,11 @@ void zklock__held_unlink(zklock__held *h);
 /* Re-arms the own-node watch (after our own setData consumed it). */
 void zklock__held_watch(zklock_client *c, zhandle_t *zh, zklock__held *h);
 /* Deletes a node we could not confirm yet: by guid under parent. */
-void zklock__bg_delete(zklock_client *c, zhandle_t *zh, const char *node,
-                       const char *guid, uint64_t gen);
+/* Mutex held. Deletes node in the background: now if connected, else on
+ * reconnect, until done or the session ends. With a guid, node is the
+ * lock path and every child carrying that guid is deleted. */
+void zklock__bg_delete(zklock_client *c, const char *node, const char *guid);
+void zklock__sync_done(int rc, const char *value, const void *data);
 
 const struct ACL_vector *zklock__acl(zklock_client *c);
 
@@ -169,9 +172,11 @@ typedef struct zklock__lock {
   zklock__held h; /* our node while queued or held */
   char kind;      /* kind of our node: 'x' or 'r' */
   int64_t token;
-  int wr_depth;   /* write/exclusive holds */
-  int rd_depth;   /* read holds */
-  int downgraded; /* our x node now acts as a reader */
+  int wr_depth;    /* write/exclusive holds */
+  int rd_depth;    /* read holds */
+  int downgraded;  /* our x node now acts as a reader */
+  int lost_create; /* this attempt lost a create's answer */
+  char guid[ZKLOCK__GUID_LEN + 1];
 } zklock__lock;
 
 /* Allocates a lock handle at path (validated) on client c. */

@@ -250,7 +250,6 @@ static void test_herd_free(void **state) {
   (void)state;
   char root[256];
   zkt_root(root, sizeof root, "herd");
-  long before = zkt_watch_count();
   waiter w[NW];
   pthread_t th[NW];
   int order[NW], norder = 0;
@@ -258,10 +257,11 @@ static void test_herd_free(void **state) {
   zklock_client *hc;
   zklock_mutex *holder = queue_waiters(root, &hc, w, th, order, &norder, &mu);
   zkt_sleep_ms(200); /* let the last waiter's watch land */
-  /* one watch per waiter, plus the holder watching its own node */
-  long delta = zkt_watch_count() - before;
-  assert_int_equal(delta, NW + 1);
-  /* and each waiter watches exactly its predecessor, nobody the parent */
+  /* Watches under root, per server, by path (wchp): one per waiter plus
+   * the holder's watch on its own node. (mntr's zk_watch_count would also
+   * count child watches, but it is global and other tests run alongside;
+   * zklock never asks for a child watch: getChildren always has watch=0,
+   * which test_mock checks.) */
   char watched[4 * NW][ZKLOCK__NODE_MAX];
   int np;
   assert_int_equal(count_watched(root, watched, 4 * NW, &np), NW + 1);

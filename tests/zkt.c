@@ -167,23 +167,6 @@ char *zkt_4lw(const char *hostport, const char *cmd) {
   return buf;
 }
 
-long zkt_watch_count(void) {
-  char hosts[512];
-  snprintf(hosts, sizeof hosts, "%s", zkt_hosts());
-  long total = 0;
-  for (char *save, *hp = strtok_r(hosts, ",", &save); hp;
-       hp = strtok_r(NULL, ",", &save)) {
-    char *reply = zkt_4lw(hp, "mntr");
-    if (!reply)
-      continue;
-    char *p = strstr(reply, "zk_watch_count");
-    if (p)
-      total += strtol(p + strlen("zk_watch_count"), NULL, 10);
-    free(reply);
-  }
-  return total;
-}
-
 int64_t zkt_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -223,8 +206,7 @@ pid_t zkt_spawn_self(const char *const *args) {
     argv[n] = args[n - 1];
   argv[n] = NULL;
   pid_t pid;
-  int rc = posix_spawn(&pid, self, NULL, NULL, (char *const *)argv,
-                       environ);
+  int rc = posix_spawn(&pid, self, NULL, NULL, (char *const *)argv, environ);
   return rc == 0 ? pid : -1;
 }
 

@@ -40,8 +40,6 @@ void zkt_expire(zklock_client *c);
 zklock_client *zkt_client(int session_timeout_ms);
 /* Sends a four-letter word to one host:port; returns malloc'd reply. */
 char *zkt_4lw(const char *hostport, const char *cmd);
-/* Sum of zk_watch_count over all servers (mntr). */
-long zkt_watch_count(void);
 /* Starts this test binary again as a child with argv = {self, args...}:
  * fork+exec, because a plain fork of a process that already runs
  * ZooKeeper client threads can deadlock the child (getaddrinfo locks). */
