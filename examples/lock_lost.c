@@ -8,7 +8,11 @@
  * reports that through the on_lock callback; the work loop looks at the
  * state before every step:
  *   HELD       go on
- *   UNCERTAIN  disconnected: the session may survive; pause, don't write
+ *   UNCERTAIN  disconnected: the session may survive; pause, don't write.
+ *              A client cut off from every server never hears that its
+ *              session expired, so give up after a third of the session
+ *              timeout (the server may expire it by then: the client
+ *              notices silence only after two thirds of the timeout).
  *   LOST       stop: someone else may hold the lock now
  * Exits 0 when the work finished, 3 when the lock was lost.
  *
@@ -68,15 +72,19 @@ int main(int argc, char **argv) {
   printf("holding %s as %s\n", path, zklock_mutex_node(m));
   fflush(stdout);
 
-  int steps = seconds * 10, done = 0, lost = 0;
+  /* The session timeout the server granted, in 100 ms steps. */
+  int max_uncertain = zoo_recv_timeout(zklock_client_zhandle(c)) / 3 / 100;
+  int steps = seconds * 10, done = 0, lost = 0, uncertain = 0;
   while (done < steps && !lost) {
     switch (atomic_load(&lock_state)) {
     case ZKLOCK_LOCK_HELD:
       sleep_ms(100); /* one step of work */
       done++;
+      uncertain = 0;
       break;
     case ZKLOCK_LOCK_UNCERTAIN:
       sleep_ms(100); /* wait for a reconnect (HELD) or the verdict (LOST) */
+      lost = ++uncertain > max_uncertain;
       break;
     default:
       lost = 1;

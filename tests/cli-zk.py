@@ -7,8 +7,16 @@
   cli-zk.py HOSTS get PATH             print a node's data
   cli-zk.py HOSTS children PATH        print a node's children, one a line
   cli-zk.py HOSTS rmr PATH             delete PATH and everything below it
+  cli-zk.py HOSTS proxy DIR            TCP proxy to the first of HOSTS: writes
+                                       its port to DIR/port; while DIR/cut
+                                       exists it drops every connection (a
+                                       client behind it is cut off from the
+                                       ensemble); ends when DIR/stop exists
 """
 import logging
+import os
+import select
+import socket
 import sys
 
 from kazoo.client import KazooClient
@@ -16,11 +24,62 @@ from kazoo.client import KazooClient
 logging.basicConfig(level=logging.CRITICAL)
 
 
+def proxy(hosts, d):
+    host, port = hosts.split(",")[0].rsplit(":", 1)
+    port = int(port.split("/")[0])
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(16)
+    with open(os.path.join(d, "port.tmp"), "w") as f:
+        f.write("%d\n" % ls.getsockname()[1])
+    os.rename(os.path.join(d, "port.tmp"), os.path.join(d, "port"))
+    peer = {}  # socket -> the socket it forwards to
+
+    def drop(s):
+        o = peer.pop(s, None)
+        s.close()
+        if o is not None:
+            peer.pop(o, None)
+            o.close()
+
+    while not os.path.exists(os.path.join(d, "stop")):
+        cut = os.path.exists(os.path.join(d, "cut"))
+        if cut:
+            for s in list(peer):
+                if s in peer:
+                    drop(s)
+        r, _, _ = select.select([ls] + list(peer), [], [], 0.05)
+        for s in r:
+            if s is ls:
+                c, _ = ls.accept()
+                if cut:
+                    c.close()
+                    continue
+                try:
+                    u = socket.create_connection((host, port), timeout=5)
+                except OSError:
+                    c.close()
+                    continue
+                peer[c], peer[u] = u, c
+            elif s in peer:
+                try:
+                    data = s.recv(65536)
+                    if data:
+                        peer[s].sendall(data)
+                        continue
+                except OSError:
+                    pass
+                drop(s)
+    return 0
+
+
 def main(argv):
     if len(argv) != 4:
         sys.stderr.write(__doc__)
         return 2
     hosts, action, arg = argv[1:]
+    if action == "proxy":
+        return proxy(hosts, arg)
     client_id = None
     if action == "expire":
         with open(arg) as f:

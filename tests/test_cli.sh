@@ -50,8 +50,12 @@ expect_rc 69 "unreachable ensemble (status)" \
 expect_rc 0 "command runs" zl "$root/a" -- true
 expect_rc 7 "exit status propagated" zl "$root/a" -- sh -c 'exit 7'
 expect_rc 137 "death by signal is 128+N" zl "$root/a" -- sh -c 'kill -9 $$'
-expect_rc 127 "command not found" zl "$root/a" -- "$tmp/no-such-command"
-expect_rc 126 "command not executable" zl "$root/a" -- "$tmp/badauth"
+# Under valgrind a failed exec in posix_spawn's child hangs in valgrind's
+# own exit path: check these without the prefix.
+if [ -z "$TEST_PREFIX" ]; then
+  expect_rc 127 "command not found" zl "$root/a" -- "$tmp/no-such-command"
+  expect_rc 126 "command not executable" zl "$root/a" -- "$tmp/badauth"
+fi
 expect_rc 3 "without --" zl "$root/a" sh -c 'exit 3'
 ZKLOCK_HOSTS=$hosts expect_rc 0 "hosts from ZKLOCK_HOSTS" \
   $ZKLOCK "$root/a" -- true
@@ -277,5 +281,27 @@ ZKLOCK_AUTH=alice:alice-pw expect_rc 75 "credentials from ZKLOCK_AUTH" \
   zl -n "$root/acl" -- true
 touch "$tmp/acl.release"
 wait_rc "$pa" 0 "protected holder"
+
+# ---- cut off from the ensemble past the session timeout ----
+# The client cannot learn of the expiry while no server answers; zklock
+# must give the lock up itself once the session timeout has passed. A
+# private proxy cuts this one client off (the ensemble stays up for the
+# other tests).
+mkdir "$tmp/proxy"
+bg zk proxy "$tmp/proxy"
+proxy=$last_pid
+wait_file "$tmp/proxy/port"
+phosts="127.0.0.1:$(cat "$tmp/proxy/port")"
+$ZKLOCK -z "$phosts" --session-timeout 3 -k 1 "$root/cut" -- \
+  sh -c "$TERMREC" sh "$tmp/c" &
+p=$!
+bg_pids="$bg_pids $p"
+wait_file "$tmp/c.held"
+touch "$tmp/proxy/cut"
+wait_rc "$p" 79 "cut off past the session timeout: exit 79"
+[ -e "$tmp/c.term" ] || fail "cut off: the command did not get SIGTERM"
+ok "cut off: the command got SIGTERM"
+touch "$tmp/proxy/stop"
+wait "$proxy"
 
 echo "all $checks checks passed"

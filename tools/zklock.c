@@ -704,14 +704,20 @@ static int run_locked(const cli_opts *o, int sfd, const sigset_t *orig) {
   int status = 0, reaped = 0, lost = 0;
   int64_t kill_at = -1;      /* SIGKILL deadline after a lock loss */
   int64_t uncertain_at = -1; /* when the connection dropped */
+  /* How long a lock may stay UNCERTAIN. The client notices a silent
+   * connection after 2/3 of the negotiated session timeout and the server
+   * expires the session after all of it, so the lock must count as lost
+   * 1/3 of the timeout after the drop: the client learns of an expiry only
+   * once it reaches a server again, which may be never. */
   zhandle_t *zh = zklock_client_zhandle(g.c);
   int64_t session_ms = zh ? zoo_recv_timeout(zh) : o->session_timeout_ms;
+  int64_t uncertain_ms = session_ms / 3;
   while (!reaped) {
     int64_t now = now_ms(), wait = -1;
     if (kill_at >= 0)
       wait = kill_at > now ? kill_at - now : 0;
     if (uncertain_at >= 0 && !lost) {
-      int64_t w = uncertain_at + session_ms - now;
+      int64_t w = uncertain_at + uncertain_ms - now;
       w = w > 0 ? w : 0;
       wait = wait < 0 || w < wait ? w : wait;
     }
@@ -759,11 +765,8 @@ static int run_locked(const cli_opts *o, int sfd, const sigset_t *orig) {
       why = zklock_client_state(g.c) == ZKLOCK_SESSION_EXPIRED
                 ? "session expired"
                 : "lock node deleted by someone else";
-    else if (uncertain_at >= 0 && now - uncertain_at >= session_ms)
-      /* The client learns of an expiry only when it reaches a server
-       * again; past the session timeout the server has dropped us and
-       * another owner may hold the lock. */
-      why = "disconnected for longer than the session timeout";
+    else if (uncertain_at >= 0 && now - uncertain_at >= uncertain_ms)
+      why = "disconnected too long: the server may have ended the session";
     if (why && !lost) {
       lost = 1;
       msg("lock on %s lost (%s): sending SIGTERM to the command", o->path, why);
