@@ -3,7 +3,7 @@
 command -v clang-format >/dev/null 2>&1 || { echo "clang-format missing"; exit 77; }
 cd "$top_srcdir" || exit 1
 fail=0
-for f in include/*.h src/*.[ch] recipes/*.c tests/*.[ch] examples/*.c tools/*.c bench/*.c; do
+for f in include/*.h src/*.[ch] recipes/*.c tests/*.[ch] tests/*/*.[ch] examples/*.c tools/*.c bench/*.c; do
   [ -f "$f" ] || continue
   if ! clang-format --style=file "$f" | cmp -s - "$f"; then
     echo "not formatted: $f (run: clang-format -i $f)"; fail=1

@@ -85,24 +85,6 @@ static inline int ref_path_valid(const char *path) {
   return 1;
 }
 
-/* Whether path holds a code point in U+E000..U+EFFF: ZooKeeper rejects
- * those (checked against a 3.8 server) but src/names.c lets them through
- * (it rejects only F000..F8FF of the private use area). Callers report
- * such differences instead of failing until the library is fixed. */
-static inline int ref_has_e000(const char *path) {
-  const unsigned char *s = (const unsigned char *)path;
-  for (size_t i = 0; s[i];) {
-    uint32_t cp;
-    int n = ref_utf8(s + i, &cp);
-    if (n == 0)
-      return 0;
-    if (cp >= 0xe000 && cp <= 0xefff)
-      return 1;
-    i += (size_t)n;
-  }
-  return 0;
-}
-
 typedef struct {
   char kind;
   char guid[33];
