@@ -7,7 +7,17 @@ MOCK_ZK_WRAP = \
 	-Wl,--wrap=zoo_client_id -Wl,--wrap=zoo_add_auth \
 	-Wl,--wrap=zoo_acreate2 -Wl,--wrap=zoo_aget_children \
 	-Wl,--wrap=zoo_aget -Wl,--wrap=zoo_adelete -Wl,--wrap=zoo_aset \
-	-Wl,--wrap=zoo_amulti
+	-Wl,--wrap=zoo_amulti -Wl,--wrap=zoo_async -Wl,--wrap=zoo_state \
+	$(MOCK_ZK_UNSUPPORTED)
+# Calls the fake refuses loudly (abort with the name) instead of letting the
+# real client crash on the fake handle.
+MOCK_ZK_UNSUPPORTED = \
+	-Wl,--wrap=zoo_acreate -Wl,--wrap=zoo_aexists -Wl,--wrap=zoo_awexists \
+	-Wl,--wrap=zoo_awget -Wl,--wrap=zoo_aget_children2 \
+	-Wl,--wrap=zoo_awget_children -Wl,--wrap=zoo_awget_children2 \
+	-Wl,--wrap=zoo_create -Wl,--wrap=zoo_create2 -Wl,--wrap=zoo_delete \
+	-Wl,--wrap=zoo_exists -Wl,--wrap=zoo_get -Wl,--wrap=zoo_get_children \
+	-Wl,--wrap=zoo_set -Wl,--wrap=zoo_multi
 
 check_PROGRAMS += tests/test_mock
 tests_test_mock_SOURCES = tests/test_mock.c tests/mock_zk.c tests/mock_zk.h

@@ -38,6 +38,9 @@ int __wrap_zoo_aset(zhandle_t *zh, const char *path, const char *buffer,
 int __wrap_zoo_amulti(zhandle_t *zh, int count, const zoo_op_t *ops,
                       zoo_op_result_t *results, void_completion_t completion,
                       const void *data);
+int __wrap_zoo_async(zhandle_t *zh, const char *path,
+                     string_completion_t completion, const void *data);
+int __wrap_zoo_state(zhandle_t *zh);
 
 #define MZ_MAGIC 0x6d7a6862u /* "mzhb" */
 #define MZ_MULTI_MAX 64
@@ -63,6 +66,7 @@ enum {
   IT_DATA,
   IT_STRINGS,
   IT_STRING_STAT,
+  IT_STRING,
   IT_MULTI,
   IT_EVENT,
   IT_RECONNECT /* timer: reconnect if still disconnected */
@@ -79,6 +83,7 @@ typedef struct mz_item {
     data_completion_t d;
     strings_completion_t sv;
     string_stat_completion_t ss;
+    string_completion_t str;
   } fn;
   const void *data;
   struct Stat st;
@@ -439,6 +444,9 @@ static void deliver(mz_handle *h, mz_item *it) {
     break;
   case IT_STRING_STAT:
     it->fn.ss(it->rc, ok ? it->str : NULL, ok ? &it->st : NULL, it->data);
+    break;
+  case IT_STRING:
+    it->fn.str(it->rc, ok ? it->str : NULL, it->data);
     break;
   case IT_MULTI:
     for (int i = 0; i < it->count; i++)
@@ -949,6 +957,67 @@ int __wrap_zoo_amulti(zhandle_t *zh, int count, const zoo_op_t *ops,
   pthread_mutex_unlock(&mu);
   return zrc;
 }
+
+int __wrap_zoo_async(zhandle_t *zh, const char *path,
+                     string_completion_t completion, const void *data) {
+  pthread_mutex_lock(&mu);
+  mz_handle *h = handle(zh);
+  int zrc = begin(h);
+  if (zrc == ZOK) {
+    int over, drop;
+    mz_item *it = xcalloc(1, sizeof *it);
+    it->kind = IT_STRING;
+    it->fn.str = completion;
+    it->data = data;
+    /* one server: every read already sees every write */
+    if (plan(h, MZ_SYNC, &over, &drop) && !find(path))
+      it->rc = ZNONODE;
+    it->str = xstrdup(path);
+    finish(h, it, over, drop);
+  }
+  pthread_mutex_unlock(&mu);
+  return zrc;
+}
+
+int __wrap_zoo_state(zhandle_t *zh) {
+  pthread_mutex_lock(&mu);
+  mz_handle *h = handle(zh);
+  int st = h ? h->state : 0;
+  pthread_mutex_unlock(&mu);
+  return st;
+}
+
+/* Calls the fake does not implement. Passing the fake's handle to the real
+ * client would crash somewhere deep; stop with the name instead. */
+static void unsupported(const char *name) {
+  fprintf(stderr,
+          "mock_zk: %s is not faked: add it to tests/mock_zk.c and "
+          "tests/mock.mk\n",
+          name);
+  abort();
+}
+
+#define MZ_UNSUPPORTED(name)                                                   \
+  int __wrap_##name(void);                                                     \
+  int __wrap_##name(void) {                                                    \
+    unsupported(#name);                                                        \
+    return ZSYSTEMERROR;                                                       \
+  }
+MZ_UNSUPPORTED(zoo_acreate)
+MZ_UNSUPPORTED(zoo_aexists)
+MZ_UNSUPPORTED(zoo_awexists)
+MZ_UNSUPPORTED(zoo_awget)
+MZ_UNSUPPORTED(zoo_aget_children2)
+MZ_UNSUPPORTED(zoo_awget_children)
+MZ_UNSUPPORTED(zoo_awget_children2)
+MZ_UNSUPPORTED(zoo_create)
+MZ_UNSUPPORTED(zoo_create2)
+MZ_UNSUPPORTED(zoo_delete)
+MZ_UNSUPPORTED(zoo_exists)
+MZ_UNSUPPORTED(zoo_get)
+MZ_UNSUPPORTED(zoo_get_children)
+MZ_UNSUPPORTED(zoo_set)
+MZ_UNSUPPORTED(zoo_multi)
 
 /* ---- test controls ---- */
 

@@ -22,7 +22,8 @@ typedef enum {
   MZ_CHILDREN,
   MZ_SET,
   MZ_MULTI,
-  MZ_AUTH
+  MZ_AUTH,
+  MZ_SYNC
 } mz_op;
 
 /* What a fault does to the next request of its kind. */
