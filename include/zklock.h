@@ -72,7 +72,7 @@ ZKLOCK_EXTERN const char *zklock_version_string(void);
   XX(EINVAL, -1, "invalid argument")                                           \
   XX(ETIMEDOUT, -2, "timed out waiting for the lock")                          \
   XX(EBUSY, -3, "lock is held by another owner")                               \
-  XX(ELOST, -4, "session expired: lock lost")                                  \
+  XX(ELOST, -4, "lock lost (session expired or node deleted)")                 \
   XX(ECONNLOSS, -5, "connection to ZooKeeper lost (outcome unknown)")          \
   XX(ENOTHELD, -6, "lock is not held by this handle")                          \
   XX(ECLOSED, -7, "client is closed")                                          \
@@ -184,8 +184,8 @@ ZKLOCK_EXTERN void zklock_mutex_free(zklock_mutex *m);
  * Reentrancy: a writer may also take read holds; taking write while holding
  * only read returns ZKLOCK_EUPGRADE at once (an upgrade can deadlock).
  * unlock releases a read hold if any, else a write hold; the node goes when
- * the last hold goes (dropping the last write hold under read holds
- * downgrades). */
+ * the last hold goes. To go from write to read without a gap, call
+ * zklock_rwlock_downgrade. */
 ZKLOCK_EXTERN int zklock_rwlock_new(zklock_client *c, const char *path,
                                     zklock_rwlock **out);
 ZKLOCK_EXTERN int zklock_rwlock_rdlock(zklock_rwlock *l, int timeout_ms);

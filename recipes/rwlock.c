@@ -87,15 +87,9 @@ int zklock_rwlock_unlock(zklock_rwlock *l) {
     return ZKLOCK_ENOTHELD;
   int *depth = l->l.rd_depth > 0 ? &l->l.rd_depth : &l->l.wr_depth;
   if (l->l.rd_depth + l->l.wr_depth > 1) {
+    /* Read holds go first, so a write hold under read holds is never
+     * dropped here: that is zklock_rwlock_downgrade's job. */
     (*depth)--;
-    /* Dropping the last write hold under read holds is a downgrade. */
-    if (depth == &l->l.wr_depth && l->l.wr_depth == 0) {
-      int rc = zklock__lock_downgrade(L(l));
-      if (rc) {
-        (*depth)++;
-        return rc;
-      }
-    }
     return ZKLOCK_OK;
   }
   int rc = zklock__lock_release(L(l));

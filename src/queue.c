@@ -435,16 +435,20 @@ static int do_downgrade(zklock__lock *l, zhandle_t *zh, zklock__op *op,
    * waiting. No new node, so no writer can slip in between. */
   char data[ZKLOCK__OWNER_MAX + 16];
   int len = snprintf(data, sizeof data, "%smode=r\n", c->owner);
-  op->pending++;
-  int zrc = zoo_aset(zh, l->h.node, data, len, -1, set_done, op);
-  if (zrc != ZOK) {
-    op->pending--;
-    return zklock__zk_err(zrc);
+  for (;;) {
+    uint64_t gen = c->conn_gen;
+    CALL(c, op, zoo_aset(zh, l->h.node, data, len, -1, set_done, op));
+    if (op->void_rc == ZNONODE)
+      return ZKLOCK_ELOST;
+    if (!conn_lost(op->void_rc))
+      return zklock__zk_err(op->void_rc);
+    /* The mark may have landed (readers may be in): setting it again is
+     * harmless, giving up would leave a writer that is not alone. So wait
+     * for the connection or the end of the session. */
+    int rc = zklock__wait_connected(c, op, gen, -1);
+    if (rc)
+      return rc;
   }
-  zklock__op_wait_pending(c, op);
-  if (op->void_rc == ZNONODE)
-    return ZKLOCK_ELOST;
-  return zklock__zk_err(op->void_rc);
 }
 
 int zklock__lock_downgrade(zklock__lock *l) {

@@ -710,12 +710,6 @@ static void test_unlock_while_disconnected(void **state) {
  * it undoes the mark). */
 static void test_downgrade_lost_set(void **state) {
   (void)state;
-  /* KNOWN BUG (reported to the lead): do_downgrade (src/queue.c) returns
-   * ECONNLOSS after a lost setData and the handle stays a writer, while
-   * readers already pass the marked node. Skipped unless
-   * ZKLOCK_MOCK_KNOWN_BUGS=1 so the suite stays green until it is fixed. */
-  if (!getenv("ZKLOCK_MOCK_KNOWN_BUGS"))
-    skip();
   const char *lock = "/t/downgrade";
   mkpath(lock);
   zklock_rwlock *w;
