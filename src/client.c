@@ -708,14 +708,23 @@ int zklock__enter(zklock_client *c, zhandle_t **zh, int reopen) {
       pthread_cond_wait(&c->cond, &c->mu);
       continue;
     }
-    if (!session_dead(c) || !reopen)
+    /* The handle may know of the expiry before its event reaches us. */
+    int dead = session_dead(c) ||
+               (c->zh && zoo_state(c->zh) == ZOO_EXPIRED_SESSION_STATE);
+    if (!dead || !reopen)
       break;
     /* Replace the expired session once every thread has left the old
      * handle (they all return ELOST promptly). */
     c->reopening = 1;
     while (c->users > 0)
       pthread_cond_wait(&c->cond, &c->mu);
+    zklock__notice *notices = NULL;
+    for (zklock__held *h = c->held.next; h != &c->held; h = h->next)
+      held_set(c, h, ZKLOCK_LOCK_LOST, &notices); /* if no event said so */
     end_session(c);
+    pthread_mutex_unlock(&c->mu);
+    notify(c, notices, 0, 0);
+    pthread_mutex_lock(&c->mu);
     rc = open_session(c);
     c->reopening = 0;
     pthread_cond_broadcast(&c->cond);

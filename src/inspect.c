@@ -5,16 +5,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One node's read, all sent at once and awaited together. */
+typedef struct {
+  zklock__op *op;
+  zklock_node_info *ni;
+  int rc;
+  struct Stat st;
+} node_read;
+
 static void owner_done(int rc, const char *v, int vlen, const struct Stat *st,
                        const void *data) {
-  zklock_node_info *ni = *(zklock_node_info **)((zklock__op *)data)->created;
+  node_read *r = (node_read *)data;
+  zklock_client *c = r->op->c;
+  pthread_mutex_lock(&c->mu);
+  r->rc = rc;
+  if (rc == ZOK && st)
+    r->st = *st;
   if (rc == ZOK && v && vlen > 0) {
-    size_t n = (size_t)vlen < sizeof ni->owner - 1 ? (size_t)vlen
-                                                   : sizeof ni->owner - 1;
-    memcpy(ni->owner, v, n);
-    ni->owner[n] = '\0';
+    size_t n = (size_t)vlen < sizeof r->ni->owner - 1 ? (size_t)vlen
+                                                      : sizeof r->ni->owner - 1;
+    memcpy(r->ni->owner, v, n);
+    r->ni->owner[n] = '\0';
   }
-  zklock__get_done(rc, v, vlen, st, data);
+  r->op->pending--;
+  pthread_cond_signal(&r->op->cond);
+  pthread_mutex_unlock(&c->mu);
 }
 
 static int info_cmp(const void *a, const void *b) {
@@ -43,6 +58,7 @@ int zklock_queue_list(zklock_client *c, const char *path,
   pthread_mutex_lock(&c->mu);
   zklock__op_init(&op, c);
   zklock_node_info *v = NULL;
+  node_read *reads = NULL;
   int k = 0;
   op.pending++;
   int zrc = zoo_aget_children(zh, path, 0, zklock__children_done, &op);
@@ -62,43 +78,59 @@ int zklock_queue_list(zklock_client *c, const char *path,
     rc = ZKLOCK_ENOMEM;
     goto done;
   }
+  reads = calloc((size_t)op.children.count + 1, sizeof *reads);
+  if (!reads) {
+    rc = ZKLOCK_ENOMEM;
+    goto done;
+  }
+  int sent = 0;
   int32_t ref = 0;
   for (int i = 0; i < op.children.count; i++) {
     zklock__name nm;
     const char *name = op.children.data[i];
     if (zklock__name_parse(name, &nm))
       continue;
-    zklock_node_info *ni = &v[k];
+    node_read *r = &reads[sent];
+    r->op = &op;
+    r->ni = &v[sent];
+    r->ni->kind = nm.kind;
+    r->ni->seq = nm.seq;
+    snprintf(r->ni->name, sizeof r->ni->name, "%s", name);
     char node[ZKLOCK__NODE_MAX];
     snprintf(node, sizeof node, "%s/%s", path, name);
-    /* the completion finds its entry through op.created */
-    memcpy(op.created, &ni, sizeof ni);
     op.pending++;
-    zrc = zoo_aget(zh, node, 0, owner_done, &op);
+    zrc = zoo_aget(zh, node, 0, owner_done, r);
     if (zrc != ZOK) {
       op.pending--;
       rc = zklock__zk_err(zrc);
-      goto done;
+      break;
     }
-    zklock__op_wait_pending(c, &op);
-    if (op.get_rc == ZNONODE)
-      continue;
-    if (op.get_rc != ZOK) {
-      rc = zklock__zk_err(op.get_rc);
-      goto done;
+    sent++;
+  }
+  zklock__op_wait_pending(c, &op); /* every sent read, also on error */
+  for (int i = 0; rc == ZKLOCK_OK && i < sent; i++) {
+    node_read *r = &reads[i];
+    if (r->rc == ZNONODE)
+      continue; /* gone while we listed */
+    if (r->rc != ZOK) {
+      rc = zklock__zk_err(r->rc);
+      break;
     }
+    zklock_node_info *ni = &v[k];
+    if (ni != r->ni)
+      *ni = *r->ni;
     if (k == 0)
-      ref = nm.seq;
-    ni->kind = nm.kind;
-    ni->seq = zklock__seq_dist(nm.seq, ref); /* sort key, fixed below */
-    ni->token = op.get_stat.czxid;
-    ni->ctime_ms = op.get_stat.ctime;
-    ni->owner_session = op.get_stat.ephemeralOwner;
+      ref = ni->seq;
+    ni->seq = zklock__seq_dist(ni->seq, ref); /* sort key, fixed below */
+    ni->token = r->st.czxid;
+    ni->ctime_ms = r->st.ctime;
+    ni->owner_session = r->st.ephemeralOwner;
     /* a data version > 0 marks a downgraded writer */
-    ni->holder = op.get_stat.version > 0 ? 'r' : 0;
-    snprintf(ni->name, sizeof ni->name, "%s", name);
+    ni->holder = r->st.version > 0 ? 'r' : 0;
     k++;
   }
+  if (rc)
+    goto done;
   /* Sort by distance from one live node: wrap-safe while the queue spans
    * less than 2^31 sequence numbers. */
   qsort(v, (size_t)k, sizeof *v, info_cmp);
@@ -117,6 +149,7 @@ int zklock_queue_list(zklock_client *c, const char *path,
   *n = k;
   v = NULL;
 done:
+  free(reads);
   free(v);
   zklock__op_destroy(&op);
   pthread_mutex_unlock(&c->mu);

@@ -320,7 +320,9 @@ static void sweep_lost_create(zklock__lock *l) {
   l->lost_create = 0;
 }
 
-int zklock__lock_acquire(zklock__lock *l, char kind, int timeout_ms) {
+/* One attempt; *queued tells whether a node of ours may have existed. */
+static int acquire_once(zklock__lock *l, char kind, int try_only,
+                        int64_t deadline, int *queued) {
   zklock_client *c = l->c;
   zhandle_t *zh;
   char *guid = l->guid;
@@ -331,15 +333,15 @@ int zklock__lock_acquire(zklock__lock *l, char kind, int timeout_ms) {
   int rc = zklock__enter(c, &zh, 1);
   if (rc)
     return rc;
-  int64_t deadline = timeout_ms < 0 ? -1 : zklock__now_ms() + timeout_ms;
   zklock__op op;
   pthread_mutex_lock(&c->mu);
   zklock__op_init(&op, c);
   l->h.node[0] = '\0';
   l->lost_create = 0;
   rc = enqueue(l, zh, &op, kind, guid, deadline);
+  *queued = l->h.node[0] || l->lost_create;
   if (rc == ZKLOCK_OK)
-    rc = wait_turn(l, zh, &op, kind, deadline, timeout_ms == 0);
+    rc = wait_turn(l, zh, &op, kind, deadline, try_only);
   if (rc == ZKLOCK_OK) {
     l->kind = kind;
     l->downgraded = 0;
@@ -355,6 +357,17 @@ int zklock__lock_acquire(zklock__lock *l, char kind, int timeout_ms) {
   zklock__op_destroy(&op);
   pthread_mutex_unlock(&c->mu);
   zklock__leave(c);
+  return rc;
+}
+
+int zklock__lock_acquire(zklock__lock *l, char kind, int timeout_ms) {
+  int64_t deadline = timeout_ms < 0 ? -1 : zklock__now_ms() + timeout_ms;
+  int queued = 0;
+  int rc = acquire_once(l, kind, timeout_ms == 0, deadline, &queued);
+  /* A session that was already gone before we queued is replaced and the
+   * attempt made again; once queued, an expiry is the caller's ELOST. */
+  if (rc == ZKLOCK_ELOST && !queued)
+    rc = acquire_once(l, kind, timeout_ms == 0, deadline, &queued);
   return rc;
 }
 

@@ -12,7 +12,7 @@
  * the ancestors it creates the same ACL. */
 static void sec_root(char *buf, size_t len, const char *name) {
   static int n;
-  snprintf(buf, len, "/zklock-sectest-%ld/%s-%d", (long)getpid(), name, n++);
+  snprintf(buf, len, "/zklock-sectest-%ld-%d/%s", (long)getpid(), n++, name);
 }
 
 static zklock_client *client_as(const char *auth,
