@@ -8,6 +8,7 @@
 # Environment:
 #   BENCH_N        acquisitions per uncontended/contended scenario (2000)
 #   BENCH_HERD     waiters in the herd scenario (1000, over 20 sessions)
+#   BENCH_ROUNDS   rounds of the uncontended and contended-8 runs (3)
 #   BENCH_BUILD    build/<name> to build zklock-bench in (default)
 #   BENCH_TIMEOUT  seconds any one program may run (900)
 #   BENCH_KEEP=1   keep the temp dir (server log, raw output)
@@ -18,6 +19,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 N=${BENCH_N:-2000}
 HERD=${BENCH_HERD:-1000}
 HERD_SESSIONS=20
+ROUNDS=${BENCH_ROUNDS:-3}
 BUILD=${BENCH_BUILD:-default}
 TIMEOUT=${BENCH_TIMEOUT:-900}
 PY=/usr/bin/python3
@@ -169,14 +171,19 @@ run() {
 curator() { run java -cp "$CP:$WORK/curator" CuratorBench "$HOSTS" "$@"; }
 kazoo() { run "$PY" "$ANCHORS/kazoo_bench.py" "$HOSTS" "$@"; }
 
-# Uncontended first, the three in turn, then contended, then the herd (in
-# a fresh process: its memory figure is an RSS delta), then the breakdown.
-run "$ZB" -z "$HOSTS" -n "$N" raw mutex
-curator mutex "$N"
-kazoo mutex "$N"
-run "$ZB" -z "$HOSTS" -n "$N" contended:8
-curator handoff:8 "$N"
-kazoo handoff:8 "$N"
+# The three in turn, ROUNDS times (the table takes the median of the
+# rounds: a shared machine has slow minutes), then the herd (in a fresh
+# process: its memory figure is an RSS delta), then the breakdown.
+for r in $(seq 1 "$ROUNDS"); do
+  run "$ZB" -z "$HOSTS" -n "$N" raw mutex
+  curator mutex "$N"
+  kazoo mutex "$N"
+done
+for r in $(seq 1 "$ROUNDS"); do
+  run "$ZB" -z "$HOSTS" -n "$N" contended:8
+  curator handoff:8 "$N"
+  kazoo handoff:8 "$N"
+done
 run "$ZB" -z "$HOSTS" -t "$TIMEOUT" "herd:$HERD_SESSIONS:$HERD"
 curator "herd:$HERD_SESSIONS" "$HERD"
 run "$ZB" -z "$HOSTS" -n "$N" contended:2 contended:32 rwlock:8
@@ -185,11 +192,13 @@ run "$ZB" -z "$HOSTS" -n "$N" contended:2 contended:32 rwlock:8
 run "$ZB" -z "$HOSTS" -n "$((N / 2))" -R 60000 split
 
 # ---- table ----
-# get PREFIX KEY: the value of KEY= on the first result line starting PREFIX
+# get PREFIX KEY: the median over all result lines starting with PREFIX of
+# the value of KEY= (the lower middle one for an even count)
 get() {
   awk -v p="$1" -v k="$2" 'index($0, p) == 1 {
-      for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) {
-        print substr($i, length(k) + 2); exit } }' "$OUT"
+      for (i = 1; i <= NF; i++) if (index($i, k "=") == 1)
+        print substr($i, length(k) + 2) }' "$OUT" | sort -g |
+    awk '{ v[NR] = $0 } END { if (NR) print v[int((NR + 1) / 2)] }'
 }
 ratio() { # a/b, or n/a
   awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0)
@@ -218,7 +227,7 @@ echo "zklock vs Curator $(ls /usr/share/java/curator-recipes-*.jar 2>/dev/null |
   sed 's/.*recipes-\(.*\)\.jar/\1/') and kazoo $(dpkg-query -W -f='${Version}' python3-kazoo 2>/dev/null)" \
   "on ZooKeeper ${ZKVER:-?} standalone, fsync on, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine: $(nproc) cpu, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "zklock $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- src recipes include 2>/dev/null || echo '+local changes'), n=$N, herd $HERD_SESSIONS sessions x $HERD waiters"
+echo "zklock $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- src recipes include 2>/dev/null || echo '+local changes'), n=$N, medians of $ROUNDS rounds, herd $HERD_SESSIONS sessions x $HERD waiters (one run)"
 echo
 printf '%-30s %10s %10s %10s %8s %8s   %s\n' metric zklock curator kazoo \
   zk/cur zk/kaz "target"
