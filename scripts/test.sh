@@ -56,7 +56,7 @@ for log in tests/*.log tests/*/*.log; do
   [ -f "$log" ] || continue
   case "$log" in */test-suite.log) continue ;; esac
   grep -hE '^\[ *(PASSED|FAILED|SKIPPED) *\]|^\[==========\] .* run\.' "$log" |
-    sed "s|^|$(basename "$log" .log): |"
+    sed "s|^|$(basename "$log" .log): |" || true
 done
 [ -f test-suite.log ] && [ $rc -ne 0 ] && cat test-suite.log
 exit $rc

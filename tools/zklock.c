@@ -531,6 +531,16 @@ static char **child_env(const char *path, int64_t token, const char *node) {
   return env;
 }
 
+/* Frees what child_env allocated (the inherited strings are not ours). */
+static void free_env(char **env) {
+  for (size_t i = 0; env[i]; i++)
+    if (strncmp(env[i], "ZKLOCK_PATH=", 12) == 0 ||
+        strncmp(env[i], "ZKLOCK_TOKEN=", 13) == 0 ||
+        strncmp(env[i], "ZKLOCK_NODE=", 12) == 0)
+      free(env[i]);
+  free(env);
+}
+
 /* Testing hook: ZKLOCK_DEBUG_SESSION_FILE=F makes zklock write its session
  * id and password ("sid_hex passwd_hex") to F once it holds the lock, so a
  * test can expire the session from outside. The file is mode 0600. */
@@ -672,6 +682,36 @@ static int exit_code_of(int status) {
   return XC_SOFTWARE;
 }
 
+/* Finds cmd like execvp would, so a missing or non-executable command is
+ * reported before spawning (a failed exec inside posix_spawn's child does
+ * not exit cleanly under sanitizers or valgrind). 0, ENOENT or EACCES. */
+static int resolve_cmd(const char *cmd, char *out, size_t len) {
+  if (strchr(cmd, '/')) {
+    snprintf(out, len, "%s", cmd);
+    if (access(out, F_OK) != 0)
+      return ENOENT;
+    return access(out, X_OK) == 0 ? 0 : EACCES;
+  }
+  const char *path = getenv("PATH");
+  if (!path || !*path)
+    path = "/usr/local/bin:/usr/bin:/bin";
+  int found_noexec = 0;
+  for (const char *p = path; *p;) {
+    size_t n = strcspn(p, ":");
+    snprintf(out, len, "%.*s%s%s", (int)n, p, n ? "/" : "", cmd);
+    struct stat st;
+    if (stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
+      if (access(out, X_OK) == 0)
+        return 0;
+      found_noexec = 1;
+    }
+    p += n;
+    if (*p == ':')
+      p++;
+  }
+  return found_noexec ? EACCES : ENOENT;
+}
+
 static int run_locked(const cli_opts *o, int sfd, const sigset_t *orig) {
   int64_t token = lock_token(o);
   if (o->verbose)
@@ -687,15 +727,20 @@ static int run_locked(const cli_opts *o, int sfd, const sigset_t *orig) {
     msg("out of memory");
     return XC_OSERR;
   }
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setsigmask(&attr, orig);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  char exe[4096];
+  int err = resolve_cmd(o->cmd[0], exe, sizeof exe);
   pid_t pid;
-  int err = posix_spawnp(&pid, o->cmd[0], NULL, &attr, o->cmd, env);
-  posix_spawnattr_destroy(&attr);
+  if (!err) {
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setsigmask(&attr, orig);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+    err = posix_spawn(&pid, exe, NULL, &attr, o->cmd, env);
+    posix_spawnattr_destroy(&attr);
+  }
   if (err) {
     msg("cannot run %s: %s", o->cmd[0], strerror(err));
+    free_env(env);
     return err == ENOENT ? XC_NOT_FOUND : XC_CANNOT_RUN;
   }
 
@@ -779,12 +824,7 @@ static int run_locked(const cli_opts *o, int sfd, const sigset_t *orig) {
       kill_at = -1;
     }
   }
-  for (size_t i = 0; env[i]; i++)
-    if (strncmp(env[i], "ZKLOCK_PATH=", 12) == 0 ||
-        strncmp(env[i], "ZKLOCK_TOKEN=", 13) == 0 ||
-        strncmp(env[i], "ZKLOCK_NODE=", 12) == 0)
-      free(env[i]);
-  free(env);
+  free_env(env);
   int xc = exit_code_of(status);
   if (lost)
     return XC_LOST;
