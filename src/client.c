@@ -126,8 +126,10 @@ int zklock__wait_connected(zklock_client *c, zklock__op *op, uint64_t gen,
 /* ---- completions: record the result, then wake the op's thread ---- */
 
 static void op_done(zklock__op *op) {
-  op->pending--;
-  pthread_cond_signal(&op->cond);
+  /* Wake the caller once, when its last answer is in: pipelined calls
+   * would otherwise wake it for each. */
+  if (--op->pending == 0)
+    pthread_cond_signal(&op->cond);
 }
 
 void zklock__create_done(int rc, const char *path, const struct Stat *st,
@@ -512,6 +514,11 @@ static int start_session(zklock_client *c) {
   c->starting = 0;
   if (!zh)
     return err == ENOMEM ? ZKLOCK_ENOMEM : ZKLOCK_EINVAL;
+  /* The C client re-resolves the host names on every poll by default: a
+   * getaddrinfo (netlink socket, /etc/hosts reads) per request, about
+   * 100 us of CPU each on a small VM. Once a minute is plenty to notice
+   * DNS changes; a connection loss re-resolves anyway. */
+  zoo_set_servers_resolution_delay(zh, 60000);
   c->zh = zh;
   c->zh_gen++;
   return ZKLOCK_OK;

@@ -195,10 +195,15 @@ static int cand_cmp(const void *a, const void *b) {
   return (x < y) - (x > y); /* nearest (largest negative distance) first */
 }
 
+/* Waiting needs only the nearest few listed nodes; keeping all would cost
+ * O(queue length) memory per waiter for the whole wait. */
+#define ZKLOCK__CAND_KEEP 4
+
 /* From the listing in op->children, the nodes we must outlast, nearest
- * first: any kind for an exclusive node, writers only for a reader. */
+ * first: any kind for an exclusive node, writers only for a reader. At
+ * most ZKLOCK__CAND_KEEP of them in *out; *total counts all. */
 static int candidates(zklock__lock *l, zklock__op *op, char kind,
-                      candidate **out, int *n) {
+                      candidate **out, int *n, int *total) {
   const char *mine = strrchr(l->h.node, '/') + 1;
   zklock__name me, nm;
   if (zklock__name_parse(mine, &me))
@@ -229,6 +234,13 @@ static int candidates(zklock__lock *l, zklock__op *op, char kind,
     k++;
   }
   qsort(cv, (size_t)k, sizeof *cv, cand_cmp);
+  *total = k;
+  if (k > ZKLOCK__CAND_KEEP) {
+    k = ZKLOCK__CAND_KEEP;
+    candidate *small = realloc(cv, sizeof *cv * (size_t)k);
+    if (small)
+      cv = small;
+  }
   *out = cv;
   *n = k;
   return ZKLOCK_OK;
@@ -273,42 +285,57 @@ static int outlast(zklock__lock *l, zhandle_t *zh, zklock__op *op, char kind,
   }
 }
 
-/* Steps 2-3: wait for each node ahead of us in turn. The nodes before ours
- * can only go away (new nodes sort after us), so the first listing is
- * enough: when the last candidate goes, the lock is ours. */
+/* Steps 2-3: wait for the nearest node ahead of us. When it goes and it
+ * was the oldest node of our listing, nothing can be ahead of us any more
+ * (new nodes sort after us): the lock is ours without another read. When
+ * older nodes were listed, they may or may not be gone (a predecessor that
+ * gave up deletes its node while older ones still wait), so list once
+ * more rather than probe each listed node in turn: probing costs a round
+ * trip per node already gone, O(queue length) per handoff. */
 static int wait_turn(zklock__lock *l, zhandle_t *zh, zklock__op *op, char kind,
                      int64_t deadline, int try_only) {
   zklock_client *c = l->c;
-  while (op->children_rc != ZOK) {
-    uint64_t gen = c->conn_gen;
-    CALL(c, op, zoo_aget_children(zh, l->path, 0, zklock__children_done, op));
-    if (conn_lost(op->children_rc)) {
-      int rc = zklock__wait_connected(c, op, gen, deadline);
-      if (rc)
-        return rc;
-    } else if (op->children_rc != ZOK) {
-      return zklock__zk_err(op->children_rc);
+  for (;;) {
+    while (op->children_rc != ZOK) {
+      uint64_t gen = c->conn_gen;
+      CALL(c, op, zoo_aget_children(zh, l->path, 0, zklock__children_done, op));
+      if (conn_lost(op->children_rc)) {
+        int rc = zklock__wait_connected(c, op, gen, deadline);
+        if (rc)
+          return rc;
+      } else if (op->children_rc != ZOK) {
+        return zklock__zk_err(op->children_rc);
+      }
     }
-  }
-  candidate *cv;
-  int n, rc = candidates(l, op, kind, &cv, &n);
-  deallocate_String_vector(&op->children);
-  if (rc)
-    return rc;
-  char path[ZKLOCK__NODE_MAX];
-  for (int i = 0; i < n && rc == ZKLOCK_OK; i++) {
-    if (try_only) {
-      rc = ZKLOCK_EBUSY;
+    candidate *cv;
+    int n, total, rc = candidates(l, op, kind, &cv, &n, &total);
+    deallocate_String_vector(&op->children);
+    op->children_rc = ZCONNECTIONLOSS; /* used up: list again next time */
+    if (rc)
+      return rc;
+    if (n > 0 && try_only) {
+      free(cv);
+      return ZKLOCK_EBUSY;
+    }
+    char path[ZKLOCK__NODE_MAX];
+    int relist = 0;
+    for (int i = 0; i < n; i++) {
+      snprintf(path, sizeof path, "%s/%s", l->path, cv[i].name);
+      rc = outlast(l, zh, op, kind, path, deadline);
+      if (rc < 0)
+        break;
+      if (rc > 0) { /* a downgraded writer a reader may pass: next one */
+        rc = ZKLOCK_OK;
+        continue;
+      }
+      relist = i < n - 1 || n < total;
       break;
     }
-    snprintf(path, sizeof path, "%s/%s", l->path, cv[i].name);
-    rc = outlast(l, zh, op, kind, path, deadline);
-    if (rc > 0)
-      rc = ZKLOCK_OK;
+    op->watch_path = NULL;
+    free(cv);
+    if (rc || !relist)
+      return rc;
   }
-  op->watch_path = NULL;
-  free(cv);
-  return rc;
 }
 
 /* Mutex held. After a lost create, a copy of our node may still commit
@@ -320,7 +347,7 @@ static void sweep_lost_create(zklock__lock *l) {
   l->lost_create = 0;
 }
 
-/* One attempt; *queued tells whether a node of ours may have existed. */
+/* One attempt; *queued tells whether we held a place in the queue. */
 static int acquire_once(zklock__lock *l, char kind, int try_only,
                         int64_t deadline, int *queued) {
   zklock_client *c = l->c;
@@ -339,7 +366,7 @@ static int acquire_once(zklock__lock *l, char kind, int try_only,
   l->h.node[0] = '\0';
   l->lost_create = 0;
   rc = enqueue(l, zh, &op, kind, guid, deadline);
-  *queued = l->h.node[0] || l->lost_create;
+  *queued = l->h.node[0] != '\0';
   if (rc == ZKLOCK_OK)
     rc = wait_turn(l, zh, &op, kind, deadline, try_only);
   if (rc == ZKLOCK_OK) {
@@ -365,7 +392,8 @@ int zklock__lock_acquire(zklock__lock *l, char kind, int timeout_ms) {
   int queued = 0;
   int rc = acquire_once(l, kind, timeout_ms == 0, deadline, &queued);
   /* A session that was already gone before we queued is replaced and the
-   * attempt made again; once queued, an expiry is the caller's ELOST. */
+   * attempt made again (a create lost with it went with its session);
+   * once queued, an expiry is the caller's ELOST. */
   if (rc == ZKLOCK_ELOST && !queued)
     rc = acquire_once(l, kind, timeout_ms == 0, deadline, &queued);
   return rc;

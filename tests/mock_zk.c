@@ -41,6 +41,7 @@ int __wrap_zoo_amulti(zhandle_t *zh, int count, const zoo_op_t *ops,
 int __wrap_zoo_async(zhandle_t *zh, const char *path,
                      string_completion_t completion, const void *data);
 int __wrap_zoo_state(zhandle_t *zh);
+int __wrap_zoo_set_servers_resolution_delay(zhandle_t *zh, int delay_ms);
 
 #define MZ_MAGIC 0x6d7a6862u /* "mzhb" */
 #define MZ_MULTI_MAX 64
@@ -985,6 +986,13 @@ int __wrap_zoo_state(zhandle_t *zh) {
   int st = h ? h->state : 0;
   pthread_mutex_unlock(&mu);
   return st;
+}
+
+/* The fake resolves nothing: accept and ignore. */
+int __wrap_zoo_set_servers_resolution_delay(zhandle_t *zh, int delay_ms) {
+  (void)zh;
+  (void)delay_ms;
+  return ZOK;
 }
 
 /* Calls the fake does not implement. Passing the fake's handle to the real
