@@ -35,6 +35,9 @@ esac
 if [ "$mode" = valgrind ]; then
   export TEST_PREFIX="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --suppressions=$ROOT/tests/valgrind.supp"
 fi
+if [ "$mode" = tsan ]; then
+  export TSAN_OPTIONS="suppressions=$ROOT/tests/tsan.supp halt_on_error=1"
+fi
 if [ "$mode" = asan ]; then
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"

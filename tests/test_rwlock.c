@@ -338,7 +338,7 @@ typedef struct {
   atomic_int *stop;
   atomic_int *writer_in;
   atomic_int violations;
-  int ops;
+  atomic_int ops;
 } stream_arg;
 
 static void *reader_stream(void *p) {
@@ -356,7 +356,7 @@ static void *reader_stream(void *p) {
     if (atomic_load(a->writer_in))
       atomic_fetch_add(&a->violations, 1);
     zklock_rwlock_unlock(l);
-    a->ops++;
+    atomic_fetch_add(&a->ops, 1);
   }
   zklock_rwlock_free(l);
   zklock_client_close(c);
@@ -393,7 +393,7 @@ static void test_writer_not_starved(void **state) {
   for (int i = 0; i < 4; i++)
     pthread_join(th[i], NULL);
   assert_int_equal(atomic_load(&a.violations), 0);
-  assert_true(a.ops > 0);
+  assert_true(atomic_load(&a.ops) > 0);
   zklock_rwlock_free(l);
   zklock_client_close(c);
   zkt_assert_empty(root);
