@@ -749,6 +749,13 @@ int zklock__enter(zklock_client *c, zhandle_t **zh, int reopen) {
   return rc;
 }
 
+void zklock__session_dead(zklock_client *c) {
+  pthread_mutex_lock(&c->mu);
+  if (!c->closed && c->zstate != ZKLOCK_SESSION_AUTH_FAILED)
+    c->zstate = ZKLOCK_SESSION_EXPIRED;
+  pthread_mutex_unlock(&c->mu);
+}
+
 void zklock__leave(zklock_client *c) {
   pthread_mutex_lock(&c->mu);
   if (--c->users == 0)

@@ -394,8 +394,11 @@ int zklock__lock_acquire(zklock__lock *l, char kind, int timeout_ms) {
   /* A session that was already gone before we queued is replaced and the
    * attempt made again (a create lost with it went with its session);
    * once queued, an expiry is the caller's ELOST. */
-  if (rc == ZKLOCK_ELOST && !queued)
+  if (rc == ZKLOCK_ELOST && !queued) {
+    /* the server said so, even if the handle has not heard it yet */
+    zklock__session_dead(l->c);
     rc = acquire_once(l, kind, timeout_ms == 0, deadline, &queued);
+  }
   return rc;
 }
 

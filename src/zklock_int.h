@@ -117,6 +117,9 @@ struct zklock_client {
  * expired session, and pins zh. On success returns the handle to use. */
 int zklock__enter(zklock_client *c, zhandle_t **zh, int reopen);
 void zklock__leave(zklock_client *c);
+/* Marks the session expired (an answer said so before the event came), so
+ * the next zklock__enter replaces it. */
+void zklock__session_dead(zklock_client *c);
 void zklock__client_ref(zklock_client *c);
 void zklock__client_unref(zklock_client *c);
 
