@@ -200,8 +200,9 @@ static int cand_cmp(const void *a, const void *b) {
 #define ZKLOCK__CAND_KEEP 4
 
 /* From the listing in op->children, the nodes we must outlast, nearest
- * first: any kind for an exclusive node, writers only for a reader. At
- * most ZKLOCK__CAND_KEEP of them in *out; *total counts all. */
+ * first: any kind for an exclusive node, writers only for a reader. For an
+ * exclusive node at most ZKLOCK__CAND_KEEP of them in *out; *total counts
+ * all. */
 static int candidates(zklock__lock *l, zklock__op *op, char kind,
                       candidate **out, int *n, int *total) {
   const char *mine = strrchr(l->h.node, '/') + 1;
@@ -235,7 +236,9 @@ static int candidates(zklock__lock *l, zklock__op *op, char kind,
   }
   qsort(cv, (size_t)k, sizeof *cv, cand_cmp);
   *total = k;
-  if (k > ZKLOCK__CAND_KEEP) {
+  /* Only writers' lists are cut: a reader may pass downgraded writers and
+   * must then still see every older writer it listed. */
+  if (kind == 'x' && k > ZKLOCK__CAND_KEEP) {
     k = ZKLOCK__CAND_KEEP;
     candidate *small = realloc(cv, sizeof *cv * (size_t)k);
     if (small)
