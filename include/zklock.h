@@ -21,10 +21,12 @@
  *
  * CALLBACKS
  *   State callbacks (zklock_client_opts.on_session / on_lock) run on the
- *   ZooKeeper client's completion thread. Keep them short. They may call the
- *   non-blocking queries (zklock_*_token, zklock_*_state, zklock_strerror)
- *   but any call that waits for the server (lock, unlock, client open/close)
- *   returns ZKLOCK_EDEADLK when made from that thread.
+ *   ZooKeeper client's completion thread (exception: LOST notices for a
+ *   session that a blocking call replaces before its expiry event came run
+ *   on that caller's thread, after the replacement). Keep them short. They may
+ * call the non-blocking queries (zklock_*_token, zklock_*_state,
+ * zklock_strerror) but any call that waits for the server (lock, unlock, client
+ * open/close) returns ZKLOCK_EDEADLK when made from that thread.
  *
  * FAULTS
  *   - Session expired: every held lock becomes ZKLOCK_LOCK_LOST, the

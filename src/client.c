@@ -702,6 +702,7 @@ int zklock__enter(zklock_client *c, zhandle_t **zh, int reopen) {
     return ZKLOCK_EINVAL;
   pthread_mutex_lock(&c->mu);
   int rc = ZKLOCK_OK;
+  zklock__notice *notices = NULL;
   for (;;) {
     if (c->closed) {
       rc = ZKLOCK_ECLOSED;
@@ -725,13 +726,9 @@ int zklock__enter(zklock_client *c, zhandle_t **zh, int reopen) {
     c->reopening = 1;
     while (c->users > 0)
       pthread_cond_wait(&c->cond, &c->mu);
-    zklock__notice *notices = NULL;
     for (zklock__held *h = c->held.next; h != &c->held; h = h->next)
       held_set(c, h, ZKLOCK_LOCK_LOST, &notices); /* if no event said so */
     end_session(c);
-    pthread_mutex_unlock(&c->mu);
-    notify(c, notices, 0, 0);
-    pthread_mutex_lock(&c->mu);
     rc = open_session(c);
     c->reopening = 0;
     pthread_cond_broadcast(&c->cond);
@@ -746,6 +743,8 @@ int zklock__enter(zklock_client *c, zhandle_t **zh, int reopen) {
     *zh = c->zh;
   }
   pthread_mutex_unlock(&c->mu);
+  /* After the reopen is over, so a callback may call zklock again. */
+  notify(c, notices, 0, 0);
   return rc;
 }
 
