@@ -83,7 +83,8 @@ ZKLOCK_EXTERN const char *zklock_version_string(void);
   XX(EDEADLK, -10, "blocking call from a zklock callback thread")              \
   XX(EZK, -11, "ZooKeeper error (see zklock_last_zk_error)")                   \
   XX(EUPGRADE, -12, "read-to-write upgrade would deadlock; unlock first")      \
-  XX(EPATH, -13, "invalid lock path")
+  XX(EPATH, -13, "invalid lock path")                                          \
+  XX(ECANCELED, -14, "wait cancelled")
 
 typedef enum {
 #define ZKLOCK_XX_(name, val, msg) ZKLOCK_##name = (val),
@@ -175,6 +176,11 @@ ZKLOCK_EXTERN const char *zklock_mutex_node(const zklock_mutex *m);
 ZKLOCK_EXTERN int zklock_mutex_fenced_multi(zklock_mutex *m, int n,
                                             const zoo_op_t *ops,
                                             zoo_op_result_t *results);
+/* Makes a wait in zklock_mutex_lock on m return ZKLOCK_ECANCELED (its
+ * queue node is removed), from any thread; if m is not waiting, its next
+ * lock call returns ZKLOCK_ECANCELED at once. The one call that may run
+ * concurrently with another call on the same handle. */
+ZKLOCK_EXTERN int zklock_mutex_cancel(zklock_mutex *m);
 /* Releases the lock if held. NULL is fine. */
 ZKLOCK_EXTERN void zklock_mutex_free(zklock_mutex *m);
 
@@ -203,6 +209,8 @@ ZKLOCK_EXTERN zklock_lock_state zklock_rwlock_state(const zklock_rwlock *l);
 /* 'w' holding write, 'r' holding read only, 0 not held. */
 ZKLOCK_EXTERN int zklock_rwlock_mode(const zklock_rwlock *l);
 ZKLOCK_EXTERN const char *zklock_rwlock_node(const zklock_rwlock *l);
+/* As zklock_mutex_cancel, for rdlock/wrlock waits. */
+ZKLOCK_EXTERN int zklock_rwlock_cancel(zklock_rwlock *l);
 ZKLOCK_EXTERN int zklock_rwlock_fenced_multi(zklock_rwlock *l, int n,
                                              const zoo_op_t *ops,
                                              zoo_op_result_t *results);

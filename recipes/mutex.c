@@ -50,6 +50,8 @@ int zklock_mutex_unlock(zklock_mutex *m) {
   return rc;
 }
 
+int zklock_mutex_cancel(zklock_mutex *m) { return zklock__lock_cancel(L(m)); }
+
 int64_t zklock_mutex_token(const zklock_mutex *m) {
   return zklock__lock_token(CL(m));
 }

@@ -98,6 +98,8 @@ int zklock_rwlock_unlock(zklock_rwlock *l) {
   return rc;
 }
 
+int zklock_rwlock_cancel(zklock_rwlock *l) { return zklock__lock_cancel(L(l)); }
+
 int64_t zklock_rwlock_token(const zklock_rwlock *l) {
   return zklock__lock_token(CL(l));
 }

@@ -106,6 +106,8 @@ int zklock__wait_connected(zklock_client *c, zklock__op *op, uint64_t gen,
   for (;;) {
     if (c->closed)
       return ZKLOCK_ECLOSED;
+    if (op->cancel && *op->cancel)
+      return ZKLOCK_ECANCELED;
     if (session_dead(c))
       return ZKLOCK_ELOST;
     int connected = c->zstate == ZKLOCK_SESSION_CONNECTED;

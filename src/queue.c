@@ -275,6 +275,8 @@ static int outlast(zklock__lock *l, zhandle_t *zh, zklock__op *op, char kind,
     while (!op->watch_event) {
       if (c->closed)
         return ZKLOCK_ECLOSED;
+      if (l->cancel)
+        return ZKLOCK_ECANCELED;
       if (c->zstate == ZKLOCK_SESSION_EXPIRED ||
           c->zstate == ZKLOCK_SESSION_AUTH_FAILED)
         return ZKLOCK_ELOST;
@@ -366,6 +368,15 @@ static int acquire_once(zklock__lock *l, char kind, int try_only,
   zklock__op op;
   pthread_mutex_lock(&c->mu);
   zklock__op_init(&op, c);
+  if (l->cancel) { /* cancelled before it began */
+    l->cancel = 0;
+    zklock__op_destroy(&op);
+    pthread_mutex_unlock(&c->mu);
+    zklock__leave(c);
+    return ZKLOCK_ECANCELED;
+  }
+  op.cancel = &l->cancel;
+  l->waiting = &op;
   l->h.node[0] = '\0';
   l->lost_create = 0;
   rc = enqueue(l, zh, &op, kind, guid, deadline);
@@ -384,6 +395,9 @@ static int acquire_once(zklock__lock *l, char kind, int try_only,
     l->token = -1;
     sweep_lost_create(l);
   }
+  if (rc == ZKLOCK_ECANCELED)
+    l->cancel = 0; /* consumed */
+  l->waiting = NULL;
   zklock__op_destroy(&op);
   pthread_mutex_unlock(&c->mu);
   zklock__leave(c);
@@ -496,6 +510,18 @@ static int do_downgrade(zklock__lock *l, zhandle_t *zh, zklock__op *op,
     if (rc)
       return rc;
   }
+}
+
+int zklock__lock_cancel(zklock__lock *l) {
+  if (zklock__lock_check(l))
+    return ZKLOCK_EINVAL;
+  zklock_client *c = l->c;
+  pthread_mutex_lock(&c->mu);
+  l->cancel = 1;
+  if (l->waiting)
+    pthread_cond_signal(&l->waiting->cond);
+  pthread_mutex_unlock(&c->mu);
+  return ZKLOCK_OK;
 }
 
 int zklock__lock_downgrade(zklock__lock *l) {

@@ -67,7 +67,8 @@ typedef struct zklock__op {
   int void_rc; /* delete, set, multi */
   /* watch: path this op waits on, and what happened to it */
   const char *watch_path;
-  int watch_event; /* 0, ZOO_DELETED_EVENT, ZOO_CHANGED_EVENT, ... */
+  int watch_event;   /* 0, ZOO_DELETED_EVENT, ZOO_CHANGED_EVENT, ... */
+  const int *cancel; /* the waiting handle's cancel flag, or NULL */
 } zklock__op;
 
 /* A lock node owned by a handle: tracked by the client so session and
@@ -175,10 +176,12 @@ typedef struct zklock__lock {
   zklock__held h; /* our node while queued or held */
   char kind;      /* kind of our node: 'x' or 'r' */
   int64_t token;
-  int wr_depth;    /* write/exclusive holds */
-  int rd_depth;    /* read holds */
-  int downgraded;  /* our x node now acts as a reader */
-  int lost_create; /* this attempt lost a create's answer */
+  int wr_depth;        /* write/exclusive holds */
+  int rd_depth;        /* read holds */
+  int downgraded;      /* our x node now acts as a reader */
+  int lost_create;     /* this attempt lost a create's answer */
+  int cancel;          /* zklock_*_cancel: end the (next) wait */
+  zklock__op *waiting; /* the op of a wait in progress, to wake */
   char guid[ZKLOCK__GUID_LEN + 1];
 } zklock__lock;
 
@@ -192,6 +195,8 @@ int zklock__lock_acquire(zklock__lock *l, char kind, int timeout_ms);
 int zklock__lock_release(zklock__lock *l);
 /* Marks our x node as a reader (setData) so waiting readers proceed. */
 int zklock__lock_downgrade(zklock__lock *l);
+/* Cancels a wait in progress (or the next one); any thread. */
+int zklock__lock_cancel(zklock__lock *l);
 int zklock__lock_fenced_multi(zklock__lock *l, int n, const zoo_op_t *ops,
                               zoo_op_result_t *results);
 /* Queries; NULL-safe (-1, UNLOCKED, NULL). */

@@ -473,6 +473,40 @@ static void test_waiter_expiry(void **state) {
   zkt_assert_empty(root);
 }
 
+/* Another thread cancels a wait: ECANCELED, no node left; a cancel
+ * before a wait ends the next lock call, once. */
+static void test_cancel(void **state) {
+  (void)state;
+  char root[256];
+  zkt_root(root, sizeof root, "cancel");
+  zklock_client *a = zkt_client(0), *b = zkt_client(0);
+  zklock_mutex *ma, *mb;
+  assert_int_equal(zklock_mutex_new(a, root, &ma), ZKLOCK_OK);
+  assert_int_equal(zklock_mutex_new(b, root, &mb), ZKLOCK_OK);
+  assert_int_equal(zklock_mutex_lock(ma, -1), ZKLOCK_OK);
+  lock_arg la = {mb, 1};
+  pthread_t th;
+  pthread_create(&th, NULL, lock_main, &la);
+  count_arg ca = {root, 2};
+  assert_true(zkt_wait_for(has_children, &ca, 10000));
+  assert_int_equal(zklock_mutex_cancel(mb), ZKLOCK_OK);
+  pthread_join(th, NULL);
+  assert_int_equal(la.rc, ZKLOCK_ECANCELED);
+  assert_int_equal(zkt_children(raw, root), 1); /* its node went */
+  assert_int_equal(zklock_mutex_cancel(mb), ZKLOCK_OK);
+  assert_int_equal(zklock_mutex_lock(mb, -1), ZKLOCK_ECANCELED);
+  assert_int_equal(zklock_mutex_trylock(mb), ZKLOCK_EBUSY); /* consumed */
+  assert_int_equal(zklock_mutex_cancel(NULL), ZKLOCK_EINVAL);
+  assert_int_equal(zklock_mutex_unlock(ma), ZKLOCK_OK);
+  assert_int_equal(zklock_mutex_lock(mb, 5000), ZKLOCK_OK);
+  assert_int_equal(zklock_mutex_unlock(mb), ZKLOCK_OK);
+  zklock_mutex_free(ma);
+  zklock_mutex_free(mb);
+  zklock_client_close(a);
+  zklock_client_close(b);
+  zkt_assert_empty(root);
+}
+
 /* Someone else deletes the holder's node: LOST at once, not two owners. */
 static void test_foreign_delete(void **state) {
   (void)state;
@@ -569,6 +603,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_counter_processes),
       cmocka_unit_test(test_holder_expiry),
       cmocka_unit_test(test_waiter_expiry),
+      cmocka_unit_test(test_cancel),
       cmocka_unit_test(test_foreign_delete),
       cmocka_unit_test(test_close_while_held),
       cmocka_unit_test(test_fenced_multi),

@@ -310,6 +310,14 @@ static void test_cancel_middle(void **state) {
   atomic_store(&r3.release, 1);
   assert_true(zkt_wait_for(is_done, &w4, 5000));
   assert_int_equal(w4.rc, ZKLOCK_OK);
+  /* a writer cancelled from another thread in the middle */
+  holder w7;
+  start(&w7, root, 'w', 30000);
+  assert_int_equal(zklock_rwlock_cancel(w7.l), ZKLOCK_OK);
+  assert_true(zkt_wait_for(is_done, &w7, 5000));
+  assert_int_equal(w7.rc, ZKLOCK_ECANCELED);
+  assert_int_equal(zkt_children(raw, root), 1); /* only w4 */
+  finish(&w7);
   /* a reader cancelled in the middle: the writer behind re-targets */
   holder r5, w6;
   start(&r5, root, 'r', 500);
