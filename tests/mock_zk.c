@@ -631,6 +631,38 @@ static void finish(mz_handle *h, mz_item *it, int rc_override, int drop) {
     drop_conn(h, 1);
 }
 
+/* One wrapped async call: takes mu; when the call itself succeeds (ZOK)
+ * there is a new answer item of kind, and apply says whether the request
+ * takes effect (faults may drop it). */
+typedef struct {
+  mz_handle *h;
+  mz_item *it;
+  int over, drop, apply;
+} mz_req;
+
+static int req_open(mz_req *r, zhandle_t *zh, int kind, mz_op op,
+                    const void *data) {
+  pthread_mutex_lock(&mu);
+  r->h = handle(zh);
+  r->it = NULL;
+  int zrc = begin(r->h);
+  if (zrc == ZOK) {
+    r->it = xcalloc(1, sizeof *r->it);
+    r->it->kind = kind;
+    r->it->data = data;
+    r->apply = plan(r->h, op, &r->over, &r->drop);
+  }
+  return zrc;
+}
+
+/* Queues the answer, if any, drops mu and returns the call's code. */
+static int req_close(mz_req *r, int zrc) {
+  if (r->it)
+    finish(r->h, r->it, r->over, r->drop);
+  pthread_mutex_unlock(&mu);
+  return zrc;
+}
+
 zhandle_t *__wrap_zookeeper_init2(const char *host, watcher_fn fn,
                                   int recv_timeout, const clientid_t *clientid,
                                   void *context, int flags,
@@ -747,27 +779,21 @@ int __wrap_zoo_acreate2(zhandle_t *zh, const char *path, const char *value,
                         int valuelen, const struct ACL_vector *acl, int mode,
                         string_stat_completion_t completion, const void *data) {
   (void)acl;
-  pthread_mutex_lock(&mu);
-  mz_handle *h = handle(zh);
-  int zrc = begin(h);
+  mz_req r;
+  int zrc = req_open(&r, zh, IT_STRING_STAT, MZ_CREATE, data);
   if (zrc == ZOK) {
-    int over, drop;
-    mz_item *it = xcalloc(1, sizeof *it);
-    it->kind = IT_STRING_STAT;
-    it->fn.ss = completion;
-    it->data = data;
-    if (plan(h, MZ_CREATE, &over, &drop)) {
+    r.it->fn.ss = completion;
+    if (r.apply) {
       mz_node *n = NULL;
-      it->rc = create_apply(path, value, valuelen, mode, h->id.client_id, &n);
+      r.it->rc =
+          create_apply(path, value, valuelen, mode, r.h->id.client_id, &n);
       if (n) {
-        it->str = xstrdup(n->path);
-        fill_stat(n, &it->st);
+        r.it->str = xstrdup(n->path);
+        fill_stat(n, &r.it->st);
       }
     }
-    finish(h, it, over, drop);
   }
-  pthread_mutex_unlock(&mu);
-  return zrc;
+  return req_close(&r, zrc);
 }
 
 /* Newest first: ZooKeeper promises no order, so neither does the fake. */
@@ -785,95 +811,67 @@ int __wrap_zoo_aget_children(zhandle_t *zh, const char *path, int watch,
                              strings_completion_t completion,
                              const void *data) {
   (void)watch; /* the library never watches the parent */
-  pthread_mutex_lock(&mu);
-  mz_handle *h = handle(zh);
-  int zrc = begin(h);
+  mz_req r;
+  int zrc = req_open(&r, zh, IT_STRINGS, MZ_CHILDREN, data);
   if (zrc == ZOK) {
-    int over, drop;
-    mz_item *it = xcalloc(1, sizeof *it);
-    it->kind = IT_STRINGS;
-    it->fn.sv = completion;
-    it->data = data;
-    if (plan(h, MZ_CHILDREN, &over, &drop)) {
+    r.it->fn.sv = completion;
+    if (r.apply) {
       if (!find(path))
-        it->rc = ZNONODE;
+        r.it->rc = ZNONODE;
       else
-        list_children(path, &it->vec);
+        list_children(path, &r.it->vec);
     }
-    finish(h, it, over, drop);
   }
-  pthread_mutex_unlock(&mu);
-  return zrc;
+  return req_close(&r, zrc);
 }
 
 int __wrap_zoo_aget(zhandle_t *zh, const char *path, int watch,
                     data_completion_t completion, const void *data) {
-  pthread_mutex_lock(&mu);
-  mz_handle *h = handle(zh);
-  int zrc = begin(h);
+  mz_req r;
+  int zrc = req_open(&r, zh, IT_DATA, MZ_GET, data);
   if (zrc == ZOK) {
-    int over, drop;
-    mz_item *it = xcalloc(1, sizeof *it);
-    it->kind = IT_DATA;
-    it->fn.d = completion;
-    it->data = data;
-    if (plan(h, MZ_GET, &over, &drop)) {
+    r.it->fn.d = completion;
+    if (r.apply) {
       mz_node *n = find(path);
       if (!n) {
-        it->rc = ZNONODE; /* and no watch, as on the server */
+        r.it->rc = ZNONODE; /* and no watch, as on the server */
       } else {
-        fill_stat(n, &it->st);
-        it->len = n->datalen;
-        it->str = xcalloc(1, (size_t)n->datalen + 1);
+        fill_stat(n, &r.it->st);
+        r.it->len = n->datalen;
+        r.it->str = xcalloc(1, (size_t)n->datalen + 1);
         if (n->datalen)
-          memcpy(it->str, n->data, (size_t)n->datalen);
+          memcpy(r.it->str, n->data, (size_t)n->datalen);
         if (watch)
-          add_watch(h, path);
+          add_watch(r.h, path);
       }
     }
-    finish(h, it, over, drop);
   }
-  pthread_mutex_unlock(&mu);
-  return zrc;
+  return req_close(&r, zrc);
 }
 
 int __wrap_zoo_adelete(zhandle_t *zh, const char *path, int version,
                        void_completion_t completion, const void *data) {
-  pthread_mutex_lock(&mu);
-  mz_handle *h = handle(zh);
-  int zrc = begin(h);
+  mz_req r;
+  int zrc = req_open(&r, zh, IT_VOID, MZ_DELETE, data);
   if (zrc == ZOK) {
-    int over, drop;
-    mz_item *it = xcalloc(1, sizeof *it);
-    it->kind = IT_VOID;
-    it->fn.v = completion;
-    it->data = data;
-    if (plan(h, MZ_DELETE, &over, &drop))
-      it->rc = delete_apply(path, version);
-    finish(h, it, over, drop);
+    r.it->fn.v = completion;
+    if (r.apply)
+      r.it->rc = delete_apply(path, version);
   }
-  pthread_mutex_unlock(&mu);
-  return zrc;
+  return req_close(&r, zrc);
 }
 
 int __wrap_zoo_aset(zhandle_t *zh, const char *path, const char *buffer,
                     int buflen, int version, stat_completion_t completion,
                     const void *data) {
-  pthread_mutex_lock(&mu);
-  mz_handle *h = handle(zh);
-  int zrc = begin(h);
+  mz_req r;
+  int zrc = req_open(&r, zh, IT_STAT, MZ_SET, data);
   if (zrc == ZOK) {
-    int over, drop;
-    mz_item *it = xcalloc(1, sizeof *it);
-    it->kind = IT_STAT;
-    it->fn.s = completion;
-    it->data = data;
-    if (plan(h, MZ_SET, &over, &drop))
-      it->rc = set_apply(path, buffer, buflen, version, &it->st);
-    finish(h, it, over, drop);
+    r.it->fn.s = completion;
+    if (r.apply)
+      r.it->rc = set_apply(path, buffer, buflen, version, &r.it->st);
   }
-  pthread_mutex_unlock(&mu);
-  return zrc;
+  return req_close(&r, zrc);
 }
 
 /* Check every op first, then apply all: atomic as long as the ops touch
@@ -940,44 +938,30 @@ int __wrap_zoo_amulti(zhandle_t *zh, int count, const zoo_op_t *ops,
                       const void *data) {
   if (count < 0 || count > MZ_MULTI_MAX)
     return ZBADARGUMENTS;
-  pthread_mutex_lock(&mu);
-  mz_handle *h = handle(zh);
-  int zrc = begin(h);
+  mz_req r;
+  int zrc = req_open(&r, zh, IT_MULTI, MZ_MULTI, data);
   if (zrc == ZOK) {
-    int over, drop;
-    mz_item *it = xcalloc(1, sizeof *it);
-    it->kind = IT_MULTI;
-    it->fn.v = completion;
-    it->data = data;
-    it->results = results;
-    it->count = count;
-    if (plan(h, MZ_MULTI, &over, &drop))
-      it->rc = multi_apply(h, count, ops, it->errs);
-    finish(h, it, over, drop);
+    r.it->fn.v = completion;
+    r.it->results = results;
+    r.it->count = count;
+    if (r.apply)
+      r.it->rc = multi_apply(r.h, count, ops, r.it->errs);
   }
-  pthread_mutex_unlock(&mu);
-  return zrc;
+  return req_close(&r, zrc);
 }
 
 int __wrap_zoo_async(zhandle_t *zh, const char *path,
                      string_completion_t completion, const void *data) {
-  pthread_mutex_lock(&mu);
-  mz_handle *h = handle(zh);
-  int zrc = begin(h);
+  mz_req r;
+  int zrc = req_open(&r, zh, IT_STRING, MZ_SYNC, data);
   if (zrc == ZOK) {
-    int over, drop;
-    mz_item *it = xcalloc(1, sizeof *it);
-    it->kind = IT_STRING;
-    it->fn.str = completion;
-    it->data = data;
+    r.it->fn.str = completion;
     /* one server: every read already sees every write */
-    if (plan(h, MZ_SYNC, &over, &drop) && !find(path))
-      it->rc = ZNONODE;
-    it->str = xstrdup(path);
-    finish(h, it, over, drop);
+    if (r.apply && !find(path))
+      r.it->rc = ZNONODE;
+    r.it->str = xstrdup(path);
   }
-  pthread_mutex_unlock(&mu);
-  return zrc;
+  return req_close(&r, zrc);
 }
 
 int __wrap_zoo_state(zhandle_t *zh) {
