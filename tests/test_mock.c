@@ -219,6 +219,14 @@ static void assert_single_node(const char *lock, zklock_mutex *m) {
   assert_int_equal(zklock_mutex_token(m), st.czxid);
 }
 
+/* m holds the only node under lock: release it, none left, free m. */
+static void release_alone(const char *lock, zklock_mutex *m) {
+  assert_single_node(lock, m);
+  assert_int_equal(zklock_mutex_unlock(m), ZKLOCK_OK);
+  assert_int_equal(mz_children(lock, NULL, 0), 0);
+  zklock_mutex_free(m);
+}
+
 /* A lock() on its own thread, for waits the test must interrupt. */
 typedef struct {
   zklock_mutex *m;
@@ -295,9 +303,7 @@ static void test_lost_create_timeout(void **state) {
   wait_children(lock, 0);
   /* and the handle works again */
   assert_int_equal(zklock_mutex_lock(m, -1), ZKLOCK_OK);
-  assert_single_node(lock, m);
-  assert_int_equal(zklock_mutex_unlock(m), ZKLOCK_OK);
-  zklock_mutex_free(m);
+  release_alone(lock, m);
 }
 
 /* ---- 4: unlock hit by connection loss ---- */
@@ -319,10 +325,7 @@ static void unlock_connloss(int applied) {
   wait_children(lock, 0);
   /* an unrelated later lock is not disturbed by the retried delete */
   assert_int_equal(zklock_mutex_lock(m, -1), ZKLOCK_OK);
-  assert_single_node(lock, m);
-  assert_int_equal(zklock_mutex_unlock(m), ZKLOCK_OK);
-  assert_int_equal(mz_children(lock, NULL, 0), 0);
-  zklock_mutex_free(m);
+  release_alone(lock, m);
 }
 
 static void test_unlock_connloss_not_applied(void **state) {
@@ -443,9 +446,7 @@ static void test_expire_while_waiting(void **state) {
   assert_int_equal(zklock_mutex_lock(m, -1), ZKLOCK_OK);
   assert_int_equal(mz_init_count(), 2);
   assert_int_equal(zklock_client_state(cli), ZKLOCK_SESSION_CONNECTED);
-  assert_single_node(lock, m);
-  assert_int_equal(zklock_mutex_unlock(m), ZKLOCK_OK);
-  zklock_mutex_free(m);
+  release_alone(lock, m);
 }
 
 /* ---- 9: sequence wrap ---- */
@@ -474,9 +475,7 @@ static void test_sequence_wrap(void **state) {
   assert_non_null(zklock_mutex_node(m));
   const char *tail = strrchr(zklock_mutex_node(m), '-');
   assert_string_equal(tail - 1, "--2147483648");
-  assert_single_node(lock, m);
-  assert_int_equal(zklock_mutex_unlock(m), ZKLOCK_OK);
-  zklock_mutex_free(m);
+  release_alone(lock, m);
 }
 
 /* A holder that wrapped, and a waiter queued after it (positive sequence
@@ -585,9 +584,7 @@ static void test_watch_connloss(void **state) {
   assert_true(session_seen(ZKLOCK_SESSION_CONNECTING) >= 1);
   assert_int_equal(mz_delete(ahead), ZOK);
   assert_int_equal(locker_join(&k), ZKLOCK_OK);
-  assert_single_node(lock, m);
-  assert_int_equal(zklock_mutex_unlock(m), ZKLOCK_OK);
-  zklock_mutex_free(m);
+  release_alone(lock, m);
 }
 
 /* The predecessor goes while the waiter is disconnected: the event comes
@@ -608,9 +605,7 @@ static void test_delete_while_disconnected(void **state) {
   assert_int_equal(mz_delete(ahead), ZOK);
   mz_connect();
   assert_int_equal(locker_join(&k), ZKLOCK_OK);
-  assert_single_node(lock, m);
-  assert_int_equal(zklock_mutex_unlock(m), ZKLOCK_OK);
-  zklock_mutex_free(m);
+  release_alone(lock, m);
 }
 
 /* A timed wait that ends while queued removes our node; when that delete
@@ -753,10 +748,7 @@ static void test_lost_create_recovery_lost(void **state) {
   assert_int_equal(zklock_mutex_lock(m, -1), ZKLOCK_OK);
   assert_true(session_seen(ZKLOCK_SESSION_CONNECTING) >= 3);
   assert_int_equal(mz_init_count(), 1);
-  assert_single_node(lock, m);
-  assert_int_equal(zklock_mutex_unlock(m), ZKLOCK_OK);
-  assert_int_equal(mz_children(lock, NULL, 0), 0);
-  zklock_mutex_free(m);
+  release_alone(lock, m);
 }
 
 /* Credentials the server rejects: EAUTH, and no handle is left open. */
