@@ -14,7 +14,8 @@
  *     threads.
  *   - A zklock_mutex / zklock_rwlock handle is used by one thread at a time
  *     (like a FILE*): lock, unlock and free of the same handle must not run
- *     concurrently. Different handles, even on the same path, are
+ *     concurrently. The exception is zklock_*_cancel, which any thread may
+ *     call to end a wait. Different handles, even on the same path, are
  *     independent locks: two handles on one path exclude each other.
  *   - Reentrancy is per handle: the holder may lock again and must unlock as
  *     many times.
@@ -23,10 +24,13 @@
  *   State callbacks (zklock_client_opts.on_session / on_lock) run on the
  *   ZooKeeper client's completion thread (exception: LOST notices for a
  *   session that a blocking call replaces before its expiry event came run
- *   on that caller's thread, after the replacement). Keep them short. They may
- * call the non-blocking queries (zklock_*_token, zklock_*_state,
- * zklock_strerror) but any call that waits for the server (lock, unlock, client
- * open/close) returns ZKLOCK_EDEADLK when made from that thread.
+ *   on that caller's thread, after the replacement). Keep them short.
+ *   From a callback, call only the non-blocking functions (zklock_*_token,
+ *   zklock_*_state, zklock_*_mode, zklock_*_node, zklock_*_cancel,
+ *   zklock_strerror). Calls that wait for the server on this client (lock,
+ *   unlock, downgrade, fenced multi, queue list) return ZKLOCK_EDEADLK
+ *   there; zklock_client_close is ignored there. Opening another client
+ *   from a callback is allowed but blocks the callback thread.
  *
  * FAULTS
  *   - Session expired: every held lock becomes ZKLOCK_LOCK_LOST, the
