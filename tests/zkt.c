@@ -85,6 +85,11 @@ int zkt_children(zhandle_t *zh, const char *path) {
   return n;
 }
 
+int zkt_nodes(zhandle_t *zh, const char *path) {
+  int n = zkt_children(zh, path);
+  return n < 0 ? 0 : n;
+}
+
 void zkt_rmr(zhandle_t *zh, const char *path) {
   struct String_vector sv = {0, NULL};
   if (zoo_get_children(zh, path, 0, &sv) != ZOK)

@@ -31,6 +31,9 @@ zhandle_t *zkt_raw(void);
 void zkt_sync(zhandle_t *zh, const char *path);
 /* Number of children of path (-1 if path is missing); syncs first. */
 int zkt_children(zhandle_t *zh, const char *path);
+/* Number of lock nodes under path: 0 also when path is gone (the server
+ * removes an emptied container parent within a second). Syncs first. */
+int zkt_nodes(zhandle_t *zh, const char *path);
 /* Deletes path and everything under it. */
 void zkt_rmr(zhandle_t *zh, const char *path);
 /* Expires a client's session from outside: opens a second handle with the
