@@ -810,7 +810,10 @@ static void list_children(const char *path, struct String_vector *vec) {
 int __wrap_zoo_aget_children(zhandle_t *zh, const char *path, int watch,
                              strings_completion_t completion,
                              const void *data) {
-  (void)watch; /* the library never watches the parent */
+  if (watch) { /* herd-freedom: the library never watches the parent */
+    fprintf(stderr, "mock_zk: child watch requested on %s\n", path);
+    abort();
+  }
   mz_req r;
   int zrc = req_open(&r, zh, IT_STRINGS, MZ_CHILDREN, data);
   if (zrc == ZOK) {
