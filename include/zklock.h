@@ -35,7 +35,9 @@
  * FAULTS
  *   - Session expired: every held lock becomes ZKLOCK_LOCK_LOST, the
  *     on_lock callback fires, tokens read -1 and waits end with ZKLOCK_ELOST.
- *     The next blocking call on the client opens a fresh session.
+ *     The next blocking call on the client opens a fresh session. A handle
+ *     whose hold was lost answers lock calls with ZKLOCK_ELOST until it is
+ *     unlocked (that unlock returns ZKLOCK_ELOST and resets the handle).
  *   - Connection lost (session may survive): held locks become
  *     ZKLOCK_LOCK_UNCERTAIN until the client reconnects (HELD again) or the
  *     session expires (LOST). A careful holder pauses its work while
