@@ -360,9 +360,9 @@ static void raw_op(rawbench *rb, int mode) {
   raw_wait(r, "delete");
 }
 
-static void bench_raw(int mode) {
-  rawbench rb;
-  raw_setup(&rb);
+/* Times nops calls of op after warmup untimed ones and prints one line:
+ * median and p99 latency, throughput, server requests per call. */
+static void measure(const char *name, void (*op)(void *), void *arg) {
   double *lat = malloc(sizeof *lat * (size_t)nops);
   long long p0 = 0;
   double t0 = 0;
@@ -372,19 +372,35 @@ static void bench_raw(int mode) {
       t0 = now_us();
     }
     double s = now_us();
-    raw_op(&rb, mode);
+    op(arg);
     if (i >= 0)
       lat[i] = now_us() - s;
   }
   double t1 = now_us();
   long long p1 = packets_received();
-  raw_teardown(&rb);
   printf("%s: n=%d median_us=%.1f p99_us=%.1f ops_s=%.0f violations=0 "
          "requests_per_op=%.2f\n",
-         raw_names[mode], nops, pct(lat, nops, 1, 2), pct(lat, nops, 99, 100),
+         name, nops, pct(lat, nops, 1, 2), pct(lat, nops, 99, 100),
          nops / ((t1 - t0) / 1e6), per(p0, p1, nops));
   fflush(stdout);
   free(lat);
+}
+
+typedef struct {
+  rawbench rb;
+  int mode;
+} raw_arg;
+
+static void raw_call(void *p) {
+  raw_arg *a = p;
+  raw_op(&a->rb, a->mode);
+}
+
+static void bench_raw(int mode) {
+  raw_arg a = {.mode = mode};
+  raw_setup(&a.rb);
+  measure(raw_names[mode], raw_call, &a);
+  raw_teardown(&a.rb);
 }
 
 /* ---- zklock, uncontended ---- */
@@ -397,42 +413,33 @@ static zklock_client *open_client(void) {
   return c;
 }
 
+typedef struct {
+  zklock_mutex *m;
+  zklock_rwlock *l;
+} lock_pair;
+
+static void lock_unlock(void *p) {
+  lock_pair *a = p;
+  int rc = a->l ? zklock_rwlock_rdlock(a->l, -1) : zklock_mutex_lock(a->m, -1);
+  if (rc)
+    die("lock", rc);
+  rc = a->l ? zklock_rwlock_unlock(a->l) : zklock_mutex_unlock(a->m);
+  if (rc)
+    die("unlock", rc);
+}
+
 static void bench_uncontended(int rw) {
   zklock_client *c = open_client();
   char *path = unique_path(rw ? "rwread" : "mutex");
-  zklock_mutex *m = NULL;
-  zklock_rwlock *l = NULL;
-  int rc = rw ? zklock_rwlock_new(c, path, &l) : zklock_mutex_new(c, path, &m);
+  lock_pair a = {NULL, NULL};
+  int rc =
+      rw ? zklock_rwlock_new(c, path, &a.l) : zklock_mutex_new(c, path, &a.m);
   if (rc)
     die("new", rc);
-  double *lat = malloc(sizeof *lat * (size_t)nops);
-  long long p0 = 0;
-  double t0 = 0;
-  for (int i = -warmup; i < nops; i++) {
-    if (i == 0) {
-      p0 = packets_received();
-      t0 = now_us();
-    }
-    double s = now_us();
-    rc = rw ? zklock_rwlock_rdlock(l, -1) : zklock_mutex_lock(m, -1);
-    if (rc)
-      die("lock", rc);
-    rc = rw ? zklock_rwlock_unlock(l) : zklock_mutex_unlock(m);
-    if (rc)
-      die("unlock", rc);
-    if (i >= 0)
-      lat[i] = now_us() - s;
-  }
-  double t1 = now_us();
-  long long p1 = packets_received();
-  printf("zklock %s uncontended: n=%d median_us=%.1f p99_us=%.1f ops_s=%.0f "
-         "violations=0 requests_per_op=%.2f\n",
-         rw ? "rwlock read" : "mutex", nops, pct(lat, nops, 1, 2),
-         pct(lat, nops, 99, 100), nops / ((t1 - t0) / 1e6), per(p0, p1, nops));
-  fflush(stdout);
-  free(lat);
-  zklock_mutex_free(m);
-  zklock_rwlock_free(l);
+  measure(rw ? "zklock rwlock read uncontended" : "zklock mutex uncontended",
+          lock_unlock, &a);
+  zklock_mutex_free(a.m);
+  zklock_rwlock_free(a.l);
   zklock_client_close(c);
   free(path);
 }
