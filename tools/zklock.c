@@ -602,6 +602,18 @@ static void drain(int fd) {
     ;
 }
 
+/* Waits up to timeout_ms (-1: no limit) for a signal on sfd or a lock
+ * state notice, and empties the notice pipe. -1 (errno set) if poll
+ * failed. */
+static int wait_events(int sfd, int timeout_ms) {
+  struct pollfd pf[2] = {{sfd, POLLIN, 0}, {g.pipe_r, POLLIN, 0}};
+  if (poll(pf, 2, timeout_ms) < 0 && errno != EINTR)
+    return -1;
+  if (pf[1].revents)
+    drain(g.pipe_r);
+  return 0;
+}
+
 static int64_t lock_token(const cli_opts *o) {
   return o->shared ? zklock_rwlock_token(g.rw) : zklock_mutex_token(g.m);
 }
@@ -635,11 +647,8 @@ static int acquire(const cli_opts *o, worker_arg *wa, int sfd) {
   }
   int got_signal = 0;
   while (!atomic_load(&g.done)) {
-    struct pollfd pf[2] = {{sfd, POLLIN, 0}, {g.pipe_r, POLLIN, 0}};
-    if (poll(pf, 2, -1) < 0 && errno != EINTR)
+    if (wait_events(sfd, -1))
       break;
-    if (pf[1].revents)
-      drain(g.pipe_r);
     struct signalfd_siginfo si;
     while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
       if (si.ssi_signo == SIGCHLD)
@@ -766,14 +775,10 @@ static int run_locked(const cli_opts *o, int sfd, const sigset_t *orig) {
       w = w > 0 ? w : 0;
       wait = wait < 0 || w < wait ? w : wait;
     }
-    struct pollfd pf[2] = {{sfd, POLLIN, 0}, {g.pipe_r, POLLIN, 0}};
-    if (poll(pf, 2, wait > INT32_MAX ? INT32_MAX : (int)wait) < 0 &&
-        errno != EINTR) {
+    if (wait_events(sfd, wait > INT32_MAX ? INT32_MAX : (int)wait)) {
       msg("poll: %s", strerror(errno));
       break;
     }
-    if (pf[1].revents)
-      drain(g.pipe_r);
     struct signalfd_siginfo si;
     while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
       if (si.ssi_signo == SIGCHLD)
