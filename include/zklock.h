@@ -90,7 +90,13 @@ ZKLOCK_EXTERN const char *zklock_version_string(void);
   XX(EZK, -11, "ZooKeeper error (see zklock_last_zk_error)")                   \
   XX(EUPGRADE, -12, "read-to-write upgrade would deadlock; unlock first")      \
   XX(EPATH, -13, "invalid lock path")                                          \
-  XX(ECANCELED, -14, "wait cancelled")
+  XX(ECANCELED, -14, "wait cancelled")                                         \
+  XX(EFOREIGN, -15,                                                            \
+     "lock path has nodes of another lock library; use the matching "          \
+     "compat profile")                                                         \
+  XX(EPERMITS, -16, "semaphore permit count differs from the one stored at "   \
+                    "its path")                                                \
+  XX(ENOLEADER, -17, "no candidate at this election path")
 
 typedef enum {
 #define ZKLOCK_XX_(name, val, msg) ZKLOCK_##name = (val),
@@ -122,7 +128,10 @@ typedef enum {
   ZKLOCK_LOCK_UNLOCKED = 0,  /* not held by this handle */
   ZKLOCK_LOCK_HELD = 1,      /* held and the session is connected */
   ZKLOCK_LOCK_UNCERTAIN = 2, /* held, but disconnected: may yet be lost */
-  ZKLOCK_LOCK_LOST = 3       /* session expired or node deleted by others */
+  ZKLOCK_LOCK_LOST = 3,      /* session expired or node deleted by others */
+  /* Only in on_lock notices, never a handle's state: another client asked
+   * this holder to let go (zklock_revoke). The hold stays until unlocked. */
+  ZKLOCK_LOCK_REVOKE_REQUESTED = 4
 } zklock_lock_state;
 
 typedef void (*zklock_session_cb)(zklock_client *c, zklock_session_state st,
@@ -145,7 +154,34 @@ typedef struct zklock_client_opts {
   void *cb_arg;
   /* ZooKeeper client log lines go here; NULL drops them. */
   void (*log)(const char *message);
+  /* Where callbacks run: ZKLOCK_DISPATCH_THREAD (0) on the ZooKeeper
+   * completion thread or the library's service thread;
+   * ZKLOCK_DISPATCH_LOOP queued for zklock_client_dispatch on the
+   * application's own thread (zklock_client_fd turns readable). */
+  int dispatch;
+  /* 0 (default): unlock hands the delete to the session and returns at
+   * once (pipelined release; the next request of this client queues
+   * behind it). 1: unlock waits for the server's answer. */
+  int await_release;
+  /* Naming profile: ZKLOCK_COMPAT_NATIVE (0), _CURATOR or _KAZOO, to share
+   * lock paths with those libraries' processes. */
+  int compat;
 } zklock_client_opts;
+
+#define ZKLOCK_DISPATCH_THREAD 0
+#define ZKLOCK_DISPATCH_LOOP 1
+#define ZKLOCK_COMPAT_NATIVE 0
+#define ZKLOCK_COMPAT_CURATOR 1
+#define ZKLOCK_COMPAT_KAZOO 2
+
+/* A try (timeout 0) waits at most this long for the servers' answers; with
+ * no answer at all it returns ZKLOCK_ECONNLOSS, not ZKLOCK_EBUSY. */
+#define ZKLOCK_TRY_WAIT_MS 1000
+
+/* Completion of an asynchronous call. rc is what the blocking form would
+ * have returned. A call that returns ZKLOCK_OK calls it exactly once; one
+ * that returns an error never does. Where it runs: see dispatch. */
+typedef void (*zklock_done_cb)(int rc, void *arg);
 
 /* opts may be NULL for defaults. On success *out is a connected client. */
 ZKLOCK_EXTERN int zklock_client_open(const char *hosts,
@@ -155,6 +191,12 @@ ZKLOCK_EXTERN int zklock_client_open(const char *hosts,
  * ZKLOCK_ECLOSED. Lock handles stay valid (every call returns ECLOSED)
  * until freed. NULL is fine. Must not be called from a callback. */
 ZKLOCK_EXTERN void zklock_client_close(zklock_client *c);
+/* Loop mode (ZKLOCK_DISPATCH_LOOP): an fd that is readable while
+ * callbacks are queued (poll it for POLLIN), and the call that runs them on
+ * the calling thread, in order. dispatch returns how many ran or an error
+ * (ZKLOCK_EINVAL in thread mode). Both ZKLOCK_ECLOSED after close. */
+ZKLOCK_EXTERN int zklock_client_fd(zklock_client *c);
+ZKLOCK_EXTERN int zklock_client_dispatch(zklock_client *c);
 /* The underlying handle, for the application's own znode work. It changes
  * when an expired session is replaced; do not close it. */
 ZKLOCK_EXTERN zhandle_t *zklock_client_zhandle(zklock_client *c);
@@ -170,6 +212,14 @@ ZKLOCK_EXTERN int zklock_mutex_new(zklock_client *c, const char *path,
 ZKLOCK_EXTERN int zklock_mutex_lock(zklock_mutex *m, int timeout_ms);
 ZKLOCK_EXTERN int zklock_mutex_trylock(zklock_mutex *m);
 ZKLOCK_EXTERN int zklock_mutex_unlock(zklock_mutex *m);
+/* Asynchronous forms: return at once; done(rc) follows exactly once when
+ * they return ZKLOCK_OK. One acquisition per handle at a time
+ * (ZKLOCK_EBUSY otherwise). Freeing a handle with a pending acquisition
+ * ends it with ZKLOCK_ECANCELED. unlock's done may be NULL. */
+ZKLOCK_EXTERN int zklock_mutex_lock_async(zklock_mutex *m, int timeout_ms,
+                                          zklock_done_cb done, void *arg);
+ZKLOCK_EXTERN int zklock_mutex_unlock_async(zklock_mutex *m,
+                                            zklock_done_cb done, void *arg);
 /* Fencing token of the current hold (the lock node's czxid): strictly
  * increasing across all holders. -1 when not held or lost. */
 ZKLOCK_EXTERN int64_t zklock_mutex_token(const zklock_mutex *m);
@@ -206,6 +256,12 @@ ZKLOCK_EXTERN int zklock_rwlock_rdlock(zklock_rwlock *l, int timeout_ms);
 ZKLOCK_EXTERN int zklock_rwlock_wrlock(zklock_rwlock *l, int timeout_ms);
 ZKLOCK_EXTERN int zklock_rwlock_tryrdlock(zklock_rwlock *l);
 ZKLOCK_EXTERN int zklock_rwlock_trywrlock(zklock_rwlock *l);
+ZKLOCK_EXTERN int zklock_rwlock_rdlock_async(zklock_rwlock *l, int timeout_ms,
+                                             zklock_done_cb done, void *arg);
+ZKLOCK_EXTERN int zklock_rwlock_wrlock_async(zklock_rwlock *l, int timeout_ms,
+                                             zklock_done_cb done, void *arg);
+ZKLOCK_EXTERN int zklock_rwlock_unlock_async(zklock_rwlock *l,
+                                             zklock_done_cb done, void *arg);
 /* Write -> read without ever letting another writer in; never waits for
  * other holders (one round trip). */
 ZKLOCK_EXTERN int zklock_rwlock_downgrade(zklock_rwlock *l);

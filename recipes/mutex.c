@@ -29,10 +29,41 @@ int zklock_mutex_lock(zklock_mutex *m, int timeout_ms) {
     m->l.wr_depth++;       /* reentrant */
     return ZKLOCK_OK;
   }
-  int rc = zklock__lock_acquire(L(m), 'x', timeout_ms);
-  if (rc == ZKLOCK_OK)
-    m->l.wr_depth = 1;
-  return rc;
+  return zklock__lock_acquire(L(m), 'x', timeout_ms); /* sets the depth */
+}
+
+int zklock_mutex_lock_async(zklock_mutex *m, int timeout_ms,
+                            zklock_done_cb done, void *arg) {
+  if (zklock__lock_check(L(m)) || !done)
+    return ZKLOCK_EINVAL;
+  if (m->l.wr_depth > 0) {
+    if (zklock__lock_state(L(m)) == ZKLOCK_LOCK_LOST)
+      return ZKLOCK_ELOST;
+    m->l.wr_depth++;
+    pthread_mutex_lock(&m->l.c->mu);
+    zklock__cb_defer(m->l.c, done, arg, ZKLOCK_OK);
+    pthread_mutex_unlock(&m->l.c->mu);
+    return ZKLOCK_OK;
+  }
+  return zklock__lock_acquire_async(L(m), 'x', timeout_ms, done, arg);
+}
+
+int zklock_mutex_unlock_async(zklock_mutex *m, zklock_done_cb done,
+                              void *arg) {
+  if (zklock__lock_check(L(m)))
+    return ZKLOCK_EINVAL;
+  if (m->l.wr_depth == 0)
+    return ZKLOCK_ENOTHELD;
+  if (m->l.wr_depth > 1) {
+    m->l.wr_depth--;
+    if (done) {
+      pthread_mutex_lock(&m->l.c->mu);
+      zklock__cb_defer(m->l.c, done, arg, ZKLOCK_OK);
+      pthread_mutex_unlock(&m->l.c->mu);
+    }
+    return ZKLOCK_OK;
+  }
+  return zklock__lock_release_async(L(m), done, arg);
 }
 
 int zklock_mutex_trylock(zklock_mutex *m) { return zklock_mutex_lock(m, 0); }
@@ -44,9 +75,10 @@ int zklock_mutex_unlock(zklock_mutex *m) {
     return ZKLOCK_ENOTHELD;
   if (--m->l.wr_depth > 0)
     return ZKLOCK_OK;
+  m->l.wr_depth++; /* the engine resets it once released */
   int rc = zklock__lock_release(L(m));
-  if (rc == ZKLOCK_EDEADLK || rc == ZKLOCK_EINVAL)
-    m->l.wr_depth++; /* not released: the caller may try again */
+  if (rc != ZKLOCK_EDEADLK && rc != ZKLOCK_EINVAL)
+    m->l.wr_depth = 0;
   return rc;
 }
 

@@ -39,10 +39,7 @@ int zklock_rwlock_rdlock(zklock_rwlock *l, int timeout_ms) {
     l->l.rd_depth++; /* a writer or reader may add read holds */
     return ZKLOCK_OK;
   }
-  int rc = zklock__lock_acquire(L(l), 'r', timeout_ms);
-  if (rc == ZKLOCK_OK)
-    l->l.rd_depth = 1;
-  return rc;
+  return zklock__lock_acquire(L(l), 'r', timeout_ms); /* sets the depth */
 }
 
 int zklock_rwlock_wrlock(zklock_rwlock *l, int timeout_ms) {
@@ -55,10 +52,60 @@ int zklock_rwlock_wrlock(zklock_rwlock *l, int timeout_ms) {
     l->l.wr_depth++;
     return ZKLOCK_OK;
   }
-  int rc = zklock__lock_acquire(L(l), 'x', timeout_ms);
-  if (rc == ZKLOCK_OK)
-    l->l.wr_depth = 1;
-  return rc;
+  return zklock__lock_acquire(L(l), 'x', timeout_ms);
+}
+
+/* Reentrant holds answer at once (done deferred); otherwise the engine. */
+static int lock_async(zklock_rwlock *l, char kind, int timeout_ms,
+                      zklock_done_cb done, void *arg) {
+  CHECK(l);
+  if (!done)
+    return ZKLOCK_EINVAL;
+  if (held(l)) {
+    if (kind == 'x' && l->l.wr_depth == 0)
+      return ZKLOCK_EUPGRADE;
+    if (zklock__lock_state(L(l)) == ZKLOCK_LOCK_LOST)
+      return ZKLOCK_ELOST;
+    if (kind == 'x')
+      l->l.wr_depth++;
+    else
+      l->l.rd_depth++;
+    pthread_mutex_lock(&l->l.c->mu);
+    zklock__cb_defer(l->l.c, done, arg, ZKLOCK_OK);
+    pthread_mutex_unlock(&l->l.c->mu);
+    return ZKLOCK_OK;
+  }
+  return zklock__lock_acquire_async(L(l), kind, timeout_ms, done, arg);
+}
+
+int zklock_rwlock_rdlock_async(zklock_rwlock *l, int timeout_ms,
+                               zklock_done_cb done, void *arg) {
+  return lock_async(l, 'r', timeout_ms, done, arg);
+}
+
+int zklock_rwlock_wrlock_async(zklock_rwlock *l, int timeout_ms,
+                               zklock_done_cb done, void *arg) {
+  return lock_async(l, 'x', timeout_ms, done, arg);
+}
+
+int zklock_rwlock_unlock_async(zklock_rwlock *l, zklock_done_cb done,
+                               void *arg) {
+  CHECK(l);
+  if (!held(l))
+    return ZKLOCK_ENOTHELD;
+  if (l->l.rd_depth + l->l.wr_depth > 1) {
+    if (l->l.rd_depth > 0)
+      l->l.rd_depth--;
+    else
+      l->l.wr_depth--;
+    if (done) {
+      pthread_mutex_lock(&l->l.c->mu);
+      zklock__cb_defer(l->l.c, done, arg, ZKLOCK_OK);
+      pthread_mutex_unlock(&l->l.c->mu);
+    }
+    return ZKLOCK_OK;
+  }
+  return zklock__lock_release_async(L(l), done, arg);
 }
 
 int zklock_rwlock_tryrdlock(zklock_rwlock *l) {
@@ -92,10 +139,8 @@ int zklock_rwlock_unlock(zklock_rwlock *l) {
     (*depth)--;
     return ZKLOCK_OK;
   }
-  int rc = zklock__lock_release(L(l));
-  if (rc != ZKLOCK_EDEADLK && rc != ZKLOCK_EINVAL)
-    *depth = 0;
-  return rc;
+  (void)depth; /* the engine resets both depths once released */
+  return zklock__lock_release(L(l));
 }
 
 int zklock_rwlock_cancel(zklock_rwlock *l) { return zklock__lock_cancel(L(l)); }

@@ -1,8 +1,11 @@
 /* Client: one ZooKeeper session, watcher dispatch, session state, and the
  * background deletes that keep timeouts and failures from leaving orphans. */
+#define _GNU_SOURCE /* memmem */
 #include "zklock_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/eventfd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,15 +28,8 @@ typedef struct {
   char node[ZKLOCK__NODE_MAX];
 } zklock__ownwatch;
 
-/* A lock-state change reported once the mutex is dropped. */
-typedef struct zklock__notice {
-  struct zklock__notice *next;
-  int state;
-  char *path;
-  char node[];
-} zklock__notice;
-
 static void drop_log(const char *message) { (void)message; }
+static void *svc_main(void *arg);
 
 int64_t zklock__now_ms(void) {
   struct timespec ts;
@@ -92,37 +88,9 @@ int zklock__op_wait(zklock_client *c, zklock__op *op, int64_t deadline) {
                                                                    : 0;
 }
 
-static int session_dead(const zklock_client *c) {
+int zklock__session_dead(const zklock_client *c) {
   return c->zstate == ZKLOCK_SESSION_EXPIRED ||
          c->zstate == ZKLOCK_SESSION_AUTH_FAILED;
-}
-
-int zklock__wait_connected(zklock_client *c, zklock__op *op, uint64_t gen,
-                           int64_t deadline) {
-  /* The CONNECTING event may trail the failed completion: while the state
-   * still reads CONNECTED at the old generation, retry after a pause
-   * rather than spin. */
-  int64_t pause_until = zklock__now_ms() + 100;
-  for (;;) {
-    if (c->closed)
-      return ZKLOCK_ECLOSED;
-    if (op->cancel && *op->cancel)
-      return ZKLOCK_ECANCELED;
-    if (session_dead(c))
-      return ZKLOCK_ELOST;
-    int connected = c->zstate == ZKLOCK_SESSION_CONNECTED;
-    if (connected && c->conn_gen != gen)
-      return ZKLOCK_OK;
-    int64_t now = zklock__now_ms();
-    if (deadline >= 0 && now >= deadline)
-      return ZKLOCK_ETIMEDOUT;
-    if (connected && now >= pause_until)
-      return ZKLOCK_OK;
-    int64_t until = connected ? pause_until : deadline;
-    if (deadline >= 0 && (until < 0 || deadline < until))
-      until = deadline;
-    zklock__op_wait(c, op, until);
-  }
 }
 
 /* ---- completions: record the result, then wake the op's thread ---- */
@@ -210,7 +178,7 @@ static void bg_send(zklock__bgdel *b);
 /* Mutex held. Requeues b for the next reconnect, or sends it now if the
  * connection already came back since it was sent. */
 static void bg_retry(zklock_client *c, zklock__bgdel *b) {
-  if (c->closed || session_dead(c) || !c->zh) {
+  if (c->closed || zklock__session_dead(c) || !c->zh) {
     free(b); /* the session is gone, and its ephemeral nodes with it */
     return;
   }
@@ -309,7 +277,7 @@ static void bg_flush(zklock_client *c) {
   c->bgdel = NULL;
   while (b) {
     zklock__bgdel *next = b->next;
-    if (session_dead(c))
+    if (zklock__session_dead(c))
       free(b);
     else
       bg_send(b);
@@ -317,45 +285,191 @@ static void bg_flush(zklock_client *c) {
   }
 }
 
-int zklock__delete_node(zklock_client *c, zhandle_t *zh, zklock__op *op,
-                        const char *node) {
-  uint64_t gen = c->conn_gen;
-  op->pending++;
-  int zrc = zoo_adelete(zh, node, -1, zklock__void_done, op);
-  if (zrc != ZOK) {
-    op->pending--;
-    return zrc;
+/* ---- callbacks ---- */
+
+static zklock__cb *cb_new(int type, int rc, const char *path,
+                          const char *node) {
+  size_t len = node ? strlen(node) + 1 : 1;
+  zklock__cb *cb = malloc(sizeof *cb + len);
+  if (!cb)
+    return NULL;
+  cb->next = NULL;
+  cb->type = type;
+  cb->rc = rc;
+  cb->done = NULL;
+  cb->arg = NULL;
+  cb->path = path ? strdup(path) : NULL;
+  memcpy(cb->node, node ? node : "", len);
+  return cb;
+}
+
+static void cbq_push(zklock__cbq *q, zklock__cb *cb) {
+  *q->tail = cb;
+  q->tail = &cb->next;
+}
+
+void zklock__cb_done(zklock_client *c, zklock__cbq *q, zklock_done_cb done,
+                     void *arg, int rc) {
+  (void)c;
+  zklock__cb *cb = cb_new(ZKLOCK__CB_DONE, rc, NULL, NULL);
+  if (!cb)
+    return; /* out of memory: nothing better to do than drop it */
+  cb->done = done;
+  cb->arg = arg;
+  cbq_push(q, cb);
+}
+
+void zklock__cb_lock(zklock_client *c, zklock__cbq *q, const char *path,
+                     const char *node, int state) {
+  if (!c->on_lock)
+    return;
+  zklock__cb *cb = cb_new(ZKLOCK__CB_LOCK, state, path, node);
+  if (cb)
+    cbq_push(q, cb);
+}
+
+static void cb_session(zklock_client *c, zklock__cbq *q, int state) {
+  if (!c->on_session)
+    return;
+  zklock__cb *cb = cb_new(ZKLOCK__CB_SESSION, state, NULL, NULL);
+  if (cb)
+    cbq_push(q, cb);
+}
+
+/* Runs and frees a list of callbacks (mutex NOT held). */
+static void cb_run(zklock_client *c, zklock__cb *cb) {
+  while (cb) {
+    zklock__cb *next = cb->next;
+    if (cb->type == ZKLOCK__CB_DONE)
+      cb->done(cb->rc, cb->arg);
+    else if (cb->type == ZKLOCK__CB_LOCK && c->on_lock)
+      c->on_lock(c, cb->path ? cb->path : "", cb->node,
+                 (zklock_lock_state)cb->rc, c->cb_arg);
+    else if (cb->type == ZKLOCK__CB_SESSION && c->on_session)
+      c->on_session(c, (zklock_session_state)cb->rc, c->cb_arg);
+    free(cb->path);
+    free(cb);
+    cb = next;
   }
-  zklock__op_wait_pending(c, op);
-  if (conn_lost(op->void_rc)) {
-    /* retry on the next reconnect (sooner if it already happened) */
-    zklock__bgdel *b = bg_new(c, node, NULL);
-    if (b) {
-      b->gen = gen;
-      bg_retry(c, b);
+}
+
+static void evfd_signal(zklock_client *c) {
+  uint64_t one = 1;
+  if (c->evfd >= 0 && write(c->evfd, &one, sizeof one) < 0) {
+    /* the counter is already non-zero: still readable */
+  }
+}
+
+/* Mutex held: appends q to the loop queue. */
+static void loop_push(zklock_client *c, zklock__cbq *q) {
+  if (!q->head)
+    return;
+  int was_empty = c->loopq.head == NULL;
+  *c->loopq.tail = q->head;
+  c->loopq.tail = q->tail;
+  ZKLOCK__CBQ_INIT(q);
+  if (was_empty)
+    evfd_signal(c);
+}
+
+void zklock__cb_flush(zklock_client *c, zklock__cbq *q) {
+  if (!q->head)
+    return;
+  if (c->dispatch == ZKLOCK_DISPATCH_LOOP) {
+    pthread_mutex_lock(&c->mu);
+    /* after close nobody dispatches: run them here */
+    if (c->evfd >= 0) {
+      loop_push(c, q);
+      pthread_mutex_unlock(&c->mu);
+      return;
     }
+    pthread_mutex_unlock(&c->mu);
   }
-  return op->void_rc;
+  zklock__cb *cb = q->head;
+  ZKLOCK__CBQ_INIT(q);
+  cb_run(c, cb);
+}
+
+void zklock__svc_kick(zklock_client *c) { pthread_cond_signal(&c->svc_cond); }
+
+void zklock__cb_defer(zklock_client *c, zklock_done_cb done, void *arg,
+                      int rc) {
+  zklock__cbq q;
+  ZKLOCK__CBQ_INIT(&q);
+  zklock__cb_done(c, &q, done, arg, rc);
+  if (c->dispatch == ZKLOCK_DISPATCH_LOOP && c->evfd >= 0) {
+    loop_push(c, &q);
+  } else if (q.head) {
+    *c->svcq.tail = q.head;
+    c->svcq.tail = q.tail;
+    zklock__svc_kick(c);
+  }
+}
+
+int zklock_client_fd(zklock_client *c) {
+  if (!c || c->magic != ZKLOCK__MAGIC_CLIENT)
+    return ZKLOCK_EINVAL;
+  pthread_mutex_lock(&c->mu);
+  int fd = c->closed                               ? ZKLOCK_ECLOSED
+           : c->dispatch != ZKLOCK_DISPATCH_LOOP ? ZKLOCK_EINVAL
+                                                   : c->evfd;
+  pthread_mutex_unlock(&c->mu);
+  return fd;
+}
+
+int zklock_client_dispatch(zklock_client *c) {
+  if (!c || c->magic != ZKLOCK__MAGIC_CLIENT)
+    return ZKLOCK_EINVAL;
+  pthread_mutex_lock(&c->mu);
+  if (c->dispatch != ZKLOCK_DISPATCH_LOOP) {
+    pthread_mutex_unlock(&c->mu);
+    return ZKLOCK_EINVAL;
+  }
+  if (c->closed) {
+    pthread_mutex_unlock(&c->mu);
+    return ZKLOCK_ECLOSED;
+  }
+  zklock__cb *cb = c->loopq.head;
+  ZKLOCK__CBQ_INIT(&c->loopq);
+  /* Empty now: clear the fd. A callback queued after this makes it
+   * readable again. */
+  uint64_t v;
+  if (read(c->evfd, &v, sizeof v) < 0) {
+    /* EAGAIN: nothing was signalled */
+  }
+  pthread_mutex_unlock(&c->mu);
+  int n = 0;
+  for (zklock__cb *p = cb; p; p = p->next)
+    n++;
+  cb_run(c, cb);
+  return n;
 }
 
 /* ---- held locks ---- */
 
+typedef struct {
+  zklock_client *c;
+  char node[];
+} ownwatch;
+
 static void own_watch_done(int rc, const char *v, int vlen,
                            const struct Stat *st, const void *data);
 
-void zklock__held_watch(zklock_client *c, zhandle_t *zh, zklock__held *h) {
-  zklock__ownwatch *w = malloc(sizeof *w);
+static void held_watch(zklock_client *c, zklock__held *h) {
+  if (!c->zh)
+    return;
+  ownwatch *w = malloc(sizeof *w + strlen(h->node) + 1);
   if (!w)
     return;
   w->c = c;
-  snprintf(w->node, sizeof w->node, "%s", h->node);
+  strcpy(w->node, h->node);
   /* get, not exists: exists on a missing node would leave a watch for its
    * creation behind. */
-  if (zoo_aget(zh, h->node, 1, own_watch_done, w) != ZOK)
+  if (zoo_aget(c->zh, h->node, 1, own_watch_done, w) != ZOK)
     free(w);
 }
 
-void zklock__held_link(zklock_client *c, zhandle_t *zh, zklock__held *h) {
+void zklock__held_link(zklock_client *c, zklock__held *h) {
   h->next = c->held.next;
   h->prev = &c->held;
   c->held.next->prev = h;
@@ -363,7 +477,8 @@ void zklock__held_link(zklock_client *c, zhandle_t *zh, zklock__held *h) {
   h->linked = 1;
   h->state = ZKLOCK_LOCK_HELD;
   h->sid = c->sid;
-  zklock__held_watch(c, zh, h);
+  h->revoke = 0;
+  held_watch(c, h);
 }
 
 void zklock__held_unlink(zklock__held *h) {
@@ -375,58 +490,38 @@ void zklock__held_unlink(zklock__held *h) {
   h->linked = 0;
 }
 
-/* Mutex held. Sets the state of h and queues a notice for on_lock. */
-static void held_set(zklock_client *c, zklock__held *h, int state,
-                     zklock__notice **notices) {
+void zklock__held_set(zklock_client *c, zklock__held *h, int state,
+                      zklock__cbq *q) {
   if (h->state == state || h->state == ZKLOCK_LOCK_LOST)
     return;
   h->state = state;
-  if (!c->on_lock)
-    return;
-  size_t len = strlen(h->node) + 1;
-  zklock__notice *n = malloc(sizeof *n + len);
-  if (!n)
-    return;
-  memcpy(n->node, h->node, len);
-  n->path = strdup(h->path);
-  n->state = state;
-  n->next = *notices;
-  *notices = n;
-}
-
-/* Mutex NOT held: runs the callbacks queued while it was. */
-static void notify(zklock_client *c, zklock__notice *notices, int session,
-                   int session_state) {
-  if (session && c->on_session)
-    c->on_session(c, (zklock_session_state)session_state, c->cb_arg);
-  while (notices) {
-    zklock__notice *n = notices;
-    notices = n->next;
-    if (c->on_lock)
-      c->on_lock(c, n->path ? n->path : "", n->node,
-                 (zklock_lock_state)n->state, c->cb_arg);
-    free(n->path);
-    free(n);
-  }
+  zklock__cb_lock(c, q, h->path, h->node, state);
 }
 
 static void own_watch_done(int rc, const char *v, int vlen,
                            const struct Stat *st, const void *data) {
-  (void)v;
-  (void)vlen;
   (void)st;
-  zklock__ownwatch *w = (zklock__ownwatch *)data;
+  ownwatch *w = (ownwatch *)data;
   zklock_client *c = w->c;
-  zklock__notice *notices = NULL;
+  zklock__cbq q;
+  ZKLOCK__CBQ_INIT(&q);
   pthread_mutex_lock(&c->mu);
-  if (rc == ZNONODE) {
-    for (zklock__held *h = c->held.next; h != &c->held; h = h->next)
-      if (strcmp(h->node, w->node) == 0)
-        held_set(c, h, ZKLOCK_LOCK_LOST, &notices);
+  for (zklock__held *h = c->held.next; h != &c->held; h = h->next) {
+    if (strcmp(h->node, w->node) != 0)
+      continue;
+    if (rc == ZNONODE) {
+      zklock__held_set(c, h, ZKLOCK_LOCK_LOST, &q);
+    } else if (rc == ZOK && !h->revoke && v &&
+               memmem(v, (size_t)vlen, ZKLOCK__MARK_REVOKE,
+                      strlen(ZKLOCK__MARK_REVOKE))) {
+      /* someone asked us to let go; the hold stays until we unlock */
+      h->revoke = 1;
+      zklock__cb_lock(c, &q, h->path, h->node, ZKLOCK_LOCK_REVOKE_REQUESTED);
+    }
   }
   pthread_mutex_unlock(&c->mu);
   free(w);
-  notify(c, notices, 0, 0);
+  zklock__cb_flush(c, &q);
 }
 
 /* ---- watcher ---- */
@@ -434,8 +529,8 @@ static void own_watch_done(int rc, const char *v, int vlen,
 static void watcher(zhandle_t *zh, int type, int state, const char *path,
                     void *ctx) {
   zklock_client *c = (zklock_client *)ctx;
-  zklock__notice *notices = NULL;
-  int session = 0, new_state = 0;
+  zklock__cbq q;
+  ZKLOCK__CBQ_INIT(&q);
   pthread_mutex_lock(&c->mu);
   if (!c->cb_thread_known) {
     c->cb_thread = pthread_self();
@@ -451,7 +546,7 @@ static void watcher(zhandle_t *zh, int type, int state, const char *path,
     c->zh = zh;
   }
   if (type == ZOO_SESSION_EVENT) {
-    int held_state = -1;
+    int new_state, held_state;
     if (state == ZOO_CONNECTED_STATE) {
       new_state = ZKLOCK_SESSION_CONNECTED;
       c->conn_gen++;
@@ -468,31 +563,29 @@ static void watcher(zhandle_t *zh, int type, int state, const char *path,
       new_state = ZKLOCK_SESSION_CONNECTING;
       held_state = ZKLOCK_LOCK_UNCERTAIN;
     }
-    session = new_state != c->zstate;
+    if (new_state != c->zstate)
+      cb_session(c, &q, new_state);
     c->zstate = new_state;
     for (zklock__held *h = c->held.next; h != &c->held; h = h->next)
-      held_set(c, h, held_state, &notices);
+      zklock__held_set(c, h, held_state, &q);
+    /* pending deletes go first: an acquire resumed below queues behind */
     if (new_state == ZKLOCK_SESSION_CONNECTED)
       bg_flush(c);
+    zklock__engine_session(c, new_state, &q);
     wake_all(c);
   } else if (path) {
-    for (zklock__op *op = c->ops.next; op != &c->ops; op = op->next) {
-      if (op->watch_path && strcmp(op->watch_path, path) == 0) {
-        op->watch_event = type;
-        pthread_cond_signal(&op->cond);
-      }
-    }
+    zklock__engine_event(c, type, path, &q);
     for (zklock__held *h = c->held.next; h != &c->held; h = h->next) {
       if (strcmp(h->node, path) != 0)
         continue;
       if (type == ZOO_DELETED_EVENT)
-        held_set(c, h, ZKLOCK_LOCK_LOST, &notices);
+        zklock__held_set(c, h, ZKLOCK_LOCK_LOST, &q);
       else if (type == ZOO_CHANGED_EVENT)
-        zklock__held_watch(c, zh, h); /* our downgrade consumed it */
+        held_watch(c, h); /* re-arm; a revocation shows in the data */
     }
   }
   pthread_mutex_unlock(&c->mu);
-  notify(c, notices, session, new_state);
+  zklock__cb_flush(c, &q);
 }
 
 /* ---- open / close ---- */
@@ -623,6 +716,10 @@ static void client_free(zklock_client *c) {
     free(c->auth);
   }
   free(c->hosts);
+  free(c->heap);
+  if (c->evfd >= 0)
+    close(c->evfd);
+  pthread_cond_destroy(&c->svc_cond);
   pthread_cond_destroy(&c->cond);
   pthread_mutex_destroy(&c->mu);
   c->magic = ZKLOCK__MAGIC_DEAD;
@@ -640,7 +737,11 @@ int zklock_client_open(const char *hosts, const zklock_client_opts *opts,
     o = *opts;
   if (o.session_timeout_ms < 0 || o.connect_timeout_ms < 0 ||
       (o.auth && !auth_valid(o.auth)) ||
-      (o.owner_text && strlen(o.owner_text) > 256))
+      (o.owner_text && strlen(o.owner_text) > 256) ||
+      (o.dispatch != ZKLOCK_DISPATCH_THREAD &&
+       o.dispatch != ZKLOCK_DISPATCH_LOOP) ||
+      (o.await_release != 0 && o.await_release != 1) ||
+      (o.compat != ZKLOCK_COMPAT_NATIVE))
     return ZKLOCK_EINVAL;
 
   zklock_client *c = calloc(1, sizeof *c);
@@ -649,6 +750,13 @@ int zklock_client_open(const char *hosts, const zklock_client_opts *opts,
   c->magic = ZKLOCK__MAGIC_CLIENT;
   pthread_mutex_init(&c->mu, NULL);
   cond_init_mono(&c->cond);
+  cond_init_mono(&c->svc_cond);
+  c->evfd = -1;
+  ZKLOCK__CBQ_INIT(&c->svcq);
+  ZKLOCK__CBQ_INIT(&c->loopq);
+  c->dispatch = o.dispatch;
+  c->await_release = o.await_release;
+  c->compat = o.compat;
   c->ops.next = c->ops.prev = &c->ops;
   c->held.next = c->held.prev = &c->held;
   c->refs = 1;
@@ -668,6 +776,9 @@ int zklock_client_open(const char *hosts, const zklock_client_opts *opts,
   const struct ACL_vector *acl = o.acl ? o.acl : o.auth ? &protect_acl : NULL;
   int rc =
       (!c->hosts || (o.auth && !c->auth)) ? ZKLOCK_ENOMEM : copy_acl(c, acl);
+  if (!rc && c->dispatch == ZKLOCK_DISPATCH_LOOP &&
+      (c->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+    rc = ZKLOCK_ENOMEM;
   if (rc) {
     client_free(c);
     return rc;
@@ -684,6 +795,12 @@ int zklock_client_open(const char *hosts, const zklock_client_opts *opts,
 
   pthread_mutex_lock(&c->mu);
   rc = open_session(c);
+  if (rc == ZKLOCK_OK) {
+    if (pthread_create(&c->svc, NULL, svc_main, c) == 0)
+      c->svc_running = 1;
+    else
+      rc = ZKLOCK_ENOMEM;
+  }
   if (rc != ZKLOCK_OK) {
     end_session(c);
     pthread_mutex_unlock(&c->mu);
@@ -695,48 +812,111 @@ int zklock_client_open(const char *hosts, const zklock_client_opts *opts,
   return ZKLOCK_OK;
 }
 
-static int on_cb_thread(const zklock_client *c) {
+int zklock__on_cb_thread(const zklock_client *c) {
+  if (c->svc_running && pthread_equal(c->svc, pthread_self()))
+    return 1;
   return c->cb_thread_known && pthread_equal(c->cb_thread, pthread_self());
 }
 
-int zklock__enter(zklock_client *c, zhandle_t **zh, int reopen) {
+void zklock__want_reopen(zklock_client *c) {
+  if (c->closed || c->reopen_wanted || c->reopening)
+    return;
+  c->reopen_wanted = 1;
+  zklock__svc_kick(c);
+}
+
+/* Service thread, mutex held: replaces a dead session once every blocking
+ * one-shot call has left the old handle (they all end promptly). */
+static void reopen(zklock_client *c, zklock__cbq *q) {
+  c->reopen_wanted = 0;
+  if (c->closed || !zklock__session_dead(c))
+    return;
+  c->reopening = 1;
+  while (c->users > 0 && !c->closed)
+    pthread_cond_wait(&c->cond, &c->mu);
+  for (zklock__held *h = c->held.next; h != &c->held; h = h->next)
+    zklock__held_set(c, h, ZKLOCK_LOCK_LOST, q); /* if no event said so */
+  end_session(c);
+  if (!c->closed && start_session(c) == ZKLOCK_OK && c->auth)
+    zoo_add_auth(c->zh, "digest", c->auth, (int)strlen(c->auth), NULL, NULL);
+  if (!c->zh)
+    c->zstate = ZKLOCK_SESSION_EXPIRED; /* waiting attempts retry it */
+  c->reopening = 0;
+  pthread_cond_broadcast(&c->cond);
+}
+
+/* The library's own thread: lock timeouts, session replacement and
+ * callbacks whose result was known at once (never run inside the call
+ * that produced them). */
+static void *svc_main(void *arg) {
+  zklock_client *c = arg;
+  pthread_mutex_lock(&c->mu);
+  while (!c->svc_stop) {
+    zklock__cbq q;
+    ZKLOCK__CBQ_INIT(&q);
+    if (c->reopen_wanted)
+      reopen(c, &q);
+    int64_t next = zklock__engine_timers(c, &q);
+    if (c->svcq.head) {
+      *q.tail = c->svcq.head;
+      q.tail = c->svcq.tail;
+      ZKLOCK__CBQ_INIT(&c->svcq);
+    }
+    if (q.head) {
+      pthread_mutex_unlock(&c->mu);
+      zklock__cb_flush(c, &q);
+      pthread_mutex_lock(&c->mu);
+      continue;
+    }
+    if (c->svc_stop || c->reopen_wanted)
+      continue;
+    struct timespec ts;
+    if (next < 0) {
+      pthread_cond_wait(&c->svc_cond, &c->mu);
+    } else {
+      ts.tv_sec = next / 1000;
+      ts.tv_nsec = (next % 1000) * 1000000;
+      pthread_cond_timedwait(&c->svc_cond, &c->mu, &ts);
+    }
+  }
+  pthread_mutex_unlock(&c->mu);
+  return NULL;
+}
+
+int zklock__enter(zklock_client *c, zhandle_t **zh, int reopen_ok) {
   if (!c || c->magic != ZKLOCK__MAGIC_CLIENT)
     return ZKLOCK_EINVAL;
   pthread_mutex_lock(&c->mu);
   int rc = ZKLOCK_OK;
-  zklock__notice *notices = NULL;
+  int64_t deadline = zklock__now_ms() + c->connect_timeout_ms;
   for (;;) {
     if (c->closed) {
       rc = ZKLOCK_ECLOSED;
       break;
     }
-    if (on_cb_thread(c)) {
+    if (zklock__on_cb_thread(c)) {
       rc = ZKLOCK_EDEADLK;
       break;
     }
-    if (c->reopening) {
-      pthread_cond_wait(&c->cond, &c->mu);
-      continue;
-    }
     /* The handle may know of the expiry before its event reaches us. */
-    int dead = session_dead(c) ||
-               (c->zh && zoo_state(c->zh) == ZOO_EXPIRED_SESSION_STATE);
-    if (!dead || !reopen)
+    if (!c->reopening && c->zh && !zklock__session_dead(c) &&
+        zoo_state(c->zh) == ZOO_EXPIRED_SESSION_STATE)
+      zklock__session_dead_locked(c);
+    int dead = zklock__session_dead(c) || c->reopening || c->reopen_wanted;
+    if (!dead)
       break;
-    /* Replace the expired session once every thread has left the old
-     * handle (they all return ELOST promptly). */
-    c->reopening = 1;
-    while (c->users > 0)
-      pthread_cond_wait(&c->cond, &c->mu);
-    for (zklock__held *h = c->held.next; h != &c->held; h = h->next)
-      held_set(c, h, ZKLOCK_LOCK_LOST, &notices); /* if no event said so */
-    end_session(c);
-    rc = open_session(c);
-    c->reopening = 0;
-    pthread_cond_broadcast(&c->cond);
-    if (rc != ZKLOCK_OK && c->zstate == ZKLOCK_SESSION_CONNECTING)
-      c->zstate = ZKLOCK_SESSION_EXPIRED; /* retry the reopen next time */
-    break;
+    if (!reopen_ok) {
+      rc = ZKLOCK_ELOST;
+      break;
+    }
+    /* The service thread replaces it; wait for the new session. */
+    zklock__want_reopen(c);
+    struct timespec ts = {.tv_sec = deadline / 1000,
+                          .tv_nsec = (deadline % 1000) * 1000000};
+    if (pthread_cond_timedwait(&c->cond, &c->mu, &ts) == ETIMEDOUT) {
+      rc = ZKLOCK_ECONNLOSS;
+      break;
+    }
   }
   if (rc == ZKLOCK_OK && !c->zh)
     rc = ZKLOCK_ELOST;
@@ -745,16 +925,12 @@ int zklock__enter(zklock_client *c, zhandle_t **zh, int reopen) {
     *zh = c->zh;
   }
   pthread_mutex_unlock(&c->mu);
-  /* After the reopen is over, so a callback may call zklock again. */
-  notify(c, notices, 0, 0);
   return rc;
 }
 
-void zklock__session_dead(zklock_client *c) {
-  pthread_mutex_lock(&c->mu);
+void zklock__session_dead_locked(zklock_client *c) {
   if (!c->closed && c->zstate != ZKLOCK_SESSION_AUTH_FAILED)
     c->zstate = ZKLOCK_SESSION_EXPIRED;
-  pthread_mutex_unlock(&c->mu);
 }
 
 void zklock__leave(zklock_client *c) {
@@ -782,19 +958,47 @@ void zklock_client_close(zklock_client *c) {
   if (!c || c->magic != ZKLOCK__MAGIC_CLIENT)
     return;
   pthread_mutex_lock(&c->mu);
-  if (c->closed || on_cb_thread(c)) {
+  if (c->closed || zklock__on_cb_thread(c)) {
     pthread_mutex_unlock(&c->mu);
     return;
   }
   c->closed = 1;
+  zklock__cbq q;
+  ZKLOCK__CBQ_INIT(&q);
+  /* every pending call ends with ECLOSED, exactly once */
+  zklock__engine_abort(c, ZKLOCK_ECLOSED, &q);
   wake_all(c);
   while (c->users > 0 || c->reopening)
     pthread_cond_wait(&c->cond, &c->mu);
+  c->svc_stop = 1;
+  pthread_cond_signal(&c->svc_cond);
+  int joined = c->svc_running;
+  pthread_mutex_unlock(&c->mu);
+  if (joined)
+    pthread_join(c->svc, NULL);
+  pthread_mutex_lock(&c->mu);
+  c->svc_running = 0;
+  /* Deletes sent before this point go out ahead of the close; the
+   * session's end removes the rest. */
   end_session(c);
   c->zstate = ZKLOCK_SESSION_CLOSED;
   for (zklock__held *h = c->held.next; h != &c->held; h = h->next)
     h->state = ZKLOCK_LOCK_LOST;
+  /* Callbacks still queued for the loop and the service thread run here:
+   * nobody may dispatch a closed client. */
+  zklock__cb *rest = c->loopq.head;
+  ZKLOCK__CBQ_INIT(&c->loopq);
+  if (c->svcq.head) {
+    *c->svcq.tail = rest;
+    rest = c->svcq.head;
+    ZKLOCK__CBQ_INIT(&c->svcq);
+  }
+  if (c->evfd >= 0)
+    close(c->evfd);
+  c->evfd = -1;
   pthread_mutex_unlock(&c->mu);
+  cb_run(c, rest);
+  zklock__cb_flush(c, &q);
   zklock__client_unref(c);
 }
 

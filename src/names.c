@@ -76,7 +76,8 @@ static int hexval(char ch) {
 }
 
 int zklock__name_parse(const char *name, zklock__name *out) {
-  if (!name || (name[0] != 'x' && name[0] != 'r') || name[1] != '-')
+  if (!name || (name[0] != 'x' && name[0] != 'r' && name[0] != 's') ||
+      name[1] != '-')
     return -1;
   const char *g = name + 2;
   for (int i = 0; i < ZKLOCK__GUID_LEN; i++)

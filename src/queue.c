@@ -1,18 +1,1134 @@
-/* The lock queue shared by every recipe: enqueue an ephemeral sequential
- * node, wait for the one node that must go first, release, downgrade. */
+/* The lock engine shared by every recipe. An acquisition is a state
+ * machine driven only by ZooKeeper completions, watch events and the
+ * client's service-thread timers; nothing here blocks, and the blocking
+ * calls are a wait on the same machine. All state is guarded by the client
+ * mutex, which every completion and event takes first.
+ *
+ *   ENQ     create2(our node) + getChildren pipelined (one round trip; the
+ *           session applies them in order so the listing has our node),
+ *           after container creates for missing ancestors when needed
+ *   RECOVER a create whose answer was lost: sync + list, find our guid
+ *   LIST    list again (after a handoff that was not the last one)
+ *   WATCH   getData with a watch on the node(s) we must outlast
+ *   WAIT    until a watch event for one of them
+ *   PROMOTE semaphore: a waiter that became a holder passes the turn on
+ *   CONN    until the connection (or a replacement session) is back
+ *
+ * What a contender must outlast is the recipe's rule (evaluate()): an
+ * exclusive node the nearest earlier node of any kind, a reader the
+ * nearest earlier writer (passing writers that downgraded), a semaphore
+ * lease the holders ahead of it (see evaluate_sem()). */
 #include "zklock_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+enum {
+  S_CONN = 1,
+  S_ENQ,
+  S_RECOVER,
+  S_RECGET,
+  S_LIST,
+  S_WATCH,
+  S_WAIT,
+  S_PROMOTE
+};
+
+/* How the watched nodes end a wait. */
+enum {
+  W_CHAIN, /* outlast wn[widx], nearest first; may pass readers' marks */
+  W_ANY,   /* semaphore first waiter: any holder leaving frees a permit */
+  W_TURN   /* semaphore later waiter: predecessor gone or promoted */
+};
+
+struct zklock__att {
+  zklock__att *next, *prev; /* c->atts */
+  zklock__lock *l;          /* NULL once finished */
+  zklock_client *c;
+  int refs; /* 1 while active + 1 per request in flight */
+  int finished;
+  unsigned epoch; /* answers of older epochs are stale */
+  int state, resume;
+  char kind;
+  int try_only;
+  int retried;  /* the session was replaced once before we queued */
+  int waited;   /* a semaphore waiter: pass the turn on when granted */
+  int answered; /* some answer came (a try that got none: ECONNLOSS) */
+  int lost_create;
+  int pending;
+  uint64_t gen; /* conn_gen when the current requests went out */
+  int64_t deadline, retry_at;
+  int hidx; /* index in the timer heap, -1 if not there */
+  int create_rc, pathget_rc;
+  int zrc; /* ZooKeeper code behind a failure */
+  char *node; /* our node once known */
+  int64_t czxid, owner_sid;
+  /* nodes to outlast */
+  int nw, wtotal, wmode, widx;
+  char **wn;
+  zklock__watch *went; /* armed watches, one per wn */
+  zklock_done_cb done;
+  void *arg;
+};
+
+/* One request in flight. */
+typedef struct {
+  zklock__att *a;
+  unsigned epoch;
+  int zh_gen;
+  int idx;
+} req;
+
 static int conn_lost(int zrc) {
   return zrc == ZCONNECTIONLOSS || zrc == ZOPERATIONTIMEOUT;
 }
 
-static int zklock__lock_init(zklock__lock *l, zklock_client *c,
-                             const char *path) {
-  if (!c || c->magic != ZKLOCK__MAGIC_CLIENT)
+static int has_mark(const char *v, int vlen, const char *mark) {
+  size_t m = strlen(mark);
+  for (int i = 0; v && i + (int)m <= vlen; i++)
+    if ((i == 0 || v[i - 1] == '\n') && memcmp(v + i, mark, m) == 0)
+      return 1;
+  return 0;
+}
+
+/* ---- timers: a binary heap of acquisitions by wake-up time ---- */
+
+static int64_t wake_at(const zklock__att *a) {
+  if (a->deadline < 0)
+    return a->retry_at;
+  if (a->retry_at < 0 || a->deadline < a->retry_at)
+    return a->deadline;
+  return a->retry_at;
+}
+
+static void heap_swap(zklock_client *c, int i, int j) {
+  zklock__att *t = c->heap[i];
+  c->heap[i] = c->heap[j];
+  c->heap[j] = t;
+  c->heap[i]->hidx = i;
+  c->heap[j]->hidx = j;
+}
+
+static void heap_fix(zklock_client *c, int i) {
+  while (i > 0 && wake_at(c->heap[(i - 1) / 2]) > wake_at(c->heap[i])) {
+    heap_swap(c, i, (i - 1) / 2);
+    i = (i - 1) / 2;
+  }
+  for (;;) {
+    int l = 2 * i + 1, r = l + 1, m = i;
+    if (l < c->nheap && wake_at(c->heap[l]) < wake_at(c->heap[m]))
+      m = l;
+    if (r < c->nheap && wake_at(c->heap[r]) < wake_at(c->heap[m]))
+      m = r;
+    if (m == i)
+      return;
+    heap_swap(c, i, m);
+    i = m;
+  }
+}
+
+static void heap_remove(zklock_client *c, zklock__att *a) {
+  int i = a->hidx;
+  if (i < 0)
+    return;
+  a->hidx = -1;
+  c->nheap--;
+  if (i == c->nheap)
+    return;
+  c->heap[i] = c->heap[c->nheap];
+  c->heap[i]->hidx = i;
+  heap_fix(c, i);
+}
+
+/* Puts a in the heap at its current wake-up time (or out of it). */
+static int heap_update(zklock_client *c, zklock__att *a) {
+  if (wake_at(a) < 0) {
+    heap_remove(c, a);
+    return 0;
+  }
+  if (a->hidx < 0) {
+    if (c->nheap == c->heapcap) {
+      int cap = c->heapcap ? 2 * c->heapcap : 64;
+      zklock__att **h = realloc(c->heap, sizeof *h * (size_t)cap);
+      if (!h)
+        return -1;
+      c->heap = h;
+      c->heapcap = cap;
+    }
+    a->hidx = c->nheap++;
+    c->heap[a->hidx] = a;
+  }
+  heap_fix(c, a->hidx);
+  zklock__svc_kick(c);
+  return 0;
+}
+
+/* ---- watches: path -> acquisitions waiting on it ---- */
+
+static unsigned path_hash(const char *p) {
+  unsigned h = 2166136261u;
+  for (; *p; p++)
+    h = (h ^ (unsigned char)*p) * 16777619u;
+  return h % ZKLOCK__WTAB;
+}
+
+static void disarm(zklock__att *a) {
+  zklock_client *c = a->c;
+  for (int i = 0; a->went && i < a->nw; i++) {
+    zklock__watch *w = &a->went[i];
+    if (!w->a)
+      continue;
+    for (zklock__watch **pp = &c->wtab[path_hash(w->path)]; *pp;
+         pp = &(*pp)->next) {
+      if (*pp == w) {
+        *pp = w->next;
+        break;
+      }
+    }
+    w->a = NULL;
+  }
+}
+
+static void arm(zklock__att *a, int i) {
+  zklock__watch *w = &a->went[i];
+  if (w->a)
+    return;
+  w->a = a;
+  w->path = a->wn[i];
+  unsigned b = path_hash(w->path);
+  w->next = a->c->wtab[b];
+  a->c->wtab[b] = w;
+}
+
+static void free_waits(zklock__att *a) {
+  disarm(a);
+  for (int i = 0; i < a->nw; i++)
+    free(a->wn[i]);
+  free(a->wn);
+  free(a->went);
+  a->wn = NULL;
+  a->went = NULL;
+  a->nw = a->wtotal = a->widx = 0;
+}
+
+/* ---- acquisition lifetime ---- */
+
+/* A blocking caller's wait on the engine: woken directly (under the
+ * mutex), never through the loop queue, so a loop-mode client needs no
+ * dispatch for its blocking calls. */
+typedef struct {
+  pthread_cond_t cond;
+  int done, rc;
+  int zrc; /* the ZooKeeper code behind rc, for zklock_last_zk_error */
+} sync_wait;
+
+static void sync_wake(int rc, void *arg) {
+  sync_wait *w = arg;
+  w->rc = rc;
+  w->done = 1;
+  pthread_cond_signal(&w->cond);
+}
+
+static void deliver(zklock_client *c, zklock__cbq *q, zklock_done_cb done,
+                    void *arg, int rc) {
+  if (done == sync_wake)
+    sync_wake(rc, arg);
+  else if (done)
+    zklock__cb_done(c, q, done, arg, rc);
+}
+
+static void att_unref(zklock__att *a) {
+  if (--a->refs > 0)
+    return;
+  free_waits(a);
+  free(a->node);
+  free(a);
+}
+
+static void finish(zklock__att *a, int rc, zklock__cbq *q) {
+  if (a->finished)
+    return;
+  zklock_client *c = a->c;
+  zklock__lock *l = a->l;
+  a->finished = 1;
+  a->epoch++;
+  heap_remove(c, a);
+  free_waits(a);
+  if (a->prev)
+    a->prev->next = a->next;
+  else
+    c->atts = a->next;
+  if (a->next)
+    a->next->prev = a->prev;
+  if (rc == ZKLOCK_OK) {
+    l->h.node = a->node;
+    a->node = NULL;
+    l->token = a->czxid;
+    l->kind = a->kind;
+    l->downgraded = 0;
+    l->h.revoke = 0;
+    if (a->kind == 'r')
+      l->rd_depth = 1;
+    else
+      l->wr_depth = 1;
+    zklock__held_link(c, &l->h);
+  } else {
+    /* Timed out, busy, cancelled or failed while queued: take our node
+     * out (unless it went with the session). */
+    if (a->node && rc != ZKLOCK_ELOST && rc != ZKLOCK_ECLOSED)
+      zklock__bg_delete(c, a->node, NULL);
+    /* A create whose answer was lost may still land: sweep our guid. */
+    if (a->lost_create && rc != ZKLOCK_ECLOSED)
+      zklock__bg_delete(c, l->path, l->guid);
+  }
+  l->att = NULL;
+  a->l = NULL;
+  if (a->done == sync_wake)
+    ((sync_wait *)a->arg)->zrc = a->zrc;
+  deliver(c, q, a->done, a->arg, rc);
+  att_unref(a);
+}
+
+/* ---- sending ---- */
+
+static req *new_req(zklock__att *a, int idx) {
+  req *r = malloc(sizeof *r);
+  if (!r)
+    return NULL;
+  r->a = a;
+  r->epoch = a->epoch;
+  r->zh_gen = a->c->zh_gen;
+  r->idx = idx;
+  a->refs++;
+  a->pending++;
+  return r;
+}
+
+static void drop_req(req *r) {
+  r->a->pending--;
+  att_unref(r->a);
+  free(r);
+}
+
+/* Takes a completion's request: NULL if stale (the acquisition moved on
+ * or ended; the caller frees r). */
+static zklock__att *take(req *r, int *stale) {
+  zklock__att *a = r->a;
+  *stale = a->finished || r->epoch != a->epoch || r->zh_gen != a->c->zh_gen;
+  if (!*stale) {
+    a->pending--;
+    a->answered = 1;
+  }
+  return a;
+}
+
+static void begin(zklock__att *a, int state) {
+  a->epoch++;
+  a->pending = 0;
+  a->state = state;
+  a->gen = a->c->conn_gen;
+}
+
+static void step(zklock__att *a, zklock__cbq *q);
+static void evaluate(zklock__att *a, const struct String_vector *sv,
+                     zklock__cbq *q);
+static void send_list(zklock__att *a, zklock__cbq *q);
+
+/* A request could not be sent (the handle is closing or out of memory). */
+static void send_failed(zklock__att *a, int zrc, zklock__cbq *q) {
+  a->zrc = zrc;
+  finish(a, zrc == ZOK ? ZKLOCK_ENOMEM : zklock__zk_err(zrc), q);
+}
+
+/* Waits for the connection, then resumes at state. The CONNECTING event
+ * may trail a failed answer: retry after a pause if the state still reads
+ * connected at the old generation. */
+static void conn_wait(zklock__att *a, int resume, zklock__cbq *q) {
+  zklock_client *c = a->c;
+  uint64_t gen = a->gen;
+  begin(a, S_CONN);
+  a->gen = gen;
+  a->resume = resume;
+  a->retry_at = zklock__now_ms() + 100;
+  if (c->zstate == ZKLOCK_SESSION_CONNECTED && c->conn_gen != gen) {
+    a->retry_at = -1;
+    heap_update(c, a);
+    a->state = resume;
+    step(a, q);
+    return;
+  }
+  heap_update(c, a);
+}
+
+/* The session ended. Before we queued, replace it and start over once;
+ * after, the node went with it. */
+static void session_gone(zklock__att *a, zklock__cbq *q) {
+  zklock_client *c = a->c;
+  if (c->zstate == ZKLOCK_SESSION_AUTH_FAILED) {
+    finish(a, a->node ? ZKLOCK_ELOST : ZKLOCK_EAUTH, q);
+    return;
+  }
+  if (a->node || a->retried) {
+    finish(a, ZKLOCK_ELOST, q);
+    return;
+  }
+  a->retried = 1;
+  a->lost_create = 0; /* anything it created went with the session */
+  zklock__session_dead_locked(c);
+  zklock__want_reopen(c);
+  begin(a, S_CONN);
+  a->resume = S_ENQ;
+  a->retry_at = zklock__now_ms() + 1000;
+  heap_update(c, a);
+}
+
+/* An answer that is not success: connection loss waits and resumes at
+ * resume; an expired session or another error ends the attempt. */
+static void failed(zklock__att *a, int zrc, int resume, zklock__cbq *q) {
+  if (conn_lost(zrc)) {
+    conn_wait(a, resume, q);
+  } else if (zrc == ZSESSIONEXPIRED || zrc == ZSESSIONMOVED ||
+             zrc == ZINVALIDSTATE) {
+    session_gone(a, q);
+  } else {
+    a->zrc = zrc;
+    finish(a, zklock__zk_err(zrc), q);
+  }
+}
+
+static void create_done(int rc, const char *path, const struct Stat *st,
+                        const void *data);
+static void kids_done(int rc, const struct String_vector *sv,
+                      const void *data);
+static void pathget_done(int rc, const char *v, int vlen,
+                         const struct Stat *st, const void *data);
+static void parent_done(int rc, const char *path, const struct Stat *st,
+                        const void *data);
+
+static void node_data(zklock__lock *l, const char **v, int *len) {
+  *v = l->data ? l->data : l->c->owner;
+  *len = (int)strlen(*v);
+}
+
+/* Step ENQ: [container creates for the ancestors] [get path data]
+ * create2 + getChildren, all pipelined. */
+static void send_enqueue(zklock__att *a, int parents, zklock__cbq *q) {
+  zklock_client *c = a->c;
+  zklock__lock *l = a->l;
+  begin(a, S_ENQ);
+  a->create_rc = a->pathget_rc = ZOK;
+  if (parents) {
+    char buf[ZKLOCK_PATH_MAX + 1];
+    size_t len = strlen(l->path);
+    memcpy(buf, l->path, len + 1);
+    char pdata[32];
+    int plen = l->permits > 0 ? snprintf(pdata, sizeof pdata, "permits=%d\n",
+                                         l->permits)
+                              : 0;
+    for (size_t i = 1; i <= len; i++) {
+      if (i < len && buf[i] != '/')
+        continue;
+      buf[i] = '\0';
+      req *r = new_req(a, 0);
+      int zrc = r ? zoo_acreate2(c->zh, buf, i == len ? pdata : "",
+                                 i == len ? plen : 0, zklock__acl(c),
+                                 c->no_containers ? ZOO_PERSISTENT
+                                                  : ZOO_CONTAINER,
+                                 parent_done, r)
+                  : ZOK;
+      if (!r || zrc != ZOK) {
+        if (r)
+          drop_req(r);
+        send_failed(a, zrc, q);
+        return;
+      }
+      buf[i] = i == len ? '\0' : '/';
+    }
+  }
+  if (l->permits > 0 && !l->path_checked) {
+    req *r = new_req(a, 0);
+    int zrc = r ? zoo_aget(c->zh, l->path, 0, pathget_done, r) : ZOK;
+    if (!r || zrc != ZOK) {
+      if (r)
+        drop_req(r);
+      send_failed(a, zrc, q);
+      return;
+    }
+  }
+  char prefix[ZKLOCK__NODE_MAX];
+  snprintf(prefix, sizeof prefix, "%s/%c-%s-", l->path, a->kind, l->guid);
+  const char *v;
+  int vlen;
+  node_data(l, &v, &vlen);
+  req *r1 = new_req(a, 0);
+  int zrc = r1 ? zoo_acreate2(c->zh, prefix, v, vlen, zklock__acl(c),
+                              ZOO_EPHEMERAL_SEQUENTIAL, create_done, r1)
+               : ZOK;
+  if (!r1 || zrc != ZOK) {
+    if (r1)
+      drop_req(r1);
+    send_failed(a, zrc, q);
+    return;
+  }
+  req *r2 = new_req(a, 1);
+  zrc = r2 ? zoo_aget_children(c->zh, l->path, 0, kids_done, r2) : ZOK;
+  if (!r2 || zrc != ZOK) {
+    if (r2)
+      drop_req(r2);
+    /* the create is out: its answer decides; list later */
+    a->create_rc = ZCONNECTIONLOSS;
+  }
+}
+
+static void parent_done(int rc, const char *path, const struct Stat *st,
+                        const void *data) {
+  (void)path;
+  (void)st;
+  req *r = (req *)data;
+  zklock_client *c = r->a->c;
+  pthread_mutex_lock(&c->mu);
+  int stale;
+  zklock__att *a = take(r, &stale);
+  /* NODEEXISTS is the usual answer; the create of our node after these
+   * tells whether the path is there now. A server without containers
+   * says UNIMPLEMENTED: fall back to persistent nodes next round. */
+  if (!stale && rc == ZUNIMPLEMENTED)
+    c->no_containers = 1;
+  att_unref(a);
+  free(r);
+  pthread_mutex_unlock(&c->mu);
+}
+
+static void pathget_done(int rc, const char *v, int vlen,
+                         const struct Stat *st, const void *data) {
+  (void)st;
+  req *r = (req *)data;
+  zklock_client *c = r->a->c;
+  pthread_mutex_lock(&c->mu);
+  int stale;
+  zklock__att *a = take(r, &stale);
+  if (!stale) {
+    a->pathget_rc = rc;
+    if (rc == ZOK) {
+      int permits = 0;
+      char buf[32];
+      int n = vlen > 0 && vlen < (int)sizeof buf ? vlen : 0;
+      memcpy(buf, v ? v : "", (size_t)n);
+      buf[n] = '\0';
+      /* A path made by another recipe (no count) is not a semaphore. */
+      if (sscanf(buf, "permits=%d", &permits) != 1 ||
+          permits != a->l->permits)
+        a->pathget_rc = ZBADARGUMENTS;
+      else
+        a->l->path_checked = 1;
+    }
+  }
+  att_unref(a);
+  free(r);
+  pthread_mutex_unlock(&c->mu);
+}
+
+static void create_done(int rc, const char *path, const struct Stat *st,
+                        const void *data) {
+  req *r = (req *)data;
+  zklock_client *c = r->a->c;
+  pthread_mutex_lock(&c->mu);
+  int stale;
+  zklock__att *a = take(r, &stale);
+  if (stale) {
+    /* A node made for an attempt that already gave up: delete it now
+     * (the guid sweep would find it too). */
+    if (rc == ZOK && a->finished && r->zh_gen == c->zh_gen)
+      zklock__bg_delete(c, path, NULL);
+  } else {
+    a->create_rc = rc;
+    if (rc == ZOK) {
+      free(a->node);
+      a->node = strdup(path);
+      a->czxid = st->czxid;
+      a->owner_sid = st->ephemeralOwner;
+      if (!a->node)
+        a->create_rc = ZSYSTEMERROR;
+    }
+  }
+  att_unref(a);
+  free(r);
+  pthread_mutex_unlock(&c->mu);
+}
+
+/* The listing after our create (ENQ), a recovery (RECOVER) or a handoff
+ * (LIST). */
+static void kids_done(int rc, const struct String_vector *sv,
+                      const void *data) {
+  req *r = (req *)data;
+  zklock_client *c = r->a->c;
+  zklock__cbq q;
+  ZKLOCK__CBQ_INIT(&q);
+  pthread_mutex_lock(&c->mu);
+  int stale;
+  zklock__att *a = take(r, &stale);
+  if (!stale && a->pending == 0) {
+    if (a->state == S_ENQ) {
+      int crc = a->create_rc;
+      if (a->pathget_rc == ZBADARGUMENTS) {
+        /* permits differ from the semaphore's stored count */
+        finish(a, ZKLOCK_EPERMITS, &q);
+      } else if (crc == ZNONODE) {
+        send_enqueue(a, 1, &q); /* make the path, top down, and retry */
+      } else if (crc == ZOK) {
+        if (rc == ZOK)
+          evaluate(a, sv, &q);
+        else
+          failed(a, rc, S_LIST, &q);
+      } else if (conn_lost(crc)) {
+        /* Lost create: the node may exist. Find it by guid once
+         * reconnected (the sweep at the end covers a later landing). */
+        a->lost_create = 1;
+        conn_wait(a, S_RECOVER, &q);
+      } else {
+        failed(a, crc, S_ENQ, &q);
+      }
+    } else if (a->state == S_RECOVER) {
+      if (rc == ZNONODE) {
+        send_enqueue(a, 0, &q);
+      } else if (rc != ZOK) {
+        failed(a, rc, S_RECOVER, &q);
+      } else {
+        zklock__name nm;
+        const char *found = NULL;
+        for (int i = 0; i < sv->count && !found; i++)
+          if (zklock__name_parse(sv->data[i], &nm) == 0 &&
+              strcmp(nm.guid, a->l->guid) == 0)
+            found = sv->data[i];
+        if (!found) {
+          send_enqueue(a, 0, &q); /* not created: try again */
+        } else {
+          char node[ZKLOCK__NODE_MAX];
+          snprintf(node, sizeof node, "%s/%s", a->l->path, found);
+          free(a->node);
+          a->node = strdup(node);
+          if (!a->node) {
+            finish(a, ZKLOCK_ENOMEM, &q);
+          } else {
+            a->state = S_RECGET;
+            step(a, &q);
+          }
+        }
+      }
+    } else if (a->state == S_LIST) {
+      if (rc == ZOK)
+        evaluate(a, sv, &q);
+      else
+        failed(a, rc, S_LIST, &q);
+    }
+  }
+  att_unref(a);
+  free(r);
+  pthread_mutex_unlock(&c->mu);
+  zklock__cb_flush(c, &q);
+}
+
+static void send_list(zklock__att *a, zklock__cbq *q) {
+  begin(a, S_LIST);
+  req *r = new_req(a, 0);
+  int zrc = r ? zoo_aget_children(a->c->zh, a->l->path, 0, kids_done, r) : ZOK;
+  if (!r || zrc != ZOK) {
+    if (r)
+      drop_req(r);
+    send_failed(a, zrc, q);
+  }
+}
+
+static void send_recover(zklock__att *a, zklock__cbq *q) {
+  begin(a, S_RECOVER);
+  /* The reconnect may land on a follower that has not applied our create
+   * yet: a sync first (the session keeps the order) makes the listing see
+   * it. */
+  zoo_async(a->c->zh, a->l->path, zklock__sync_done, NULL);
+  req *r = new_req(a, 0);
+  int zrc = r ? zoo_aget_children(a->c->zh, a->l->path, 0, kids_done, r) : ZOK;
+  if (!r || zrc != ZOK) {
+    if (r)
+      drop_req(r);
+    send_failed(a, zrc, q);
+  }
+}
+
+static void recget_done(int rc, const char *v, int vlen, const struct Stat *st,
+                        const void *data) {
+  (void)v;
+  (void)vlen;
+  req *r = (req *)data;
+  zklock_client *c = r->a->c;
+  zklock__cbq q;
+  ZKLOCK__CBQ_INIT(&q);
+  pthread_mutex_lock(&c->mu);
+  int stale;
+  zklock__att *a = take(r, &stale);
+  if (!stale) {
+    if (rc == ZOK && st->ephemeralOwner == c->sid) {
+      a->czxid = st->czxid;
+      a->owner_sid = st->ephemeralOwner;
+      send_list(a, &q);
+    } else if (rc == ZOK || rc == ZNONODE) {
+      /* gone, or our guid under another session: not ours */
+      free(a->node);
+      a->node = NULL;
+      send_enqueue(a, 0, &q);
+    } else {
+      failed(a, rc, S_RECOVER, &q);
+    }
+  }
+  att_unref(a);
+  free(r);
+  pthread_mutex_unlock(&c->mu);
+  zklock__cb_flush(c, &q);
+}
+
+/* ---- deciding ---- */
+
+typedef struct {
+  int32_t dist;
+  const char *name;
+} cand;
+
+static int cand_cmp(const void *x, const void *y) {
+  int32_t a = ((const cand *)x)->dist, b = ((const cand *)y)->dist;
+  return (a < b) - (a > b); /* nearest (largest negative distance) first */
+}
+
+/* Waiting needs only the nearest few listed nodes; keeping all would cost
+ * O(queue length) memory per waiter for the whole wait. */
+#define KEEP 4
+
+static void watch_nodes(zklock__att *a, zklock__cbq *q);
+static void grant(zklock__att *a, zklock__cbq *q);
+
+/* Stores the nodes to outlast (names of cv[0..n-1]) as full paths. */
+static int set_waits(zklock__att *a, const cand *cv, int n, int total,
+                     int mode) {
+  free_waits(a);
+  a->wn = calloc((size_t)n, sizeof *a->wn);
+  a->went = calloc((size_t)n, sizeof *a->went);
+  if (!a->wn || !a->went)
+    return -1;
+  size_t plen = strlen(a->l->path);
+  for (int i = 0; i < n; i++) {
+    size_t len = plen + 1 + strlen(cv[i].name) + 1;
+    a->wn[i] = malloc(len);
+    if (!a->wn[i])
+      return -1;
+    a->nw = i + 1;
+    snprintf(a->wn[i], len, "%s/%s", a->l->path, cv[i].name);
+  }
+  a->nw = n;
+  a->wtotal = total;
+  a->wmode = mode;
+  a->widx = 0;
+  return 0;
+}
+
+/* From a listing: grant, or what to watch. Nodes of another kind family
+ * (a lock's x/r next to a semaphore's s) or of another library are never
+ * ignored: that would let two lock protocols hold one path at once. */
+static void evaluate(zklock__att *a, const struct String_vector *sv,
+                     zklock__cbq *q) {
+  zklock__lock *l = a->l;
+  const char *mine = strrchr(a->node, '/') + 1;
+  zklock__name me, nm;
+  if (zklock__name_parse(mine, &me)) {
+    finish(a, ZKLOCK_EZK, q);
+    return;
+  }
+  cand *cv = malloc(sizeof *cv * (size_t)(sv->count + 1));
+  if (!cv) {
+    finish(a, ZKLOCK_ENOMEM, q);
+    return;
+  }
+  int k = 0, foreign = 0;
+  for (int i = 0; i < sv->count; i++) {
+    const char *name = sv->data[i];
+    if (zklock__name_parse(name, &nm) ||
+        (nm.kind == 's') != (a->kind == 's')) {
+      foreign = 1;
+      continue;
+    }
+    if (strcmp(nm.guid, me.guid) == 0) {
+      /* A second node of ours: a lost create that did land after all.
+       * It would block everyone behind it until our session ends. */
+      if (strcmp(name, mine) != 0) {
+        char dup[ZKLOCK__NODE_MAX];
+        snprintf(dup, sizeof dup, "%s/%s", l->path, name);
+        zklock__bg_delete(a->c, dup, NULL);
+      }
+      continue;
+    }
+    int32_t d = zklock__seq_dist(nm.seq, me.seq);
+    if (d >= 0 || (a->kind == 'r' && nm.kind != 'x'))
+      continue;
+    cv[k].dist = d;
+    cv[k].name = name;
+    k++;
+  }
+  if (foreign) {
+    free(cv);
+    finish(a, ZKLOCK_EFOREIGN, q);
+    return;
+  }
+  qsort(cv, (size_t)k, sizeof *cv, cand_cmp);
+  int rc = 0;
+  if (a->kind == 's') {
+    /* Semaphore. At most `permits` nodes have fewer than `permits` nodes
+     * ahead of them, and a node's set of nodes ahead only shrinks (new
+     * ones sort after it): so granting exactly those keeps at most
+     * `permits` holders. The first waiter (exactly `permits` ahead, all
+     * holders or about to be) watches them all: any one leaving frees
+     * its permit. Every later waiter watches only its predecessor, a
+     * waiter, which marks its node when it becomes a holder (PROMOTE):
+     * a release wakes one waiter and nobody lists on every release. */
+    if (k < l->permits) {
+      free(cv);
+      grant(a, q);
+      return;
+    }
+    if (a->try_only) {
+      free(cv);
+      finish(a, ZKLOCK_EBUSY, q);
+      return;
+    }
+    a->waited = 1;
+    rc = k == l->permits ? set_waits(a, cv, k, k, W_ANY)
+                         : set_waits(a, cv, 1, k, W_TURN);
+  } else {
+    if (k == 0) {
+      free(cv);
+      grant(a, q);
+      return;
+    }
+    if (a->try_only && a->kind == 'x') {
+      free(cv);
+      finish(a, ZKLOCK_EBUSY, q);
+      return;
+    }
+    /* Only writers' lists are cut: a reader may pass downgraded writers
+     * and must then still see every older writer it listed. A try reader
+     * probes them (no watch) the same way. */
+    rc = set_waits(a, cv, a->kind == 'x' && k > KEEP ? KEEP : k, k, W_CHAIN);
+  }
+  free(cv);
+  if (rc) {
+    finish(a, ZKLOCK_ENOMEM, q);
+    return;
+  }
+  watch_nodes(a, q);
+}
+
+static void wget_done(int rc, const char *v, int vlen, const struct Stat *st,
+                      const void *data);
+
+/* Step WATCH: getData (with a watch unless trying) on the node(s) we must
+ * outlast. get rather than exists: no watch is left on a missing node. */
+static void watch_nodes(zklock__att *a, zklock__cbq *q) {
+  begin(a, S_WATCH);
+  int from = a->wmode == W_ANY ? 0 : a->widx;
+  int to = a->wmode == W_ANY ? a->nw : a->widx + 1;
+  for (int i = from; i < to; i++) {
+    if (!a->try_only)
+      arm(a, i);
+    req *r = new_req(a, i);
+    int zrc = r ? zoo_aget(a->c->zh, a->wn[i], !a->try_only, wget_done, r)
+                : ZOK;
+    if (!r || zrc != ZOK) {
+      if (r)
+        drop_req(r);
+      send_failed(a, zrc, q);
+      return;
+    }
+  }
+}
+
+/* Node i that we outlast is gone. */
+static void outlasted(zklock__att *a, int i, zklock__cbq *q) {
+  if (a->wmode == W_ANY) {
+    grant(a, q); /* fewer than permits ahead now */
+  } else if (a->wmode == W_CHAIN && i == a->nw - 1 && a->nw == a->wtotal) {
+    /* It was the oldest node listed: nothing can be ahead of us any more
+     * (new nodes sort after us), so the lock is ours without a read. */
+    grant(a, q);
+  } else {
+    /* Older nodes were listed and may or may not be gone (a predecessor
+     * that gave up deletes its node while older ones still wait): list
+     * once more rather than probe each, which costs a round trip per
+     * node already gone. */
+    send_list(a, q);
+  }
+}
+
+static void wget_done(int rc, const char *v, int vlen, const struct Stat *st,
+                      const void *data) {
+  req *r = (req *)data;
+  zklock_client *c = r->a->c;
+  zklock__cbq q;
+  ZKLOCK__CBQ_INIT(&q);
+  pthread_mutex_lock(&c->mu);
+  int stale;
+  zklock__att *a = take(r, &stale);
+  if (!stale && a->state == S_WATCH) {
+    if (rc == ZNONODE) {
+      outlasted(a, r->idx, &q);
+    } else if (rc != ZOK) {
+      failed(a, rc, S_WATCH, &q);
+    } else if (a->wmode == W_TURN) {
+      if (st->version > 0)
+        send_list(a, &q); /* the predecessor became a holder */
+      else
+        a->state = S_WAIT;
+    } else if (a->wmode == W_CHAIN && a->kind == 'r' &&
+               has_mark(v, vlen, ZKLOCK__MARK_READ)) {
+      /* a writer that downgraded: readers share with it, next one */
+      disarm(a);
+      if (++a->widx == a->nw)
+        grant(a, &q);
+      else
+        watch_nodes(a, &q);
+    } else if (a->try_only) {
+      finish(a, ZKLOCK_EBUSY, &q);
+    } else if (a->pending == 0) {
+      a->state = S_WAIT;
+    }
+  }
+  att_unref(a);
+  free(r);
+  pthread_mutex_unlock(&c->mu);
+  zklock__cb_flush(c, &q);
+}
+
+static void promote_done(int rc, const struct Stat *st, const void *data) {
+  (void)st;
+  req *r = (req *)data;
+  zklock_client *c = r->a->c;
+  zklock__cbq q;
+  ZKLOCK__CBQ_INIT(&q);
+  pthread_mutex_lock(&c->mu);
+  int stale;
+  zklock__att *a = take(r, &stale);
+  if (!stale) {
+    if (rc == ZOK)
+      finish(a, ZKLOCK_OK, &q);
+    else if (rc == ZNONODE)
+      finish(a, ZKLOCK_ELOST, &q);
+    else
+      failed(a, rc, S_PROMOTE, &q);
+  }
+  att_unref(a);
+  free(r);
+  pthread_mutex_unlock(&c->mu);
+  zklock__cb_flush(c, &q);
+}
+
+static void grant(zklock__att *a, zklock__cbq *q) {
+  zklock_client *c = a->c;
+  /* Only a node of this very session may lead (CURATOR-696: a closing
+   * session's node mistaken for our own). */
+  if (a->owner_sid != c->sid) {
+    finish(a, ZKLOCK_ELOST, q);
+    return;
+  }
+  if (a->waited) {
+    a->state = S_PROMOTE;
+    step(a, q);
+    return;
+  }
+  finish(a, ZKLOCK_OK, q);
+}
+
+/* (Re)sends the requests of a->state. */
+static void step(zklock__att *a, zklock__cbq *q) {
+  zklock_client *c = a->c;
+  if (zklock__session_dead(c) || !c->zh) {
+    session_gone(a, q);
+    return;
+  }
+  if (c->zstate != ZKLOCK_SESSION_CONNECTED) {
+    conn_wait(a, a->state == S_CONN ? a->resume : a->state, q);
+    return;
+  }
+  switch (a->state) {
+  case S_CONN:
+    a->state = a->resume;
+    step(a, q);
+    return;
+  case S_ENQ:
+    send_enqueue(a, 0, q);
+    return;
+  case S_RECOVER:
+    send_recover(a, q);
+    return;
+  case S_LIST:
+    send_list(a, q);
+    return;
+  case S_WATCH:
+  case S_WAIT:
+    watch_nodes(a, q);
+    return;
+  case S_RECGET: {
+    begin(a, S_RECGET);
+    req *r = new_req(a, 0);
+    int zrc = r ? zoo_aget(c->zh, a->node, 0, recget_done, r) : ZOK;
+    if (!r || zrc != ZOK) {
+      if (r)
+        drop_req(r);
+      send_failed(a, zrc, q);
+    }
+    return;
+  }
+  case S_PROMOTE: {
+    begin(a, S_PROMOTE);
+    /* A data change on our node tells the waiter behind us that we hold
+     * now: it lists again and becomes the first waiter. */
+    req *r = new_req(a, 0);
+    int zrc = r ? zoo_aset(c->zh, a->node, "turn\n", 5, -1, promote_done, r)
+                : ZOK;
+    if (!r || zrc != ZOK) {
+      if (r)
+        drop_req(r);
+      send_failed(a, zrc, q);
+    }
+    return;
+  }
+  }
+}
+
+/* ---- engine hooks (client mutex held) ---- */
+
+void zklock__engine_session(zklock_client *c, int zstate, zklock__cbq *q) {
+  if (zstate != ZKLOCK_SESSION_CONNECTED && zstate != ZKLOCK_SESSION_EXPIRED &&
+      zstate != ZKLOCK_SESSION_AUTH_FAILED)
+    return; /* a disconnect: the answers in flight say so themselves */
+  /* Collect first: handling one may finish others' neighbours. */
+  int n = 0;
+  for (zklock__att *a = c->atts; a; a = a->next)
+    n++;
+  zklock__att **v = n ? malloc(sizeof *v * (size_t)n) : NULL;
+  if (n && !v)
+    return; /* the timers retry waiting ones */
+  n = 0;
+  for (zklock__att *a = c->atts; a; a = a->next) {
+    a->refs++;
+    v[n++] = a;
+  }
+  for (int i = 0; i < n; i++) {
+    zklock__att *a = v[i];
+    if (a->finished) {
+    } else if (zstate == ZKLOCK_SESSION_CONNECTED) {
+      if (a->state == S_CONN) {
+        a->retry_at = -1;
+        heap_update(c, a);
+        step(a, q);
+      }
+    } else {
+      session_gone(a, q);
+    }
+    att_unref(a);
+  }
+  free(v);
+}
+
+void zklock__engine_event(zklock_client *c, int type, const char *path,
+                          zklock__cbq *q) {
+  /* Collect first: handling an event re-arms and disarms watches. */
+  zklock__att *hit[16];
+  int n = 0;
+  for (;;) {
+    n = 0;
+    for (zklock__watch *w = c->wtab[path_hash(path)]; w && n < 16;
+         w = w->next) {
+      /* A first semaphore waiter has several gets out at once: a holder
+       * may go before the last answer is in. */
+      int live = w->a->state == S_WAIT ||
+                 (w->a->state == S_WATCH && w->a->wmode == W_ANY &&
+                  type == ZOO_DELETED_EVENT);
+      if (live && strcmp(w->path, path) == 0) {
+        int dup = 0;
+        for (int i = 0; i < n; i++)
+          dup |= hit[i] == w->a;
+        if (!dup) {
+          hit[n++] = w->a;
+          w->a->refs++;
+        }
+      }
+    }
+    if (n == 0)
+      return;
+    for (int i = 0; i < n; i++) {
+      zklock__att *a = hit[i];
+      if (!a->finished && (a->state == S_WAIT || a->state == S_WATCH)) {
+        int idx = a->wmode == W_ANY ? -1 : a->widx;
+        for (int j = 0; idx < 0 && j < a->nw; j++)
+          if (strcmp(a->wn[j], path) == 0)
+            idx = j;
+        if (type == ZOO_DELETED_EVENT && a->wmode != W_TURN) {
+          outlasted(a, idx, q);
+        } else if (a->wmode == W_TURN) {
+          send_list(a, q);
+        } else {
+          /* changed (a reader may pass now) or anything else: look
+           * again, which also re-arms the watch */
+          disarm(a);
+          watch_nodes(a, q);
+        }
+      }
+      att_unref(a);
+    }
+    /* every hit left S_WAIT; look again for more than 16 waiters */
+  }
+}
+
+int64_t zklock__engine_timers(zklock_client *c, zklock__cbq *q) {
+  int64_t now = zklock__now_ms();
+  while (c->nheap > 0 && wake_at(c->heap[0]) <= now) {
+    zklock__att *a = c->heap[0];
+    if (a->deadline >= 0 && a->deadline <= now) {
+      /* A try that got no answer at all cannot say busy. */
+      finish(a, a->try_only && !a->answered ? ZKLOCK_ECONNLOSS
+                : a->try_only               ? ZKLOCK_EBUSY
+                                            : ZKLOCK_ETIMEDOUT,
+             q);
+      continue;
+    }
+    a->retry_at = -1;
+    heap_update(c, a);
+    if (a->state == S_CONN) {
+      if (zklock__session_dead(c)) {
+        zklock__want_reopen(c);
+        a->retry_at = now + 1000;
+        heap_update(c, a);
+      } else if (c->zstate == ZKLOCK_SESSION_CONNECTED) {
+        a->refs++;
+        step(a, q);
+        att_unref(a);
+      }
+    }
+  }
+  return c->nheap > 0 ? wake_at(c->heap[0]) : -1;
+}
+
+void zklock__engine_abort(zklock_client *c, int rc, zklock__cbq *q) {
+  while (c->atts)
+    finish(c->atts, rc, q);
+}
+
+/* ---- handles ---- */
+
+int zklock__lock_check(const zklock__lock *l) {
+  return l && l->magic == ZKLOCK__MAGIC_LOCK ? ZKLOCK_OK : ZKLOCK_EINVAL;
+}
+
+int zklock__lock_new(zklock_client *c, const char *path, zklock__lock **out) {
+  if (out)
+    *out = NULL;
+  if (!out || !c || c->magic != ZKLOCK__MAGIC_CLIENT)
     return ZKLOCK_EINVAL;
   int rc = zklock_path_validate(path);
   if (rc)
@@ -22,447 +1138,260 @@ static int zklock__lock_init(zklock__lock *l, zklock_client *c,
   pthread_mutex_unlock(&c->mu);
   if (closed)
     return ZKLOCK_ECLOSED;
-  memset(l, 0, sizeof *l);
-  l->path = strdup(path);
-  if (!l->path)
+  zklock__lock *l = calloc(1, sizeof *l);
+  if (!l || !(l->path = strdup(path))) {
+    free(l);
     return ZKLOCK_ENOMEM;
+  }
   l->magic = ZKLOCK__MAGIC_LOCK;
   l->c = c;
   l->h.path = l->path;
   l->token = -1;
   zklock__client_ref(c);
+  *out = l;
   return ZKLOCK_OK;
 }
 
-int zklock__lock_check(const zklock__lock *l) {
-  return l && l->magic == ZKLOCK__MAGIC_LOCK ? ZKLOCK_OK : ZKLOCK_EINVAL;
-}
-
-/* Sends one async call and waits for its completion (mutex held). */
-#define CALL(c, op, expr)                                                      \
-  do {                                                                         \
-    (op)->pending++;                                                           \
-    int call_zrc_ = (expr);                                                    \
-    if (call_zrc_ != ZOK) {                                                    \
-      (op)->pending--;                                                         \
-      return zklock__zk_err(call_zrc_);                                        \
-    }                                                                          \
-    zklock__op_wait_pending((c), (op));                                        \
-  } while (0)
-
-/* Creates the lock path and its missing ancestors, top down, as container
- * nodes (removed by the server once empty), falling back to persistent
- * nodes on servers without containers. */
-static int ensure_parents(zklock__lock *l, zhandle_t *zh, zklock__op *op,
-                          int64_t deadline) {
+/* Mutex held. Starts an acquisition; ZKLOCK_OK if it is under way. */
+static int start(zklock__lock *l, char kind, int timeout_ms,
+                 zklock_done_cb done, void *arg, zklock__cbq *q) {
   zklock_client *c = l->c;
-  char buf[ZKLOCK_PATH_MAX + 1];
-  size_t len = strlen(l->path);
-  memcpy(buf, l->path, len + 1);
-  for (size_t i = 1; i <= len; i++) {
-    if (i < len && buf[i] != '/')
-      continue;
-    char save = buf[i];
-    buf[i] = '\0';
-    int mode = ZOO_CONTAINER;
-    for (;;) {
-      uint64_t gen = c->conn_gen;
-      CALL(c, op,
-           zoo_acreate2(zh, buf, "", 0, zklock__acl(c), mode,
-                        zklock__create_done, op));
-      int zrc = op->create_rc;
-      if (zrc == ZOK || zrc == ZNODEEXISTS)
-        break;
-      if (zrc == ZUNIMPLEMENTED && mode == ZOO_CONTAINER) {
-        mode = ZOO_PERSISTENT;
-        continue;
-      }
-      if (!conn_lost(zrc))
-        return zklock__zk_err(zrc);
-      int rc = zklock__wait_connected(c, op, gen, deadline);
-      if (rc)
-        return rc;
-    }
-    buf[i] = save;
+  if (c->closed)
+    return ZKLOCK_ECLOSED;
+  if (l->att || l->h.node)
+    return ZKLOCK_EBUSY; /* one acquisition per handle at a time */
+  if (l->cancel) {       /* cancelled before it began */
+    l->cancel = 0;
+    return ZKLOCK_ECANCELED;
   }
-  return ZKLOCK_OK;
-}
-
-/* After a create whose answer was lost: is a node with our guid there?
- * Leaves the listing in op->children. 1 found (node/token set), 0 not. */
-static int find_lost_create(zklock__lock *l, zhandle_t *zh, zklock__op *op,
-                            const char *guid, int *found) {
-  zklock_client *c = l->c;
-  *found = 0;
-  /* The reconnect may land on a follower that has not applied our create
-   * yet: a sync first (the session keeps the order) makes the listing see
-   * it. */
-  zoo_async(zh, l->path, zklock__sync_done, NULL);
-  CALL(c, op, zoo_aget_children(zh, l->path, 0, zklock__children_done, op));
-  if (op->children_rc == ZNONODE)
-    return ZKLOCK_OK;
-  if (op->children_rc != ZOK)
-    return zklock__zk_err(op->children_rc);
-  zklock__name nm;
-  for (int i = 0; i < op->children.count; i++) {
-    const char *name = op->children.data[i];
-    if (zklock__name_parse(name, &nm) || strcmp(nm.guid, guid) != 0)
-      continue;
-    char node[ZKLOCK__NODE_MAX];
-    snprintf(node, sizeof node, "%s/%s", l->path, name);
-    CALL(c, op, zoo_aget(zh, node, 0, zklock__get_done, op));
-    if (op->get_rc == ZNONODE)
-      return ZKLOCK_OK;
-    if (op->get_rc != ZOK)
-      return zklock__zk_err(op->get_rc);
-    /* Our guid, but make sure it is this session's node. */
-    if (op->get_stat.ephemeralOwner != c->sid)
-      return ZKLOCK_OK;
-    snprintf(l->h.node, sizeof l->h.node, "%s", node);
-    l->token = op->get_stat.czxid;
-    *found = 1;
-    return ZKLOCK_OK;
-  }
-  return ZKLOCK_OK;
-}
-
-/* Step 1: create our node and list the queue in one round trip (the
- * session applies requests in order, so the listing includes our node). */
-static int enqueue(zklock__lock *l, zhandle_t *zh, zklock__op *op, char kind,
-                   const char *guid, int64_t deadline) {
-  zklock_client *c = l->c;
-  char prefix[ZKLOCK__NODE_MAX];
-  snprintf(prefix, sizeof prefix, "%s/%c-%s-", l->path, kind, guid);
-  for (;;) {
-    uint64_t gen = c->conn_gen;
-    op->pending += 2;
-    int zrc = zoo_acreate2(zh, prefix, c->owner, (int)strlen(c->owner),
-                           zklock__acl(c), ZOO_EPHEMERAL_SEQUENTIAL,
-                           zklock__create_done, op);
-    if (zrc != ZOK) {
-      op->pending -= 2;
-      return zklock__zk_err(zrc);
-    }
-    zrc = zoo_aget_children(zh, l->path, 0, zklock__children_done, op);
-    if (zrc != ZOK) {
-      op->pending--;
-      op->children_rc = zrc;
-    }
-    zklock__op_wait_pending(c, op);
-    zrc = op->create_rc;
-    if (zrc == ZOK) {
-      snprintf(l->h.node, sizeof l->h.node, "%s", op->created);
-      l->token = op->create_stat.czxid;
-      return ZKLOCK_OK;
-    }
-    if (zrc == ZNONODE) {
-      int rc = ensure_parents(l, zh, op, deadline);
-      if (rc)
-        return rc;
-      continue;
-    }
-    if (!conn_lost(zrc))
-      return zklock__zk_err(zrc);
-    l->lost_create = 1;
-    /* Lost create: the node may exist. Find it by guid once reconnected;
-     * if we must give up first, leave the search-and-delete to the
-     * background so it cannot become an orphan. */
-    for (;;) {
-      int rc = zklock__wait_connected(c, op, gen, deadline);
-      if (rc)
-        return rc; /* the caller sweeps our guid */
-      gen = c->conn_gen;
-      int found;
-      rc = find_lost_create(l, zh, op, guid, &found);
-      if (rc == ZKLOCK_ECONNLOSS)
-        continue;
-      if (rc)
-        return rc;
-      if (found)
-        return ZKLOCK_OK;
-      break; /* not created: try again */
-    }
-  }
-}
-
-typedef struct {
-  int32_t dist;
-  char name[ZKLOCK__NAME_MAX];
-} candidate;
-
-static int cand_cmp(const void *a, const void *b) {
-  int32_t x = ((const candidate *)a)->dist, y = ((const candidate *)b)->dist;
-  return (x < y) - (x > y); /* nearest (largest negative distance) first */
-}
-
-/* Waiting needs only the nearest few listed nodes; keeping all would cost
- * O(queue length) memory per waiter for the whole wait. */
-#define ZKLOCK__CAND_KEEP 4
-
-/* From the listing in op->children, the nodes we must outlast, nearest
- * first: any kind for an exclusive node, writers only for a reader. For an
- * exclusive node at most ZKLOCK__CAND_KEEP of them in *out; *total counts
- * all. */
-static int candidates(zklock__lock *l, zklock__op *op, char kind,
-                      candidate **out, int *n, int *total) {
-  const char *mine = strrchr(l->h.node, '/') + 1;
-  zklock__name me, nm;
-  if (zklock__name_parse(mine, &me))
-    return ZKLOCK_EZK;
-  candidate *cv = malloc(sizeof *cv * (size_t)(op->children.count + 1));
-  if (!cv)
-    return ZKLOCK_ENOMEM;
-  int k = 0;
-  for (int i = 0; i < op->children.count; i++) {
-    const char *name = op->children.data[i];
-    if (zklock__name_parse(name, &nm))
-      continue;
-    if (strcmp(nm.guid, me.guid) == 0) {
-      /* A second node of ours: a lost create that did land after all.
-       * It would block everyone behind it until our session ends. */
-      if (strcmp(name, mine) != 0) {
-        char dup[ZKLOCK__NODE_MAX];
-        snprintf(dup, sizeof dup, "%s/%s", l->path, name);
-        zklock__bg_delete(l->c, dup, NULL);
-      }
-      continue;
-    }
-    int32_t d = zklock__seq_dist(nm.seq, me.seq);
-    if (d >= 0 || (kind == 'r' && nm.kind != 'x'))
-      continue;
-    cv[k].dist = d;
-    snprintf(cv[k].name, sizeof cv[k].name, "%s", name);
-    k++;
-  }
-  qsort(cv, (size_t)k, sizeof *cv, cand_cmp);
-  *total = k;
-  /* Only writers' lists are cut: a reader may pass downgraded writers and
-   * must then still see every older writer it listed. */
-  if (kind == 'x' && k > ZKLOCK__CAND_KEEP) {
-    k = ZKLOCK__CAND_KEEP;
-    candidate *small = realloc(cv, sizeof *cv * (size_t)k);
-    if (small)
-      cv = small;
-  }
-  *out = cv;
-  *n = k;
-  return ZKLOCK_OK;
-}
-
-/* Waits until the node at path is gone. Returns OK when it is (or never
- * was), 1 if a reader may pass it (a downgraded writer), or an error. */
-static int outlast(zklock__lock *l, zhandle_t *zh, zklock__op *op, char kind,
-                   const char *path, int64_t deadline) {
-  zklock_client *c = l->c;
-  for (;;) {
-    uint64_t gen = c->conn_gen;
-    op->watch_path = path;
-    op->watch_event = 0;
-    /* get rather than exists: no watch is left behind on a missing node */
-    CALL(c, op, zoo_aget(zh, path, 1, zklock__get_done, op));
-    if (op->get_rc == ZNONODE)
-      return ZKLOCK_OK;
-    if (conn_lost(op->get_rc)) {
-      int rc = zklock__wait_connected(c, op, gen, deadline);
-      if (rc)
-        return rc;
-      continue;
-    }
-    if (op->get_rc != ZOK)
-      return zklock__zk_err(op->get_rc);
-    if (kind == 'r' && op->get_stat.version > 0)
-      return 1; /* a writer that downgraded: readers share with it */
-    while (!op->watch_event) {
-      if (c->closed)
-        return ZKLOCK_ECLOSED;
-      if (l->cancel)
-        return ZKLOCK_ECANCELED;
-      if (c->zstate == ZKLOCK_SESSION_EXPIRED ||
-          c->zstate == ZKLOCK_SESSION_AUTH_FAILED)
-        return ZKLOCK_ELOST;
-      if (c->conn_gen != gen)
-        break; /* reconnected: look again in case we missed the event */
-      if (zklock__op_wait(c, op, deadline) && !op->watch_event)
-        return ZKLOCK_ETIMEDOUT;
-    }
-    if (op->watch_event == ZOO_DELETED_EVENT)
-      return ZKLOCK_OK;
-  }
-}
-
-/* Steps 2-3: wait for the nearest node ahead of us. When it goes and it
- * was the oldest node of our listing, nothing can be ahead of us any more
- * (new nodes sort after us): the lock is ours without another read. When
- * older nodes were listed, they may or may not be gone (a predecessor that
- * gave up deletes its node while older ones still wait), so list once
- * more rather than probe each listed node in turn: probing costs a round
- * trip per node already gone, O(queue length) per handoff. */
-static int wait_turn(zklock__lock *l, zhandle_t *zh, zklock__op *op, char kind,
-                     int64_t deadline, int try_only) {
-  zklock_client *c = l->c;
-  for (;;) {
-    while (op->children_rc != ZOK) {
-      uint64_t gen = c->conn_gen;
-      CALL(c, op, zoo_aget_children(zh, l->path, 0, zklock__children_done, op));
-      if (conn_lost(op->children_rc)) {
-        int rc = zklock__wait_connected(c, op, gen, deadline);
-        if (rc)
-          return rc;
-      } else if (op->children_rc != ZOK) {
-        return zklock__zk_err(op->children_rc);
-      }
-    }
-    candidate *cv;
-    int n, total, rc = candidates(l, op, kind, &cv, &n, &total);
-    deallocate_String_vector(&op->children);
-    op->children_rc = ZCONNECTIONLOSS; /* used up: list again next time */
-    if (rc)
-      return rc;
-    if (n > 0 && try_only) {
-      free(cv);
-      return ZKLOCK_EBUSY;
-    }
-    char path[ZKLOCK__NODE_MAX];
-    int relist = 0;
-    for (int i = 0; i < n; i++) {
-      snprintf(path, sizeof path, "%s/%s", l->path, cv[i].name);
-      rc = outlast(l, zh, op, kind, path, deadline);
-      if (rc < 0)
-        break;
-      if (rc > 0) { /* a downgraded writer a reader may pass: next one */
-        rc = ZKLOCK_OK;
-        continue;
-      }
-      relist = i < n - 1 || n < total;
-      break;
-    }
-    op->watch_path = NULL;
-    free(cv);
-    if (rc || !relist)
-      return rc;
-  }
-}
-
-/* Mutex held. After a lost create, a copy of our node may still commit
- * later (or was never found): delete every node carrying our guid once
- * we are done with this attempt. */
-static void sweep_lost_create(zklock__lock *l) {
-  if (l->lost_create)
-    zklock__bg_delete(l->c, l->path, l->guid);
-  l->lost_create = 0;
-}
-
-/* One attempt; *queued tells whether we held a place in the queue. */
-static int acquire_once(zklock__lock *l, char kind, int try_only,
-                        int64_t deadline, int *queued) {
-  zklock_client *c = l->c;
-  zhandle_t *zh;
-  char *guid = l->guid;
-  if (zklock__guid(guid)) {
+  if (zklock__guid(l->guid)) {
     zklock__set_zk_err(ZSYSTEMERROR);
     return ZKLOCK_EZK;
   }
-  int rc = zklock__enter(c, &zh, 1);
-  if (rc)
-    return rc;
-  zklock__op op;
+  zklock__att *a = calloc(1, sizeof *a);
+  if (!a)
+    return ZKLOCK_ENOMEM;
+  a->refs = 1;
+  a->l = l;
+  a->c = c;
+  a->kind = kind;
+  a->hidx = -1;
+  a->try_only = timeout_ms == 0;
+  int64_t now = zklock__now_ms();
+  a->deadline = timeout_ms < 0    ? -1
+                : timeout_ms == 0 ? now + ZKLOCK_TRY_WAIT_MS
+                                  : now + timeout_ms;
+  a->retry_at = -1;
+  a->done = done;
+  a->arg = arg;
+  a->state = S_CONN;
+  a->resume = S_ENQ;
+  a->gen = c->conn_gen;
+  a->next = c->atts;
+  if (c->atts)
+    c->atts->prev = a;
+  c->atts = a;
+  l->att = a;
+  if (heap_update(c, a)) {
+    a->done = NULL;
+    finish(a, ZKLOCK_ENOMEM, q);
+    return ZKLOCK_ENOMEM;
+  }
+  if (zklock__session_dead(c)) {
+    /* a dead session is replaced first (by the service thread) */
+    a->retried = 1;
+    zklock__want_reopen(c);
+    a->retry_at = now + 1000;
+    heap_update(c, a);
+    return ZKLOCK_OK;
+  }
+  step(a, q);
+  return ZKLOCK_OK;
+}
+
+int zklock__lock_busy(const zklock__lock *l) { return l->att != NULL; }
+
+int zklock__lock_acquire_async(zklock__lock *l, char kind, int timeout_ms,
+                               zklock_done_cb done, void *arg) {
+  if (zklock__lock_check(l) || !done)
+    return ZKLOCK_EINVAL;
+  zklock_client *c = l->c;
+  zklock__cbq q;
+  ZKLOCK__CBQ_INIT(&q);
   pthread_mutex_lock(&c->mu);
-  zklock__op_init(&op, c);
-  if (l->cancel) { /* cancelled before it began */
-    l->cancel = 0;
-    zklock__op_destroy(&op);
-    pthread_mutex_unlock(&c->mu);
-    zklock__leave(c);
-    return ZKLOCK_ECANCELED;
-  }
-  op.cancel = &l->cancel;
-  l->waiting = &op;
-  l->h.node[0] = '\0';
-  l->lost_create = 0;
-  rc = enqueue(l, zh, &op, kind, guid, deadline);
-  *queued = l->h.node[0] != '\0';
-  if (rc == ZKLOCK_OK)
-    rc = wait_turn(l, zh, &op, kind, deadline, try_only);
-  if (rc == ZKLOCK_OK) {
-    l->kind = kind;
-    l->downgraded = 0;
-    zklock__held_link(c, zh, &l->h);
-  } else {
-    /* Timed out, busy or failed while queued: take our node out. */
-    if (l->h.node[0] && rc != ZKLOCK_ELOST && rc != ZKLOCK_ECLOSED)
-      zklock__delete_node(c, zh, &op, l->h.node);
-    l->h.node[0] = '\0';
-    l->token = -1;
-    sweep_lost_create(l);
-  }
-  if (rc == ZKLOCK_ECANCELED)
-    l->cancel = 0; /* consumed */
-  l->waiting = NULL;
-  zklock__op_destroy(&op);
+  int rc = start(l, kind, timeout_ms, done, arg, &q);
   pthread_mutex_unlock(&c->mu);
-  zklock__leave(c);
+  zklock__cb_flush(c, &q);
   return rc;
 }
 
 int zklock__lock_acquire(zklock__lock *l, char kind, int timeout_ms) {
-  int64_t deadline = timeout_ms < 0 ? -1 : zklock__now_ms() + timeout_ms;
-  int queued = 0;
-  int rc = acquire_once(l, kind, timeout_ms == 0, deadline, &queued);
-  /* A session that was already gone before we queued is replaced and the
-   * attempt made again (a create lost with it went with its session);
-   * once queued, an expiry is the caller's ELOST. */
-  if (rc == ZKLOCK_ELOST && !queued) {
-    /* the server said so, even if the handle has not heard it yet */
-    zklock__session_dead(l->c);
-    rc = acquire_once(l, kind, timeout_ms == 0, deadline, &queued);
+  if (zklock__lock_check(l))
+    return ZKLOCK_EINVAL;
+  zklock_client *c = l->c;
+  if (zklock__on_cb_thread(c))
+    return ZKLOCK_EDEADLK;
+  sync_wait w = {.done = 0, .rc = 0, .zrc = ZOK};
+  pthread_cond_init(&w.cond, NULL);
+  zklock__cbq q;
+  ZKLOCK__CBQ_INIT(&q);
+  pthread_mutex_lock(&c->mu);
+  int rc = start(l, kind, timeout_ms, sync_wake, &w, &q);
+  if (rc == ZKLOCK_OK) {
+    pthread_mutex_unlock(&c->mu);
+    zklock__cb_flush(c, &q);
+    ZKLOCK__CBQ_INIT(&q);
+    pthread_mutex_lock(&c->mu);
+    while (!w.done)
+      pthread_cond_wait(&w.cond, &c->mu);
+    rc = w.rc;
+    zklock__set_zk_err(w.zrc);
   }
+  pthread_mutex_unlock(&c->mu);
+  zklock__cb_flush(c, &q);
+  pthread_cond_destroy(&w.cond);
   return rc;
+}
+
+/* Mutex held. Unlinks our hold; returns OK, or ELOST if it was lost. */
+static int drop_hold(zklock__lock *l, int *send) {
+  zklock_client *c = l->c;
+  int lost = l->h.state == ZKLOCK_LOCK_LOST || l->h.sid != c->sid;
+  zklock__held_unlink(&l->h);
+  l->h.state = ZKLOCK_LOCK_UNLOCKED;
+  l->h.revoke = 0;
+  l->token = -1;
+  l->wr_depth = l->rd_depth = 0;
+  l->downgraded = 0;
+  *send = !lost && !c->closed;
+  return c->closed ? ZKLOCK_ECLOSED : lost ? ZKLOCK_ELOST : ZKLOCK_OK;
+}
+
+typedef struct {
+  zklock_client *c;
+  zklock_done_cb done;
+  void *arg;
+  char node[];
+} rel_req;
+
+static void rel_done(int rc, const void *data) {
+  rel_req *r = (rel_req *)data;
+  zklock_client *c = r->c;
+  zklock__cbq q;
+  ZKLOCK__CBQ_INIT(&q);
+  pthread_mutex_lock(&c->mu);
+  if (conn_lost(rc))
+    zklock__bg_delete(c, r->node, NULL); /* retried on reconnect */
+  int out = rc == ZOK || conn_lost(rc) ? ZKLOCK_OK
+            : rc == ZNONODE            ? ZKLOCK_ELOST
+            : rc == ZCLOSING           ? ZKLOCK_ECLOSED
+                                       : zklock__zk_err(rc);
+  deliver(c, &q, r->done, r->arg, out);
+  pthread_mutex_unlock(&c->mu);
+  zklock__cb_flush(c, &q);
+  free(r);
+}
+
+/* Mutex held. Releases our node: the delete goes to the background
+ * (pipelined: later requests of this session queue behind it) or, with
+ * await_release, done gets its answer. */
+static int release(zklock__lock *l, zklock_done_cb done, void *arg,
+                   int *pending) {
+  zklock_client *c = l->c;
+  *pending = 0;
+  if (!l->h.node)
+    return ZKLOCK_ENOTHELD;
+  int send;
+  int rc = drop_hold(l, &send);
+  char *node = l->h.node;
+  l->h.node = NULL;
+  if (send) {
+    rel_req *r = c->await_release && done && c->zh &&
+                         c->zstate == ZKLOCK_SESSION_CONNECTED
+                     ? malloc(sizeof *r + strlen(node) + 1)
+                     : NULL;
+    if (r) {
+      r->c = c;
+      r->done = done;
+      r->arg = arg;
+      strcpy(r->node, node);
+      if (zoo_adelete(c->zh, node, -1, rel_done, r) == ZOK)
+        *pending = 1;
+      else
+        free(r);
+    }
+    if (!*pending)
+      zklock__bg_delete(c, node, NULL);
+  }
+  free(node);
+  return rc;
+}
+
+int zklock__lock_release_async(zklock__lock *l, zklock_done_cb done,
+                               void *arg) {
+  if (zklock__lock_check(l))
+    return ZKLOCK_EINVAL;
+  zklock_client *c = l->c;
+  pthread_mutex_lock(&c->mu);
+  int pending;
+  int rc = release(l, done, arg, &pending);
+  if (!pending && done && rc != ZKLOCK_ENOTHELD)
+    zklock__cb_defer(c, done, arg, rc);
+  pthread_mutex_unlock(&c->mu);
+  return rc == ZKLOCK_ENOTHELD ? rc : ZKLOCK_OK;
 }
 
 int zklock__lock_release(zklock__lock *l) {
+  if (zklock__lock_check(l))
+    return ZKLOCK_EINVAL;
   zklock_client *c = l->c;
-  if (!l->h.node[0])
-    return ZKLOCK_ENOTHELD;
-  zhandle_t *zh;
-  int rc = zklock__enter(c, &zh, 0);
-  if (rc != ZKLOCK_OK && rc != ZKLOCK_ECLOSED)
-    return rc; /* nothing changed: the caller may retry */
+  if (c->await_release && zklock__on_cb_thread(c))
+    return ZKLOCK_EDEADLK;
+  sync_wait w = {.done = 0, .rc = 0, .zrc = ZOK};
+  pthread_cond_init(&w.cond, NULL);
   pthread_mutex_lock(&c->mu);
-  int state = l->h.state;
-  zklock__held_unlink(&l->h);
-  l->h.state = ZKLOCK_LOCK_UNLOCKED;
-  l->token = -1;
-  if (rc == ZKLOCK_OK) {
-    if (state == ZKLOCK_LOCK_LOST || l->h.sid != c->sid) {
-      rc = ZKLOCK_ELOST; /* the node went with the session */
-    } else {
-      zklock__op op;
-      zklock__op_init(&op, c);
-      int zrc = zklock__delete_node(c, zh, &op, l->h.node);
-      zklock__op_destroy(&op);
-      /* On a connection loss the delete continues in the background:
-       * the caller has released either way. */
-      rc = zrc == ZOK || conn_lost(zrc) ? ZKLOCK_OK
-           : zrc == ZNONODE             ? ZKLOCK_ELOST
-                                        : zklock__zk_err(zrc);
-    }
-    sweep_lost_create(l);
+  int pending;
+  int rc = release(l, sync_wake, &w, &pending);
+  if (pending) {
+    while (!w.done)
+      pthread_cond_wait(&w.cond, &c->mu);
+    rc = w.rc;
   }
-  l->h.node[0] = '\0';
   pthread_mutex_unlock(&c->mu);
-  if (rc != ZKLOCK_ECLOSED)
-    zklock__leave(c);
+  pthread_cond_destroy(&w.cond);
   return rc;
 }
 
-/* Runs fn with the client entered and its mutex held, for the one-shot
- * calls below. */
+int zklock__lock_cancel(zklock__lock *l) {
+  if (zklock__lock_check(l))
+    return ZKLOCK_EINVAL;
+  zklock_client *c = l->c;
+  zklock__cbq q;
+  ZKLOCK__CBQ_INIT(&q);
+  pthread_mutex_lock(&c->mu);
+  if (l->att)
+    finish(l->att, ZKLOCK_ECANCELED, &q);
+  else
+    l->cancel = 1;
+  pthread_mutex_unlock(&c->mu);
+  zklock__cb_flush(c, &q);
+  return ZKLOCK_OK;
+}
+
+/* ---- one-shot calls on a held node ---- */
+
+static void set_done(int rc, const struct Stat *st, const void *data) {
+  (void)st;
+  zklock__void_done(rc, data);
+}
+
+/* Runs fn with the client entered and its mutex held. */
 static int held_call(zklock__lock *l,
                      int (*fn)(zklock__lock *, zhandle_t *, zklock__op *,
                                void *),
                      void *arg) {
   zklock_client *c = l->c;
-  if (!l->h.node[0])
+  if (!l->h.node)
     return ZKLOCK_ENOTHELD;
   zhandle_t *zh;
   int rc = zklock__enter(c, &zh, 0);
@@ -482,23 +1411,24 @@ static int held_call(zklock__lock *l,
   return rc;
 }
 
-static void set_done(int rc, const struct Stat *st, const void *data) {
-  (void)st;
-  zklock__void_done(rc, data);
-}
-
 static int do_downgrade(zklock__lock *l, zhandle_t *zh, zklock__op *op,
                         void *arg) {
   (void)arg;
   zklock_client *c = l->c;
-  /* A data change on our x node is the downgrade mark: readers waiting on
-   * it get NodeDataChanged, see version > 0 and pass; writers keep
-   * waiting. No new node, so no writer can slip in between. */
+  /* A data mark on our x node is the downgrade: readers waiting on it get
+   * NodeDataChanged, see the mark and pass; writers keep waiting. No new
+   * node, so no writer can slip in between. */
   char data[ZKLOCK__OWNER_MAX + 16];
-  int len = snprintf(data, sizeof data, "%smode=r\n", c->owner);
+  int len = snprintf(data, sizeof data, "%s%s", c->owner, ZKLOCK__MARK_READ);
   for (;;) {
     uint64_t gen = c->conn_gen;
-    CALL(c, op, zoo_aset(zh, l->h.node, data, len, -1, set_done, op));
+    op->pending++;
+    int zrc = zoo_aset(zh, l->h.node, data, len, -1, set_done, op);
+    if (zrc != ZOK) {
+      op->pending--;
+      return zklock__zk_err(zrc);
+    }
+    zklock__op_wait_pending(c, op);
     if (op->void_rc == ZNONODE)
       return ZKLOCK_ELOST;
     if (!conn_lost(op->void_rc))
@@ -506,22 +1436,14 @@ static int do_downgrade(zklock__lock *l, zhandle_t *zh, zklock__op *op,
     /* The mark may have landed (readers may be in): setting it again is
      * harmless, giving up would leave a writer that is not alone. So wait
      * for the connection or the end of the session. */
-    int rc = zklock__wait_connected(c, op, gen, -1);
-    if (rc)
-      return rc;
+    while (!c->closed && !zklock__session_dead(c) &&
+           (c->zstate != ZKLOCK_SESSION_CONNECTED || c->conn_gen == gen))
+      zklock__op_wait(c, op, zklock__now_ms() + 100);
+    if (c->closed)
+      return ZKLOCK_ECLOSED;
+    if (zklock__session_dead(c))
+      return ZKLOCK_ELOST;
   }
-}
-
-int zklock__lock_cancel(zklock__lock *l) {
-  if (zklock__lock_check(l))
-    return ZKLOCK_EINVAL;
-  zklock_client *c = l->c;
-  pthread_mutex_lock(&c->mu);
-  l->cancel = 1;
-  if (l->waiting)
-    pthread_cond_signal(&l->waiting->cond);
-  pthread_mutex_unlock(&c->mu);
-  return ZKLOCK_OK;
 }
 
 int zklock__lock_downgrade(zklock__lock *l) {
@@ -548,9 +1470,11 @@ static int do_fenced_multi(zklock__lock *l, zhandle_t *zh, zklock__op *op,
   zoo_op_result_t *res = calloc((size_t)a->n + 1, sizeof *res);
   int rc = ZKLOCK_ENOMEM;
   if (ops && res) {
-    /* check(version -1) succeeds only while our lock node exists */
+    /* check(version -1) succeeds only while our lock node exists; n = 0
+     * is that check alone */
     zoo_check_op_init(&ops[0], l->h.node, -1);
-    memcpy(ops + 1, a->ops, sizeof *ops * (size_t)a->n);
+    if (a->n > 0)
+      memcpy(ops + 1, a->ops, sizeof *ops * (size_t)a->n);
     op->pending++;
     int zrc = zoo_amulti(zh, a->n + 1, ops, res, zklock__void_done, op);
     if (zrc != ZOK) {
@@ -558,7 +1482,7 @@ static int do_fenced_multi(zklock__lock *l, zhandle_t *zh, zklock__op *op,
       rc = zklock__zk_err(zrc);
     } else {
       zklock__op_wait_pending(l->c, op);
-      if (a->results)
+      if (a->results && a->n > 0)
         memcpy(a->results, res + 1, sizeof *res * (size_t)a->n);
       rc = op->void_rc != ZOK && res[0].err == ZNONODE
                ? ZKLOCK_ELOST
@@ -581,39 +1505,36 @@ int zklock__lock_fenced_multi(zklock__lock *l, int n, const zoo_op_t *ops,
 }
 
 const char *zklock__lock_node(const zklock__lock *l) {
-  return zklock__lock_check(l) || !l->h.node[0] ? NULL : l->h.node;
-}
-
-int zklock__lock_new(zklock_client *c, const char *path, zklock__lock **out) {
-  if (out)
-    *out = NULL;
-  if (!out)
-    return ZKLOCK_EINVAL;
-  zklock__lock *l = calloc(1, sizeof *l);
-  if (!l)
-    return ZKLOCK_ENOMEM;
-  int rc = zklock__lock_init(l, c, path);
-  if (rc) {
-    free(l);
-    return rc;
-  }
-  *out = l;
-  return ZKLOCK_OK;
+  if (zklock__lock_check(l))
+    return NULL;
+  zklock_client *c = l->c;
+  pthread_mutex_lock(&c->mu);
+  const char *n = l->h.node ? l->h.node : l->att ? l->att->node : NULL;
+  pthread_mutex_unlock(&c->mu);
+  return n;
 }
 
 void zklock__lock_free(zklock__lock *l) {
   if (zklock__lock_check(l))
     return;
-  if (l->h.node[0])
-    zklock__lock_release(l);
   zklock_client *c = l->c;
+  zklock__cbq q;
+  ZKLOCK__CBQ_INIT(&q);
   pthread_mutex_lock(&c->mu);
-  zklock__held_unlink(&l->h); /* if the release could not run */
-  pthread_mutex_unlock(&c->mu);
-  free(l->path);
+  if (l->att) /* a pending acquisition ends with ECANCELED */
+    finish(l->att, ZKLOCK_ECANCELED, &q);
+  int pending;
+  release(l, NULL, NULL, &pending);
+  zklock__held_unlink(&l->h);
+  free(l->h.node);
+  l->h.node = NULL;
   l->magic = ZKLOCK__MAGIC_DEAD;
-  zklock__client_unref(c);
+  pthread_mutex_unlock(&c->mu);
+  zklock__cb_flush(c, &q);
+  free(l->path);
+  free(l->data);
   free(l);
+  zklock__client_unref(c);
 }
 
 int zklock__lock_state(const zklock__lock *l) {

@@ -47,16 +47,17 @@ void zklock__set_zk_err(int zrc);
 
 /* ---- client (src/client.c) ---- */
 struct zklock__held;
+typedef struct zklock__att zklock__att;
+typedef struct zklock__lock zklock__lock;
 
-/* One blocking operation in progress on a caller's thread. Completions and
- * watch events reach it through the client's list; all fields are guarded
- * by the client mutex. */
+/* One blocking one-shot call in progress on a caller's thread (queue
+ * listing, fenced multi, client open). Completions reach it through the
+ * client's list; all fields are guarded by the client mutex. */
 typedef struct zklock__op {
   struct zklock__op *next, *prev;
   zklock_client *c;
   pthread_cond_t cond;
   int pending; /* async completions outstanding */
-  /* results */
   int create_rc;
   char created[ZKLOCK__NODE_MAX];
   struct Stat create_stat;
@@ -65,10 +66,6 @@ typedef struct zklock__op {
   int get_rc;
   struct Stat get_stat;
   int void_rc; /* delete, set, multi */
-  /* watch: path this op waits on, and what happened to it */
-  const char *watch_path;
-  int watch_event;   /* 0, ZOO_DELETED_EVENT, ZOO_CHANGED_EVENT, ... */
-  const int *cancel; /* the waiting handle's cancel flag, or NULL */
 } zklock__op;
 
 /* A lock node owned by a handle: tracked by the client so session and
@@ -76,11 +73,39 @@ typedef struct zklock__op {
 typedef struct zklock__held {
   struct zklock__held *next, *prev;
   int linked;
-  char node[ZKLOCK__NODE_MAX];
+  char *node; /* malloc'd full path, NULL when none */
   const char *path;
   int state;   /* zklock_lock_state */
   int64_t sid; /* session that created the node */
+  int revoke;  /* a revocation request was already reported */
 } zklock__held;
+
+/* A callback to run once the client mutex is dropped: on the calling
+ * thread (ZKLOCK_DISPATCH_THREAD, or a blocking caller's own wait), or
+ * from the application's loop via zklock_client_dispatch. */
+typedef struct zklock__cb {
+  struct zklock__cb *next;
+  int type; /* ZKLOCK__CB_DONE, _LOCK, _SESSION */
+  int rc;   /* done: result; lock/session: state */
+  zklock_done_cb done;
+  void *arg;
+  char *path;
+  char node[];
+} zklock__cb;
+enum { ZKLOCK__CB_DONE = 1, ZKLOCK__CB_LOCK, ZKLOCK__CB_SESSION };
+
+typedef struct zklock__cbq {
+  zklock__cb *head, **tail;
+} zklock__cbq;
+#define ZKLOCK__CBQ_INIT(q) ((q)->head = NULL, (q)->tail = &(q)->head)
+
+/* An armed data watch of an acquisition, hashed by path. */
+typedef struct zklock__watch {
+  struct zklock__watch *next;
+  zklock__att *a;
+  const char *path;
+} zklock__watch;
+#define ZKLOCK__WTAB 1024
 
 struct zklock_client {
   unsigned magic;
@@ -93,6 +118,10 @@ struct zklock_client {
   char *auth;
   struct ACL_vector acl; /* deep copy, or empty to mean "default" */
   int acl_custom;
+  int no_containers; /* the server lacks container nodes */
+  int dispatch;      /* ZKLOCK_DISPATCH_* */
+  int await_release;
+  int compat;
   char owner[ZKLOCK__OWNER_MAX];
   zklock_session_cb on_session;
   zklock_lock_cb on_lock;
@@ -103,39 +132,69 @@ struct zklock_client {
   int64_t sid;       /* current session id, 0 before connected */
   int closed;
   int refs;  /* 1 for the open client + 1 per lock handle */
-  int users; /* threads inside blocking calls using zh */
+  int users; /* threads inside blocking one-shot calls using zh */
   int reopening;
-  int starting; /* inside zookeeper_init2: adopt the first event's zh */
+  int reopen_wanted; /* the service thread should replace the session */
+  int starting;      /* inside zookeeper_init2: adopt the first event's zh */
   pthread_t cb_thread;
   int cb_thread_known;
   zklock__op ops;              /* list head of waiting ops */
   zklock__held held;           /* list head of held lock nodes */
   struct zklock__bgdel *bgdel; /* deletes to retry on reconnect */
   int zh_gen;                  /* generation of zh, for stale completions */
+  /* the engine (src/queue.c) */
+  zklock__att *atts;   /* acquisitions in flight (doubly linked) */
+  zklock__att **heap;  /* timers: acquisitions by wake-up time */
+  int nheap, heapcap;
+  zklock__watch *wtab[ZKLOCK__WTAB];
+  /* the service thread: timers, session replacement, deferred callbacks */
+  pthread_t svc;
+  int svc_running, svc_stop;
+  pthread_cond_t svc_cond;
+  zklock__cbq svcq; /* callbacks the service thread runs (thread mode) */
+  /* loop mode */
+  int evfd;
+  zklock__cbq loopq;
 };
 
-/* Begin/end a blocking call: checks closed/callback thread, replaces an
- * expired session, and pins zh. On success returns the handle to use. */
+/* Begin/end a blocking one-shot call: checks closed/callback thread,
+ * replaces an expired session (bounded by deadline, <0 connect timeout),
+ * and pins zh. On success returns the handle to use. */
 int zklock__enter(zklock_client *c, zhandle_t **zh, int reopen);
 void zklock__leave(zklock_client *c);
 /* Marks the session expired (an answer said so before the event came), so
- * the next zklock__enter replaces it. */
-void zklock__session_dead(zklock_client *c);
+ * the next use replaces it. Mutex held. */
+void zklock__session_dead_locked(zklock_client *c);
 void zklock__client_ref(zklock_client *c);
 void zklock__client_unref(zklock_client *c);
+/* Mutex held: asks the service thread to replace a dead session. */
+void zklock__want_reopen(zklock_client *c);
+/* Mutex held: 1 if the session is expired or its credentials failed. */
+int zklock__session_dead(const zklock_client *c);
+/* 1 if the caller runs on the ZooKeeper completion or service thread,
+ * where a blocking call would deadlock. */
+int zklock__on_cb_thread(const zklock_client *c);
 
-/* Links op into c's wait list (mutex held). */
+/* Callbacks (mutex held to queue, NOT held to run). */
+void zklock__cb_done(zklock_client *c, zklock__cbq *q, zklock_done_cb done,
+                     void *arg, int rc);
+void zklock__cb_lock(zklock_client *c, zklock__cbq *q, const char *path,
+                     const char *node, int state);
+/* Hands q over: to the loop queue (loop mode) or runs it (mutex NOT
+ * held). */
+void zklock__cb_flush(zklock_client *c, zklock__cbq *q);
+/* Mutex held: queues done(rc) for the service thread to run (a result
+ * known at once is never reported from inside the call). */
+void zklock__cb_defer(zklock_client *c, zklock_done_cb done, void *arg,
+                      int rc);
+/* Mutex held: the service thread should look at the timers again. */
+void zklock__svc_kick(zklock_client *c);
+
 void zklock__op_init(zklock__op *op, zklock_client *c);
 void zklock__op_destroy(zklock__op *op); /* mutex held */
 /* Waits (client mutex held) until op->pending == 0. */
 void zklock__op_wait_pending(zklock_client *c, zklock__op *op);
-/* Waits (mutex held) until the op is signalled or the deadline (ms on the
- * monotonic clock, <0 none) passes. Returns 0 if signalled, ETIMEDOUT. */
 int zklock__op_wait(zklock_client *c, zklock__op *op, int64_t deadline);
-/* Waits (mutex held) for a reconnect after a connection loss seen at
- * generation gen. Returns ZKLOCK_OK, ELOST, ECLOSED or ETIMEDOUT. */
-int zklock__wait_connected(zklock_client *c, zklock__op *op, uint64_t gen,
-                           int64_t deadline);
 int64_t zklock__now_ms(void);
 
 /* Async completions that fill an op (data = op). */
@@ -146,53 +205,65 @@ void zklock__children_done(int rc, const struct String_vector *sv,
 void zklock__get_done(int rc, const char *v, int vlen, const struct Stat *st,
                       const void *data);
 void zklock__void_done(int rc, const void *data);
-
-/* Deletes node and waits for the answer (mutex held, zh pinned). On a
- * connection loss the delete is left to the background (retried on
- * reconnect). Returns the ZooKeeper code. */
-int zklock__delete_node(zklock_client *c, zhandle_t *zh, zklock__op *op,
-                        const char *node);
+void zklock__sync_done(int rc, const char *value, const void *data);
 
 /* Starts tracking a fresh holder's node (mutex held) and watches it so a
  * foreign deletion turns the lock LOST. */
-void zklock__held_link(zklock_client *c, zhandle_t *zh, zklock__held *h);
+void zklock__held_link(zklock_client *c, zklock__held *h);
 void zklock__held_unlink(zklock__held *h);
-/* Re-arms the own-node watch (after our own setData consumed it). */
-void zklock__held_watch(zklock_client *c, zhandle_t *zh, zklock__held *h);
-/* Deletes a node we could not confirm yet: by guid under parent. */
+/* Mutex held: sets h's state and queues an on_lock notice. */
+void zklock__held_set(zklock_client *c, zklock__held *h, int state,
+                      zklock__cbq *q);
 /* Mutex held. Deletes node in the background: now if connected, else on
  * reconnect, until done or the session ends. With a guid, node is the
- * lock path and every child carrying that guid is deleted. */
+ * lock path and every child carrying that guid is deleted. If done is
+ * given, it gets the outcome (ZOK, ZNONODE, ...) once known. */
 void zklock__bg_delete(zklock_client *c, const char *node, const char *guid);
-void zklock__sync_done(int rc, const char *value, const void *data);
 
 const struct ACL_vector *zklock__acl(zklock_client *c);
 
-/* ---- lock queue engine (src/queue.c) ---- */
-typedef struct zklock__lock {
+/* ---- the engine (src/queue.c) ----
+ * Every acquisition is a state machine driven only by ZooKeeper
+ * completions, watch events and the service thread's timers; nothing in
+ * it blocks. The blocking calls wait on the same machine. */
+
+/* Reader data mark on a downgraded writer's node, and a revocation
+ * request on a holder's node. */
+#define ZKLOCK__MARK_READ "mode=r\n"
+#define ZKLOCK__MARK_REVOKE "revoke=1\n"
+
+struct zklock__lock {
   unsigned magic;
   zklock_client *c;
   char *path;
   zklock__held h; /* our node while queued or held */
-  char kind;      /* kind of our node: 'x' or 'r' */
+  char kind;      /* kind of our node: 'x', 'r' or 's' */
   int64_t token;
-  int wr_depth;        /* write/exclusive holds */
-  int rd_depth;        /* read holds */
-  int downgraded;      /* our x node now acts as a reader */
-  int lost_create;     /* this attempt lost a create's answer */
-  int cancel;          /* zklock_*_cancel: end the (next) wait */
-  zklock__op *waiting; /* the op of a wait in progress, to wake */
+  int wr_depth;     /* write/exclusive holds */
+  int rd_depth;     /* read holds */
+  int downgraded;   /* our x node now acts as a reader */
+  int cancel;       /* zklock_*_cancel before a wait: end the next one */
+  int permits;      /* semaphore: > 0 */
+  int path_checked; /* semaphore: the path's permit count was checked */
+  char *data;       /* node data (election id); NULL: owner text */
+  zklock__att *att; /* acquisition in flight */
   char guid[ZKLOCK__GUID_LEN + 1];
-} zklock__lock;
+};
 
 /* Allocates a lock handle at path (validated) on client c. */
 int zklock__lock_new(zklock_client *c, const char *path, zklock__lock **out);
-/* Releases if held and frees; NULL or a dead handle is ignored. */
+/* Ends a pending acquisition (ECANCELED), releases if held, frees; NULL or
+ * a dead handle is ignored. */
 void zklock__lock_free(zklock__lock *l);
-/* Takes a node of kind ('x' or 'r') in the queue. timeout_ms as the API. */
+/* Queues a node of kind ('x', 'r' or 's') and waits for its turn. The
+ * async form calls done exactly once when it returns ZKLOCK_OK. */
 int zklock__lock_acquire(zklock__lock *l, char kind, int timeout_ms);
-/* Deletes our node. */
+int zklock__lock_acquire_async(zklock__lock *l, char kind, int timeout_ms,
+                               zklock_done_cb done, void *arg);
+/* Deletes our node (pipelined unless the client awaits releases). */
 int zklock__lock_release(zklock__lock *l);
+int zklock__lock_release_async(zklock__lock *l, zklock_done_cb done,
+                               void *arg);
 /* Marks our x node as a reader (setData) so waiting readers proceed. */
 int zklock__lock_downgrade(zklock__lock *l);
 /* Cancels a wait in progress (or the next one); any thread. */
@@ -205,5 +276,16 @@ int zklock__lock_state(const zklock__lock *l);
 const char *zklock__lock_node(const zklock__lock *l);
 /* ZKLOCK_OK if l is a live handle, else ZKLOCK_EINVAL (NULL-safe). */
 int zklock__lock_check(const zklock__lock *l);
+/* 1 while an acquisition is in flight on l. */
+int zklock__lock_busy(const zklock__lock *l);
+
+/* Engine hooks called by the client (mutex held). */
+void zklock__engine_session(zklock_client *c, int zstate, zklock__cbq *q);
+void zklock__engine_event(zklock_client *c, int type, const char *path,
+                          zklock__cbq *q);
+/* Runs due timers; returns the next wake-up (monotonic ms) or -1. */
+int64_t zklock__engine_timers(zklock_client *c, zklock__cbq *q);
+/* Ends every acquisition with rc (client close). */
+void zklock__engine_abort(zklock_client *c, int rc, zklock__cbq *q);
 
 #endif

@@ -31,7 +31,7 @@ static void test_uncontended(void **state) {
     const char *node = zklock_mutex_node(m);
     assert_non_null(node);
     assert_int_equal(strncmp(node, root, strlen(root)), 0);
-    assert_int_equal(zkt_nodes(raw, root), 1);
+    assert_int_equal(zkt_nodes_settle(raw, root, 1), 1);
     /* owner metadata is in the node */
     char buf[512];
     int len = sizeof buf - 1;
@@ -45,7 +45,7 @@ static void test_uncontended(void **state) {
     assert_int_equal(st.ephemeralOwner, zklock_client_session_id(c));
     assert_int_equal(zklock_mutex_unlock(m), ZKLOCK_OK);
     assert_int_equal(zklock_mutex_state(m), ZKLOCK_LOCK_UNLOCKED);
-    assert_int_equal(zkt_nodes(raw, root), 0);
+    assert_int_equal(zkt_nodes_settle(raw, root, 0), 0);
   }
   assert_int_equal(zklock_mutex_unlock(m), ZKLOCK_ENOTHELD);
   zklock_mutex_free(m);
@@ -66,7 +66,7 @@ static void test_reentrant(void **state) {
   assert_int_equal(zklock_mutex_lock(m, 0), ZKLOCK_OK);
   assert_int_equal(zklock_mutex_trylock(m), ZKLOCK_OK);
   assert_int_equal(zklock_mutex_token(m), t);
-  assert_int_equal(zkt_nodes(raw, root), 1);
+  assert_int_equal(zkt_nodes_settle(raw, root, 1), 1);
   /* another handle on the same client is another owner */
   assert_int_equal(zklock_mutex_trylock(other), ZKLOCK_EBUSY);
   assert_int_equal(zklock_mutex_unlock(m), ZKLOCK_OK);
@@ -95,12 +95,12 @@ static void test_trylock_busy_and_timeout(void **state) {
   assert_int_equal(zklock_mutex_trylock(mb), ZKLOCK_EBUSY);
   assert_int_equal(zklock_mutex_token(mb), -1);
   assert_null(zklock_mutex_node(mb));
-  assert_int_equal(zkt_nodes(raw, root), 1); /* the trylock left none */
+  assert_int_equal(zkt_nodes_settle(raw, root, 1), 1); /* the trylock left none */
   int64_t t0 = zkt_now_ms();
   assert_int_equal(zklock_mutex_lock(mb, 400), ZKLOCK_ETIMEDOUT);
   int64_t took = zkt_now_ms() - t0;
   assert_true(took >= 400);
-  assert_int_equal(zkt_nodes(raw, root), 1); /* timeout left none */
+  assert_int_equal(zkt_nodes_settle(raw, root, 1), 1); /* timeout left none */
   assert_int_equal(zklock_mutex_unlock(mb), ZKLOCK_ENOTHELD);
   assert_int_equal(zklock_mutex_unlock(ma), ZKLOCK_OK);
   assert_int_equal(zklock_mutex_lock(mb, 1000), ZKLOCK_OK);
@@ -469,7 +469,7 @@ static void test_waiter_expiry(void **state) {
   zkt_expire(b);
   pthread_join(th, NULL);
   assert_int_equal(la.rc, ZKLOCK_ELOST);
-  assert_int_equal(zkt_nodes(raw, root), 1);
+  assert_int_equal(zkt_nodes_settle(raw, root, 1), 1);
   assert_int_equal(zklock_mutex_unlock(ma), ZKLOCK_OK);
   zklock_mutex_free(ma);
   zklock_mutex_free(mb);
@@ -497,7 +497,7 @@ static void test_cancel(void **state) {
   assert_int_equal(zklock_mutex_cancel(mb), ZKLOCK_OK);
   pthread_join(th, NULL);
   assert_int_equal(la.rc, ZKLOCK_ECANCELED);
-  assert_int_equal(zkt_nodes(raw, root), 1); /* its node went */
+  assert_int_equal(zkt_nodes_settle(raw, root, 1), 1); /* its node went */
   assert_int_equal(zklock_mutex_cancel(mb), ZKLOCK_OK);
   assert_int_equal(zklock_mutex_lock(mb, -1), ZKLOCK_ECANCELED);
   assert_int_equal(zklock_mutex_trylock(mb), ZKLOCK_EBUSY); /* consumed */
@@ -549,7 +549,7 @@ static void test_close_while_held(void **state) {
   assert_int_equal(zklock_mutex_new(a, root, &m), ZKLOCK_OK);
   assert_int_equal(zklock_mutex_lock(m, -1), ZKLOCK_OK);
   zklock_client_close(a);
-  assert_int_equal(zkt_nodes(raw, root), 0);
+  assert_int_equal(zkt_nodes_settle(raw, root, 0), 0);
   assert_int_equal(zklock_mutex_lock(m, 0), ZKLOCK_ELOST);
   assert_int_equal(zklock_mutex_unlock(m), ZKLOCK_ECLOSED);
   assert_int_equal(zklock_mutex_state(m), ZKLOCK_LOCK_UNLOCKED);

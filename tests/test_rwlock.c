@@ -116,7 +116,7 @@ static void test_mutex_and_rwlock_exclude(void **state) {
   assert_int_equal(zklock_rwlock_wrlock(l, 1000), ZKLOCK_OK);
   assert_int_equal(zklock_mutex_trylock(m), ZKLOCK_EBUSY);
   assert_int_equal(zklock_rwlock_unlock(l), ZKLOCK_OK);
-  assert_int_equal(zkt_nodes(raw, root), 0);
+  assert_int_equal(zkt_nodes_settle(raw, root, 0), 0);
   zklock_mutex_free(m);
   zklock_rwlock_free(l);
   zklock_client_close(c);
@@ -146,13 +146,13 @@ static void test_reentrancy_and_upgrade(void **state) {
   assert_int_equal(zklock_rwlock_rdlock(l, -1), ZKLOCK_OK);
   assert_int_equal(zklock_rwlock_wrlock(l, -1), ZKLOCK_OK);
   assert_int_equal(zklock_rwlock_token(l), t);
-  assert_int_equal(zkt_nodes(raw, root), 1);
+  assert_int_equal(zkt_nodes_settle(raw, root, 1), 1);
   assert_int_equal(zklock_rwlock_unlock(l), ZKLOCK_OK); /* read hold */
   assert_int_equal(zklock_rwlock_mode(l), 'w');
   assert_int_equal(zklock_rwlock_unlock(l), ZKLOCK_OK);
   assert_int_equal(zklock_rwlock_unlock(l), ZKLOCK_OK);
   assert_int_equal(zklock_rwlock_mode(l), 0);
-  assert_int_equal(zkt_nodes(raw, root), 0);
+  assert_int_equal(zkt_nodes_settle(raw, root, 0), 0);
   zklock_rwlock_free(l);
   zklock_client_close(c);
   zkt_assert_empty(root);
@@ -301,7 +301,7 @@ static void test_cancel_middle(void **state) {
   start(&w4, root, 'w', 30000);
   assert_true(zkt_wait_for(is_done, &w2, 5000));
   assert_int_equal(w2.rc, ZKLOCK_ETIMEDOUT);
-  assert_int_equal(zkt_nodes(raw, root), 4); /* w2's node is gone */
+  assert_int_equal(zkt_nodes_settle(raw, root, 4), 4); /* w2's node is gone */
   zkt_sleep_ms(200);
   assert_false(atomic_load(&r3.done)); /* still behind w0 */
   /* r3 now waits on w0: w0's release lets r1 and r3 in together */
@@ -321,7 +321,7 @@ static void test_cancel_middle(void **state) {
   assert_int_equal(zklock_rwlock_cancel(w7.l), ZKLOCK_OK);
   assert_true(zkt_wait_for(is_done, &w7, 5000));
   assert_int_equal(w7.rc, ZKLOCK_ECANCELED);
-  assert_int_equal(zkt_nodes(raw, root), 1); /* only w4 */
+  assert_int_equal(zkt_nodes_settle(raw, root, 1), 1); /* only w4 */
   finish(&w7);
   /* a reader cancelled in the middle: the writer behind re-targets */
   holder r5, w6;

@@ -79,7 +79,7 @@ static void test_protected_nodes(void **state) {
                         "not authorized (ZooKeeper ACL or authentication)");
     zklock_mutex_free(x);
   }
-  assert_int_equal(zkt_nodes(raw, root), 1); /* they left no node */
+  assert_int_equal(zkt_nodes_settle(raw, root, 1), 1); /* they left no node */
 
   /* ...nor delete or overwrite the holder's node */
   const char *node = zklock_mutex_node(m);
@@ -111,7 +111,7 @@ static void test_protected_nodes(void **state) {
   zklock_mutex_free(m2);
   zklock_client_close(alice2);
   zklock_client_close(alice);
-  assert_int_equal(zkt_nodes(raw, root), 0);
+  assert_int_equal(zkt_nodes_settle(raw, root, 0), 0);
   cleanup(root);
 }
 

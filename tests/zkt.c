@@ -90,6 +90,17 @@ int zkt_nodes(zhandle_t *zh, const char *path) {
   return n < 0 ? 0 : n;
 }
 
+/* Releases are pipelined: another session sees a released node go a
+ * moment later. Polls (up to 5 s) until path has want children. */
+int zkt_nodes_settle(zhandle_t *zh, const char *path, int want) {
+  int n = zkt_nodes(zh, path);
+  for (int i = 0; i < 500 && n != want; i++) {
+    usleep(10000);
+    n = zkt_nodes(zh, path);
+  }
+  return n;
+}
+
 void zkt_rmr(zhandle_t *zh, const char *path) {
   struct String_vector sv = {0, NULL};
   if (zoo_get_children(zh, path, 0, &sv) != ZOK)
@@ -257,6 +268,6 @@ int zkt_group_teardown(void **state) {
 }
 
 void zkt_assert_empty(const char *root) {
-  assert_true(zkt_children(zkt_rawzh, root) <= 0);
+  assert_int_equal(zkt_nodes_settle(zkt_rawzh, root, 0), 0);
   zkt_rmr(zkt_rawzh, root);
 }

@@ -33,6 +33,7 @@ void zkt_sync(zhandle_t *zh, const char *path);
 int zkt_children(zhandle_t *zh, const char *path);
 /* Number of lock nodes under path: 0 also when path is gone (the server
  * removes an emptied container parent within a second). Syncs first. */
+int zkt_nodes_settle(zhandle_t *zh, const char *path, int want);
 int zkt_nodes(zhandle_t *zh, const char *path);
 /* Deletes path and everything under it. */
 void zkt_rmr(zhandle_t *zh, const char *path);
