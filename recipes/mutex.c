@@ -48,8 +48,7 @@ int zklock_mutex_lock_async(zklock_mutex *m, int timeout_ms,
   return zklock__lock_acquire_async(L(m), 'x', timeout_ms, done, arg);
 }
 
-int zklock_mutex_unlock_async(zklock_mutex *m, zklock_done_cb done,
-                              void *arg) {
+int zklock_mutex_unlock_async(zklock_mutex *m, zklock_done_cb done, void *arg) {
   if (zklock__lock_check(L(m)))
     return ZKLOCK_EINVAL;
   if (m->l.wr_depth == 0)

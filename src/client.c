@@ -5,10 +5,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/eventfd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -410,9 +410,9 @@ int zklock_client_fd(zklock_client *c) {
   if (!c || c->magic != ZKLOCK__MAGIC_CLIENT)
     return ZKLOCK_EINVAL;
   pthread_mutex_lock(&c->mu);
-  int fd = c->closed                               ? ZKLOCK_ECLOSED
+  int fd = c->closed                             ? ZKLOCK_ECLOSED
            : c->dispatch != ZKLOCK_DISPATCH_LOOP ? ZKLOCK_EINVAL
-                                                   : c->evfd;
+                                                 : c->evfd;
   pthread_mutex_unlock(&c->mu);
   return fd;
 }

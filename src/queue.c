@@ -61,7 +61,7 @@ struct zklock__att {
   int64_t deadline, retry_at;
   int hidx; /* index in the timer heap, -1 if not there */
   int create_rc, pathget_rc;
-  int zrc; /* ZooKeeper code behind a failure */
+  int zrc;    /* ZooKeeper code behind a failure */
   char *node; /* our node once known */
   int64_t czxid, owner_sid;
   /* nodes to outlast */
@@ -399,10 +399,9 @@ static void failed(zklock__att *a, int zrc, int resume, zklock__cbq *q) {
 
 static void create_done(int rc, const char *path, const struct Stat *st,
                         const void *data);
-static void kids_done(int rc, const struct String_vector *sv,
-                      const void *data);
-static void pathget_done(int rc, const char *v, int vlen,
-                         const struct Stat *st, const void *data);
+static void kids_done(int rc, const struct String_vector *sv, const void *data);
+static void pathget_done(int rc, const char *v, int vlen, const struct Stat *st,
+                         const void *data);
 static void parent_done(int rc, const char *path, const struct Stat *st,
                         const void *data);
 
@@ -423,20 +422,20 @@ static void send_enqueue(zklock__att *a, int parents, zklock__cbq *q) {
     size_t len = strlen(l->path);
     memcpy(buf, l->path, len + 1);
     char pdata[32];
-    int plen = l->permits > 0 ? snprintf(pdata, sizeof pdata, "permits=%d\n",
-                                         l->permits)
-                              : 0;
+    int plen = l->permits > 0
+                   ? snprintf(pdata, sizeof pdata, "permits=%d\n", l->permits)
+                   : 0;
     for (size_t i = 1; i <= len; i++) {
       if (i < len && buf[i] != '/')
         continue;
       buf[i] = '\0';
       req *r = new_req(a, 0);
-      int zrc = r ? zoo_acreate2(c->zh, buf, i == len ? pdata : "",
-                                 i == len ? plen : 0, zklock__acl(c),
-                                 c->no_containers ? ZOO_PERSISTENT
-                                                  : ZOO_CONTAINER,
-                                 parent_done, r)
-                  : ZOK;
+      int zrc =
+          r ? zoo_acreate2(c->zh, buf, i == len ? pdata : "",
+                           i == len ? plen : 0, zklock__acl(c),
+                           c->no_containers ? ZOO_PERSISTENT : ZOO_CONTAINER,
+                           parent_done, r)
+            : ZOK;
       if (!r || zrc != ZOK) {
         if (r)
           drop_req(r);
@@ -500,8 +499,8 @@ static void parent_done(int rc, const char *path, const struct Stat *st,
   pthread_mutex_unlock(&c->mu);
 }
 
-static void pathget_done(int rc, const char *v, int vlen,
-                         const struct Stat *st, const void *data) {
+static void pathget_done(int rc, const char *v, int vlen, const struct Stat *st,
+                         const void *data) {
   (void)st;
   req *r = (req *)data;
   zklock_client *c = r->a->c;
@@ -517,8 +516,7 @@ static void pathget_done(int rc, const char *v, int vlen,
       memcpy(buf, v ? v : "", (size_t)n);
       buf[n] = '\0';
       /* A path made by another recipe (no count) is not a semaphore. */
-      if (sscanf(buf, "permits=%d", &permits) != 1 ||
-          permits != a->l->permits)
+      if (sscanf(buf, "permits=%d", &permits) != 1 || permits != a->l->permits)
         a->pathget_rc = ZBADARGUMENTS;
       else
         a->l->path_checked = 1;
@@ -749,8 +747,7 @@ static void evaluate(zklock__att *a, const struct String_vector *sv,
   int k = 0, foreign = 0;
   for (int i = 0; i < sv->count; i++) {
     const char *name = sv->data[i];
-    if (zklock__name_parse(name, &nm) ||
-        (nm.kind == 's') != (a->kind == 's')) {
+    if (zklock__name_parse(name, &nm) || (nm.kind == 's') != (a->kind == 's')) {
       foreign = 1;
       continue;
     }
@@ -837,8 +834,8 @@ static void watch_nodes(zklock__att *a, zklock__cbq *q) {
     if (!a->try_only)
       arm(a, i);
     req *r = new_req(a, i);
-    int zrc = r ? zoo_aget(a->c->zh, a->wn[i], !a->try_only, wget_done, r)
-                : ZOK;
+    int zrc =
+        r ? zoo_aget(a->c->zh, a->wn[i], !a->try_only, wget_done, r) : ZOK;
     if (!r || zrc != ZOK) {
       if (r)
         drop_req(r);
@@ -988,8 +985,8 @@ static void step(zklock__att *a, zklock__cbq *q) {
     /* A data change on our node tells the waiter behind us that we hold
      * now: it lists again and becomes the first waiter. */
     req *r = new_req(a, 0);
-    int zrc = r ? zoo_aset(c->zh, a->node, "turn\n", 5, -1, promote_done, r)
-                : ZOK;
+    int zrc =
+        r ? zoo_aset(c->zh, a->node, "turn\n", 5, -1, promote_done, r) : ZOK;
     if (!r || zrc != ZOK) {
       if (r)
         drop_req(r);
@@ -1091,9 +1088,10 @@ int64_t zklock__engine_timers(zklock_client *c, zklock__cbq *q) {
     zklock__att *a = c->heap[0];
     if (a->deadline >= 0 && a->deadline <= now) {
       /* A try that got no answer at all cannot say busy. */
-      finish(a, a->try_only && !a->answered ? ZKLOCK_ECONNLOSS
-                : a->try_only               ? ZKLOCK_EBUSY
-                                            : ZKLOCK_ETIMEDOUT,
+      finish(a,
+             a->try_only && !a->answered ? ZKLOCK_ECONNLOSS
+             : a->try_only               ? ZKLOCK_EBUSY
+                                         : ZKLOCK_ETIMEDOUT,
              q);
       continue;
     }

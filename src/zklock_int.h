@@ -143,8 +143,8 @@ struct zklock_client {
   struct zklock__bgdel *bgdel; /* deletes to retry on reconnect */
   int zh_gen;                  /* generation of zh, for stale completions */
   /* the engine (src/queue.c) */
-  zklock__att *atts;   /* acquisitions in flight (doubly linked) */
-  zklock__att **heap;  /* timers: acquisitions by wake-up time */
+  zklock__att *atts;  /* acquisitions in flight (doubly linked) */
+  zklock__att **heap; /* timers: acquisitions by wake-up time */
   int nheap, heapcap;
   zklock__watch *wtab[ZKLOCK__WTAB];
   /* the service thread: timers, session replacement, deferred callbacks */
@@ -185,8 +185,7 @@ void zklock__cb_lock(zklock_client *c, zklock__cbq *q, const char *path,
 void zklock__cb_flush(zklock_client *c, zklock__cbq *q);
 /* Mutex held: queues done(rc) for the service thread to run (a result
  * known at once is never reported from inside the call). */
-void zklock__cb_defer(zklock_client *c, zklock_done_cb done, void *arg,
-                      int rc);
+void zklock__cb_defer(zklock_client *c, zklock_done_cb done, void *arg, int rc);
 /* Mutex held: the service thread should look at the timers again. */
 void zklock__svc_kick(zklock_client *c);
 
@@ -262,8 +261,7 @@ int zklock__lock_acquire_async(zklock__lock *l, char kind, int timeout_ms,
                                zklock_done_cb done, void *arg);
 /* Deletes our node (pipelined unless the client awaits releases). */
 int zklock__lock_release(zklock__lock *l);
-int zklock__lock_release_async(zklock__lock *l, zklock_done_cb done,
-                               void *arg);
+int zklock__lock_release_async(zklock__lock *l, zklock_done_cb done, void *arg);
 /* Marks our x node as a reader (setData) so waiting readers proceed. */
 int zklock__lock_downgrade(zklock__lock *l);
 /* Cancels a wait in progress (or the next one); any thread. */

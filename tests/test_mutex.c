@@ -95,7 +95,8 @@ static void test_trylock_busy_and_timeout(void **state) {
   assert_int_equal(zklock_mutex_trylock(mb), ZKLOCK_EBUSY);
   assert_int_equal(zklock_mutex_token(mb), -1);
   assert_null(zklock_mutex_node(mb));
-  assert_int_equal(zkt_nodes_settle(raw, root, 1), 1); /* the trylock left none */
+  assert_int_equal(zkt_nodes_settle(raw, root, 1),
+                   1); /* the trylock left none */
   int64_t t0 = zkt_now_ms();
   assert_int_equal(zklock_mutex_lock(mb, 400), ZKLOCK_ETIMEDOUT);
   int64_t took = zkt_now_ms() - t0;

@@ -94,7 +94,7 @@ typedef struct {
 /* "<x|r>-<32 lowercase hex>-<sequence>", sequence a signed 32-bit decimal
  * of 1..10 digits (ZooKeeper's %010d, negative after the wrap). */
 static inline int ref_name_parse(const char *s, ref_name *out) {
-  if (!s || (s[0] != 'x' && s[0] != 'r') || s[1] != '-')
+  if (!s || (s[0] != 'x' && s[0] != 'r' && s[0] != 's') || s[1] != '-')
     return -1;
   if (strspn(s + 2, "0123456789abcdef") < 32 || s[34] != '-')
     return -1;
