@@ -278,8 +278,12 @@ static void finish(zklock__att *a, int rc, zklock__cbq *q) {
      * out (unless it went with the session). */
     if (a->node && rc != ZKLOCK_ELOST && rc != ZKLOCK_ECLOSED)
       zklock__bg_delete(c, a->node, NULL);
-    /* A create whose answer was lost may still land: sweep our guid. */
-    if (a->lost_create && rc != ZKLOCK_ECLOSED)
+    /* A create whose answer was lost, or is still out (we gave up first,
+     * say with the servers not answering), may still land: sweep our
+     * guid. The sweep's listing queues behind the create in the session,
+     * or is retried after a reconnect. */
+    int create_out = a->state == S_ENQ && a->pending > 0;
+    if ((a->lost_create || create_out) && rc != ZKLOCK_ECLOSED)
       zklock__bg_delete(c, l->path, l->guid);
   }
   l->att = NULL;
