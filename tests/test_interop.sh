@@ -14,7 +14,9 @@
 # rwlock-write | semaphore:N | leaderlatch (Curator) | election (kazoo).
 #
 # Env: INTEROP_K (holds per worker, default 15), INTEROP_HOLD_MS (5),
-# INTEROP_ONLY (run only scenarios whose name contains this text).
+# INTEROP_ONLY (run only scenarios whose name contains this text),
+# INTEROP_LIMIT (seconds one acquisition may take, 60), INTEROP_KAZOO_RW=1
+# (also kazoo readers with kazoo writers: may deadlock, kazoo #649).
 # Needs: java, javac (default-jdk-headless), libcurator-recipes-java,
 # libslf4j-java, python3-kazoo; skips (77) without them.
 . "$top_srcdir/tests/cli-lib.sh"
@@ -23,7 +25,7 @@ RUN="$top_srcdir/tests/interop/run.sh"
 OUT="$top_builddir/tests/interop"
 K=${INTEROP_K:-15}
 HOLD=${INTEROP_HOLD_MS:-5}
-LIMIT=60 # seconds one acquisition may take before a worker gives up
+LIMIT=${INTEROP_LIMIT:-60} # seconds one acquisition may take before a worker gives up
 
 command -v javac >/dev/null 2>&1 && command -v java >/dev/null 2>&1 ||
   { echo "SKIP: no javac/java (default-jdk-headless)"; exit 77; }
@@ -52,7 +54,8 @@ zklock_worker() {
     $ZKLOCK "$@" "$p" -- sh -c '
       t0=$(date +%s%N)
       if [ "$4" = x ]; then
-        v=$(cat "$1"); sleep "$3"; echo $((v + 1)) >"$1"
+        v=$(cat "$1"); sleep "$3"
+        echo $((v + 1)) >"$1.$$" && mv -f "$1.$$" "$1"
       else
         sleep "$3"
       fi

@@ -36,7 +36,10 @@ public class CuratorLock {
     if (increment) {
       int v = Integer.parseInt(new String(Files.readAllBytes(counter), StandardCharsets.US_ASCII).trim());
       Thread.sleep(holdMs);
-      Files.write(counter, (Integer.toString(v + 1) + "\n").getBytes(StandardCharsets.US_ASCII));
+      // write-then-rename: a racing reader never sees an empty file
+      Path tmp = Paths.get(counter + "." + ProcessHandle.current().pid());
+      Files.write(tmp, (Integer.toString(v + 1) + "\n").getBytes(StandardCharsets.US_ASCII));
+      Files.move(tmp, counter, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } else {
       Thread.sleep(holdMs);
     }

@@ -37,8 +37,12 @@ def main():
             with open(counter) as f:
                 v = int(f.read().strip())
             time.sleep(hold_ms / 1000.0)
-            with open(counter, "w") as f:
+            # write-then-rename: a racing reader never sees an empty file
+            # (lost increments still show; a crash of this worker does not)
+            tmpf = "%s.%d" % (counter, os.getpid())
+            with open(tmpf, "w") as f:
                 f.write("%d\n" % (v + 1))
+            os.replace(tmpf, counter)
         else:
             time.sleep(hold_ms / 1000.0)
         t1 = time.time_ns()
