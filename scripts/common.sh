@@ -5,7 +5,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 PACKAGES="build-essential autoconf automake libtool pkg-config
   libzookeeper-mt-dev zookeeper default-jre-headless libcmocka-dev
-  valgrind clang clang-format libclang-rt-14-dev python3 procps"
+  valgrind clang clang-format libclang-rt-14-dev python3 procps
+  python3-kazoo default-jdk-headless libcurator-recipes-java
+  libcurator-framework-java libcurator-client-java libslf4j-java
+  libcommons-lang3-java"
 
 install_packages() {
   local missing=()

@@ -1,0 +1,189 @@
+#!/bin/sh
+# Interoperability (issue 15): Curator 5.4, kazoo 2.8 (both from Debian)
+# and the zklock tool queue on ONE lock path per scenario. Every worker does
+# K holds; an exclusive hold is a read-sleep-write increment of a counter
+# file, every hold logs its enter/exit time. A scenario passes when the
+# counter equals the number of exclusive holds (no lost increment), no
+# exclusive interval overlaps another, no more than N leases/readers
+# overlap where N applies, and no ephemeral node is left under the path.
+#
+# Workers (tests/interop/): CuratorLock.java, kazoo_lock.py, and the zklock
+# tool running a small sh increment. Spec of a worker: LIB:MODE:K with LIB
+# curator | kazoo | zklock | zklock/curator | zklock/kazoo (the tool with
+# --compat, skipped until the tool has it) and MODE mutex | rwlock-read |
+# rwlock-write | semaphore:N | leaderlatch (Curator) | election (kazoo).
+#
+# Env: INTEROP_K (holds per worker, default 15), INTEROP_HOLD_MS (5),
+# INTEROP_ONLY (run only scenarios whose name contains this text),
+# INTEROP_LIMIT (seconds one acquisition may take, 60), INTEROP_KAZOO_RW=1
+# (also kazoo readers with kazoo writers: may deadlock, kazoo #649).
+# Needs: java, javac (default-jdk-headless), libcurator-recipes-java,
+# libslf4j-java, python3-kazoo; skips (77) without them.
+. "$top_srcdir/tests/cli-lib.sh"
+
+RUN="$top_srcdir/tests/interop/run.sh"
+OUT="$top_builddir/tests/interop"
+K=${INTEROP_K:-15}
+HOLD=${INTEROP_HOLD_MS:-5}
+LIMIT=${INTEROP_LIMIT:-60} # seconds one acquisition may take before a worker gives up
+
+command -v javac >/dev/null 2>&1 && command -v java >/dev/null 2>&1 ||
+  { echo "SKIP: no javac/java (default-jdk-headless)"; exit 77; }
+sh "$RUN" classpath >/dev/null || { echo "SKIP: Curator jars missing"; exit 77; }
+"$PY" -c "import kazoo" 2>/dev/null || { echo "SKIP: no python3-kazoo"; exit 77; }
+sh "$RUN" build "$OUT" || fail "javac CuratorLock.java"
+
+has_compat=0
+$ZKLOCK --help 2>&1 | grep -q -- "--compat" && has_compat=1
+
+# zklock_worker PATH MODE K COUNTER LOG [COMPAT]: the tool, K holds.
+zklock_worker() {
+  p=$1 m=$2 k=$3 c=$4 l=$5 compat=$6
+  set -- -z "$hosts" -t "$LIMIT"
+  [ -n "$compat" ] && set -- "$@" --compat "$compat"
+  case $m in
+  rwlock-read) set -- "$@" -s ;;
+  mutex | rwlock-write) ;;
+  *) echo "zklock worker: no mode $m in the tool" >&2; return 2 ;;
+  esac
+  kind=x
+  [ "$m" = rwlock-read ] && kind=r
+  i=0
+  while [ $i -lt "$k" ]; do
+    # shellcheck disable=SC2016
+    $ZKLOCK "$@" "$p" -- sh -c '
+      t0=$(date +%s%N)
+      if [ "$4" = x ]; then
+        v=$(cat "$1"); sleep "$3"
+        echo $((v + 1)) >"$1.$$" && mv -f "$1.$$" "$1"
+      else
+        sleep "$3"
+      fi
+      t1=$(date +%s%N)
+      echo "$t0 $t1 $4 zklock-$PPID" >>"$2"' sh "$c" "$l" \
+      "$(awk "BEGIN{printf \"%.3f\", $HOLD/1000}")" $kind || return $?
+    i=$((i + 1))
+  done
+}
+
+# scenario NAME MAXSHARED EXPECT(pass|violation) SPEC...
+# Runs the workers on one fresh path; checks as described above. With
+# EXPECT=violation the scenario documents a known bug: it passes when the
+# checks do find a violation (and says so), fails if they find none.
+scenario() {
+  sname=$1 maxshared=$2 expect=$3
+  shift 3
+  case $sname in *"${INTEROP_ONLY:-}"*) ;; *) return 0 ;; esac
+  path="$root/$sname"
+  d="$tmp/$sname"
+  mkdir -p "$d"
+  echo 0 >"$d/counter"
+  : >"$d/log"
+  pids= want=0 n=0
+  for spec in "$@"; do
+    lib=${spec%%:*} rest=${spec#*:}
+    k=${rest##*:} mode=${rest%:*}
+    n=$((n + 1))
+    case $mode in mutex | rwlock-write | leaderlatch | election)
+      want=$((want + k)) ;;
+    esac
+    case $lib in
+    curator)
+      sh "$RUN" curator "$OUT" "$hosts" "$path" "$mode" "$k" "$d/counter" \
+        "$d/log" "$HOLD" "$LIMIT" >"$d/w$n.out" 2>&1 &
+      ;;
+    kazoo)
+      "$PY" "$top_srcdir/tests/interop/kazoo_lock.py" "$hosts" "$path" \
+        "$mode" "$k" "$d/counter" "$d/log" "$HOLD" "$LIMIT" \
+        >"$d/w$n.out" 2>&1 &
+      ;;
+    zklock) zklock_worker "$path" "$mode" "$k" "$d/counter" "$d/log" \
+      >"$d/w$n.out" 2>&1 & ;;
+    zklock/*)
+      if [ $has_compat = 0 ]; then
+        echo "# $sname: skipped (the tool has no --compat yet)"
+        for p in $pids; do kill "$p" 2>/dev/null; done
+        wait
+        return 0
+      fi
+      zklock_worker "$path" "$mode" "$k" "$d/counter" "$d/log" "${lib#zklock/}" \
+        >"$d/w$n.out" 2>&1 &
+      ;;
+    *) fail "bad worker spec $spec" ;;
+    esac
+    pids="$pids $!"
+    bg_pids="$bg_pids $!"
+  done
+  t0=$(date +%s)
+  bad=
+  n=0
+  for p in $pids; do
+    n=$((n + 1))
+    wait "$p" || bad="$bad w$n(rc $?)"
+  done
+  secs=$(($(date +%s) - t0))
+  got=$(cat "$d/counter")
+  ivl=$("$PY" "$top_srcdir/tests/interop/check.py" intervals "$d/log" \
+    "$maxshared") && ivl_ok=1 || ivl_ok=0
+  left=$("$PY" "$top_srcdir/tests/interop/check.py" nodes "$hosts" "$path" \
+    "$path-__lock__" | tail -1)
+  summary="$sname: ${secs}s counter=$got/$want lost=$((want - got)) $ivl; $left"
+  problems=
+  [ -n "$bad" ] && problems="$problems workers failed:$bad;"
+  [ "$got" = "$want" ] || problems="$problems lost increments;"
+  [ $ivl_ok = 1 ] || problems="$problems overlap;"
+  case $left in *" 0") ;; *) problems="$problems nodes left;" ;; esac
+  if [ "$expect" = pass ]; then
+    if [ -n "$problems" ]; then
+      for f in "$d"/w*.out; do sed "s|^|  $(basename "$f"): |" "$f" | tail -5; done
+      fail "$summary --$problems"
+    fi
+    ok "$summary"
+  else
+    [ -n "$problems" ] || fail "$summary -- expected the known violation, saw none"
+    ok "$summary -- KNOWN BUG reproduced:$problems"
+  fi
+}
+
+# ---- each library with itself: the harness sees no violation ----
+scenario curator-mutex 1 pass curator:mutex:$K curator:mutex:$K curator:mutex:$K
+scenario kazoo-mutex 1 pass kazoo:mutex:$K kazoo:mutex:$K kazoo:mutex:$K
+scenario curator-rwlock 0 pass curator:rwlock-write:$K curator:rwlock-write:$K \
+  curator:rwlock-read:$K curator:rwlock-read:$K
+scenario curator-semaphore 2 pass curator:semaphore:2:$K curator:semaphore:2:$K \
+  curator:semaphore:2:$K curator:semaphore:2:$K
+scenario kazoo-semaphore 2 pass kazoo:semaphore:2:$K kazoo:semaphore:2:$K \
+  kazoo:semaphore:2:$K kazoo:semaphore:2:$K
+scenario curator-latch 1 pass curator:leaderlatch:$K curator:leaderlatch:$K \
+  curator:leaderlatch:$K
+scenario kazoo-election 1 pass kazoo:election:$K kazoo:election:$K \
+  kazoo:election:$K
+# kazoo 2.8 readers wait for the last writer of all, even one queued after
+# them (kazoo #649): readers and writers together can deadlock. Writers
+# with writers, readers with readers are fine.
+scenario kazoo-rwlock-writers 0 pass kazoo:rwlock-write:$K kazoo:rwlock-write:$K
+scenario kazoo-rwlock-readers 0 pass kazoo:rwlock-read:$K kazoo:rwlock-read:$K
+[ -n "${INTEROP_KAZOO_RW:-}" ] &&
+  scenario kazoo-rwlock-mixed 0 pass kazoo:rwlock-write:$K kazoo:rwlock-write:$K \
+    kazoo:rwlock-read:$K kazoo:rwlock-read:$K
+
+# ---- the bug issue 15 fixes: native zklock and another library on one
+# path ignore each other's nodes ----
+if [ $has_compat = 0 ]; then
+  scenario native-with-kazoo 1 violation zklock:mutex:$K zklock:mutex:$K \
+    kazoo:mutex:$K kazoo:mutex:$K
+  scenario native-with-curator 1 violation zklock:mutex:$K curator:mutex:$K \
+    curator:mutex:$K
+fi
+
+# ---- with profiles (run once the tool has --compat) ----
+scenario kazoo-profile-mutex 1 pass zklock/kazoo:mutex:$K zklock/kazoo:mutex:$K \
+  kazoo:mutex:$K kazoo:mutex:$K
+scenario curator-profile-mutex 1 pass zklock/curator:mutex:$K \
+  zklock/curator:mutex:$K curator:mutex:$K curator:mutex:$K
+scenario curator-profile-rwlock 0 pass zklock/curator:rwlock-write:$K \
+  zklock/curator:rwlock-read:$K curator:rwlock-write:$K curator:rwlock-read:$K
+scenario kazoo-profile-rwlock 0 pass zklock/kazoo:rwlock-write:$K \
+  zklock/kazoo:rwlock-read:$K kazoo:rwlock-write:$K
+
+echo "1..$checks"
