@@ -1,6 +1,7 @@
 /* Read-write lock: r and x nodes in one queue (src/queue.c). A reader
  * waits for the nearest earlier writer, a writer for the nearest earlier
  * node of any kind; the queue code picks the candidates by kind. */
+#include "compat.h"
 #include "zklock_int.h"
 
 /* An rwlock is a lock handle; the first-member rule makes the casts
@@ -25,6 +26,8 @@ int zklock_rwlock_new(zklock_client *c, const char *path, zklock_rwlock **out) {
     return ZKLOCK_EINVAL;
   zklock__lock *l;
   int rc = zklock__lock_new(c, path, &l);
+  if (rc == ZKLOCK_OK)
+    l->recipe = ZKLOCK__R_RWLOCK; /* Curator names its nodes by recipe */
   *out = (zklock_rwlock *)l;
   return rc;
 }

@@ -1,6 +1,7 @@
 /* Client: one ZooKeeper session, watcher dispatch, session state, and the
  * background deletes that keep timeouts and failures from leaving orphans. */
 #define _GNU_SOURCE /* memmem */
+#include "compat.h"
 #include "zklock_int.h"
 
 #include <errno.h>
@@ -17,8 +18,8 @@
 typedef struct zklock__bgdel {
   struct zklock__bgdel *next;
   zklock_client *c;
-  uint64_t gen; /* conn_gen when last sent */
-  char guid[ZKLOCK__GUID_LEN + 1];
+  uint64_t gen;  /* conn_gen when last sent */
+  char guid[40]; /* id of the nodes to sweep, in the client's profile */
   char node[ZKLOCK__NODE_MAX];
 } zklock__bgdel;
 
@@ -221,10 +222,10 @@ static void bg_children_done(int rc, const struct String_vector *sv,
   if (conn_lost(rc)) {
     bg_retry(c, b);
   } else {
-    zklock__name nm;
+    zklock__cname nm;
     for (int i = 0; rc == ZOK && sv && i < sv->count; i++) {
-      if (zklock__name_parse(sv->data[i], &nm) == 0 &&
-          strcmp(nm.guid, b->guid) == 0) {
+      if (zklock__cname_parse(c->compat, sv->data[i], &nm) == 0 &&
+          strcmp(nm.id, b->guid) == 0) {
         zklock__bgdel *d = bg_new(c, b->node, NULL);
         if (d) {
           size_t len = strlen(d->node);
@@ -455,7 +456,7 @@ typedef struct {
 static void own_watch_done(int rc, const char *v, int vlen,
                            const struct Stat *st, const void *data);
 
-static void held_watch(zklock_client *c, zklock__held *h) {
+void zklock__held_watch(zklock_client *c, zklock__held *h) {
   if (!c->zh)
     return;
   ownwatch *w = malloc(sizeof *w + strlen(h->node) + 1);
@@ -478,7 +479,7 @@ void zklock__held_link(zklock_client *c, zklock__held *h) {
   h->state = ZKLOCK_LOCK_HELD;
   h->sid = c->sid;
   h->revoke = 0;
-  held_watch(c, h);
+  zklock__held_watch(c, h);
 }
 
 void zklock__held_unlink(zklock__held *h) {
@@ -512,8 +513,10 @@ static void own_watch_done(int rc, const char *v, int vlen,
     if (rc == ZNONODE) {
       zklock__held_set(c, h, ZKLOCK_LOCK_LOST, &q);
     } else if (rc == ZOK && !h->revoke && v &&
-               memmem(v, (size_t)vlen, ZKLOCK__MARK_REVOKE,
-                      strlen(ZKLOCK__MARK_REVOKE))) {
+               (memmem(v, (size_t)vlen, ZKLOCK__MARK_REVOKE,
+                       strlen(ZKLOCK__MARK_REVOKE)) ||
+                (c->compat == ZKLOCK_COMPAT_CURATOR &&
+                 zklock__curator_is_revoke(v, vlen)))) {
       /* someone asked us to let go; the hold stays until we unlock */
       h->revoke = 1;
       zklock__cb_lock(c, &q, h->path, h->node, ZKLOCK_LOCK_REVOKE_REQUESTED);
@@ -581,7 +584,7 @@ static void watcher(zhandle_t *zh, int type, int state, const char *path,
       if (type == ZOO_DELETED_EVENT)
         zklock__held_set(c, h, ZKLOCK_LOCK_LOST, &q);
       else if (type == ZOO_CHANGED_EVENT)
-        held_watch(c, h); /* re-arm; a revocation shows in the data */
+        zklock__held_watch(c, h); /* re-arm; a revocation shows in data */
     }
   }
   pthread_mutex_unlock(&c->mu);
@@ -741,7 +744,8 @@ int zklock_client_open(const char *hosts, const zklock_client_opts *opts,
       (o.dispatch != ZKLOCK_DISPATCH_THREAD &&
        o.dispatch != ZKLOCK_DISPATCH_LOOP) ||
       (o.await_release != 0 && o.await_release != 1) ||
-      (o.compat != ZKLOCK_COMPAT_NATIVE))
+      (o.compat != ZKLOCK_COMPAT_NATIVE && o.compat != ZKLOCK_COMPAT_CURATOR &&
+       o.compat != ZKLOCK_COMPAT_KAZOO))
     return ZKLOCK_EINVAL;
 
   zklock_client *c = calloc(1, sizeof *c);

@@ -18,6 +18,7 @@
  * exclusive node the nearest earlier node of any kind, a reader the
  * nearest earlier writer (passing writers that downgraded), a semaphore
  * lease the holders ahead of it (see evaluate_sem()). */
+#include "compat.h"
 #include "zklock_int.h"
 
 #include <stdio.h>
@@ -460,7 +461,16 @@ static void send_enqueue(zklock__att *a, int parents, zklock__cbq *q) {
     }
   }
   char prefix[ZKLOCK__NODE_MAX];
-  snprintf(prefix, sizeof prefix, "%s/%c-%s-", l->path, a->kind, l->guid);
+  int plen = snprintf(prefix, sizeof prefix, "%s/", l->path);
+  if (c->compat == ZKLOCK_COMPAT_NATIVE)
+    snprintf(prefix + plen, sizeof prefix - (size_t)plen, "%c-%s-", a->kind,
+             l->guid);
+  else if (zklock__cname_prefix(c->compat, l->recipe, a->kind, l->guid,
+                                prefix + plen,
+                                sizeof prefix - (size_t)plen) < 0) {
+    finish(a, ZKLOCK_EINVAL, q);
+    return;
+  }
   const char *v;
   int vlen;
   node_data(l, &v, &vlen);
@@ -531,6 +541,13 @@ static void pathget_done(int rc, const char *v, int vlen, const struct Stat *st,
   pthread_mutex_unlock(&c->mu);
 }
 
+/* 1 if a child name carries our id (in the client's profile). */
+static int same_id(zklock_client *c, const char *name, const char *id) {
+  zklock__cname cn;
+  return zklock__cname_parse(c->compat, name, &cn) == 0 &&
+         strcmp(cn.id, id) == 0;
+}
+
 static void create_done(int rc, const char *path, const struct Stat *st,
                         const void *data) {
   req *r = (req *)data;
@@ -597,11 +614,9 @@ static void kids_done(int rc, const struct String_vector *sv,
       } else if (rc != ZOK) {
         failed(a, rc, S_RECOVER, &q);
       } else {
-        zklock__name nm;
         const char *found = NULL;
         for (int i = 0; i < sv->count && !found; i++)
-          if (zklock__name_parse(sv->data[i], &nm) == 0 &&
-              strcmp(nm.guid, a->l->guid) == 0)
+          if (same_id(c, sv->data[i], a->l->guid))
             found = sv->data[i];
         if (!found) {
           send_enqueue(a, 0, &q); /* not created: try again */
@@ -734,9 +749,61 @@ static int set_waits(zklock__att *a, const cand *cv, int n, int total,
 /* From a listing: grant, or what to watch. Nodes of another kind family
  * (a lock's x/r next to a semaphore's s) or of another library are never
  * ignored: that would let two lock protocols hold one path at once. */
+/* In a Curator or kazoo profile the library's own rule decides (see
+ * src/compat.c for each rule's source). */
+static void evaluate_compat(zklock__att *a, const struct String_vector *sv,
+                            zklock__cbq *q) {
+  zklock_client *c = a->c;
+  zklock__lock *l = a->l;
+  const char *mine = strrchr(a->node, '/') + 1;
+  int n = sv->count;
+  int *idx = malloc(sizeof *idx * (size_t)(n + 1));
+  cand *cv = malloc(sizeof *cv * (size_t)(n + 1));
+  if (!idx || !cv) {
+    free(idx);
+    free(cv);
+    finish(a, ZKLOCK_ENOMEM, q);
+    return;
+  }
+  for (int i = 0; i < n; i++) {
+    /* a second node of ours: a lost create that landed after all */
+    if (strcmp(sv->data[i], mine) != 0 && same_id(c, sv->data[i], l->guid)) {
+      char dup[ZKLOCK__NODE_MAX];
+      snprintf(dup, sizeof dup, "%s/%s", l->path, sv->data[i]);
+      zklock__bg_delete(c, dup, NULL);
+    }
+  }
+  int k = 0, fidx = -1;
+  int rc =
+      zklock__must_outlast(c->compat, l->recipe, a->kind, mine,
+                           (const char *const *)sv->data, n, idx, &k, &fidx);
+  if (rc == ZKLOCK__C_OK && k > 0 && !a->try_only) {
+    int keep = k > KEEP ? KEEP : k;
+    for (int i = 0; i < keep; i++)
+      cv[i].name = sv->data[idx[i]];
+    rc = set_waits(a, cv, keep, k, W_CHAIN) ? ZKLOCK__C_EINVAL : rc;
+  }
+  free(idx);
+  free(cv);
+  if (rc == ZKLOCK__C_EFOREIGN)
+    finish(a, ZKLOCK_EFOREIGN, q);
+  else if (rc != ZKLOCK__C_OK)
+    finish(a, ZKLOCK_EZK, q);
+  else if (k == 0)
+    grant(a, q);
+  else if (a->try_only)
+    finish(a, ZKLOCK_EBUSY, q);
+  else
+    watch_nodes(a, q);
+}
+
 static void evaluate(zklock__att *a, const struct String_vector *sv,
                      zklock__cbq *q) {
   zklock__lock *l = a->l;
+  if (a->c->compat != ZKLOCK_COMPAT_NATIVE) {
+    evaluate_compat(a, sv, q);
+    return;
+  }
   const char *mine = strrchr(a->node, '/') + 1;
   zklock__name me, nm;
   if (zklock__name_parse(mine, &me)) {
@@ -886,6 +953,7 @@ static void wget_done(int rc, const char *v, int vlen, const struct Stat *st,
       else
         a->state = S_WAIT;
     } else if (a->wmode == W_CHAIN && a->kind == 'r' &&
+               c->compat == ZKLOCK_COMPAT_NATIVE &&
                has_mark(v, vlen, ZKLOCK__MARK_READ)) {
       /* a writer that downgraded: readers share with it, next one */
       disarm(a);
@@ -1166,7 +1234,11 @@ static int start(zklock__lock *l, char kind, int timeout_ms,
     l->cancel = 0;
     return ZKLOCK_ECANCELED;
   }
-  if (zklock__guid(l->guid)) {
+  /* semaphores share paths with Curator/kazoo only in their own layouts,
+   * which this engine does not speak: refuse rather than mix */
+  if (kind == 's' && c->compat != ZKLOCK_COMPAT_NATIVE)
+    return ZKLOCK_EINVAL;
+  if (zklock__profile_id(c->compat, l->guid, sizeof l->guid) < 0) {
     zklock__set_zk_err(ZSYSTEMERROR);
     return ZKLOCK_EZK;
   }
@@ -1448,7 +1520,59 @@ static int do_downgrade(zklock__lock *l, zhandle_t *zh, zklock__op *op,
   }
 }
 
+static void create_op_done(int rc, const char *path, const void *data) {
+  (void)path;
+  zklock__void_done(rc, data);
+}
+
+/* Curator/kazoo downgrade (CURATOR-621 as fixed in Curator 5.5): a read
+ * node, EPHEMERAL and not sequential, named with our write node's counter
+ * so it sorts where the write node is, then the write node goes. In
+ * between we hold both: still a writer to everyone. */
+static int do_downgrade_compat(zklock__lock *l, zhandle_t *zh, zklock__op *op,
+                               void *arg) {
+  (void)arg;
+  zklock_client *c = l->c;
+  char id[40], name[ZKLOCK__NAME_MAX * 2], node[ZKLOCK__NODE_MAX];
+  if (zklock__profile_id(c->compat, id, sizeof id) < 0 ||
+      zklock__cname_downgrade(c->compat, id, strrchr(l->h.node, '/') + 1, name,
+                              sizeof name) < 0)
+    return ZKLOCK_EINVAL;
+  snprintf(node, sizeof node, "%s/%s", l->path, name);
+  char *copy = strdup(node);
+  if (!copy)
+    return ZKLOCK_ENOMEM;
+  op->pending++;
+  int zrc = zoo_acreate(zh, node, c->owner, (int)strlen(c->owner),
+                        zklock__acl(c), ZOO_EPHEMERAL, create_op_done, op);
+  if (zrc != ZOK) {
+    op->pending--;
+    free(copy);
+    return zklock__zk_err(zrc);
+  }
+  zklock__op_wait_pending(c, op);
+  if (op->void_rc != ZOK) {
+    if (conn_lost(op->void_rc))
+      zklock__bg_delete(c, node, NULL); /* it may have landed */
+    free(copy);
+    return zklock__zk_err(op->void_rc);
+  }
+  /* the write node goes in the background (and with the session at the
+   * latest); the read node is our hold from now on */
+  zklock__bg_delete(c, l->h.node, NULL);
+  free(l->h.node);
+  l->h.node = copy;
+  l->kind = 'r';
+  zklock__held_watch(c, &l->h);
+  return ZKLOCK_OK;
+}
+
 int zklock__lock_downgrade(zklock__lock *l) {
+  if (l->c->compat != ZKLOCK_COMPAT_NATIVE) {
+    if (l->kind != 'x')
+      return ZKLOCK_ENOTHELD;
+    return held_call(l, do_downgrade_compat, NULL);
+  }
   if (l->kind != 'x')
     return ZKLOCK_ENOTHELD;
   if (l->downgraded)

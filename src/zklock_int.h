@@ -210,6 +210,8 @@ void zklock__sync_done(int rc, const char *value, const void *data);
  * foreign deletion turns the lock LOST. */
 void zklock__held_link(zklock_client *c, zklock__held *h);
 void zklock__held_unlink(zklock__held *h);
+/* Mutex held: (re)arms the own-node watch of a held node. */
+void zklock__held_watch(zklock_client *c, zklock__held *h);
 /* Mutex held: sets h's state and queues an on_lock notice. */
 void zklock__held_set(zklock_client *c, zklock__held *h, int state,
                       zklock__cbq *q);
@@ -246,7 +248,10 @@ struct zklock__lock {
   int path_checked; /* semaphore: the path's permit count was checked */
   char *data;       /* node data (election id); NULL: owner text */
   zklock__att *att; /* acquisition in flight */
-  char guid[ZKLOCK__GUID_LEN + 1];
+  int recipe;       /* ZKLOCK__R_* (src/compat.h): names in a profile */
+  /* id tying our nodes to this attempt: zklock guid, Curator uuid or kazoo
+   * hex, by profile */
+  char guid[40];
 };
 
 /* Allocates a lock handle at path (validated) on client c. */
