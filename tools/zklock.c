@@ -66,6 +66,7 @@ typedef struct {
   const char *owner;
   int verbose;
   int json;
+  int compat; /* ZKLOCK_COMPAT_*, -1 unset */
   const char *path;
   char **cmd;
 } cli_opts;
@@ -123,6 +124,9 @@ static void help(void) {
       "      --owner TEXT          text stored in the lock node for 'status'\n"
       "                            (default: your user name)\n"
       "      --json                'status': print JSON\n"
+      "      --compat PROFILE      share the lock with other libraries'\n"
+      "                            processes: native (default), curator,\n"
+      "                            kazoo (else $ZKLOCK_COMPAT)\n"
       "  -v, --verbose             report lock state changes on stderr\n"
       "  -h, --help                show this help and exit\n"
       "  -V, --version             show the version and exit\n"
@@ -853,7 +857,8 @@ enum {
   OPT_SESSION_TIMEOUT,
   OPT_AUTH_FILE,
   OPT_OWNER,
-  OPT_JSON
+  OPT_JSON,
+  OPT_COMPAT
 };
 
 static const struct option long_opts[] = {
@@ -867,10 +872,20 @@ static const struct option long_opts[] = {
     {"auth-file", required_argument, NULL, OPT_AUTH_FILE},
     {"owner", required_argument, NULL, OPT_OWNER},
     {"json", no_argument, NULL, OPT_JSON},
+    {"compat", required_argument, NULL, OPT_COMPAT},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0}};
+
+/* Naming profile name -> ZKLOCK_COMPAT_*, -1 if unknown. */
+static int parse_compat(const char *s) {
+  static const char *const names[] = {"native", "curator", "kazoo"};
+  for (int i = 0; i < 3; i++)
+    if (strcmp(s, names[i]) == 0)
+      return i;
+  return -1;
+}
 
 /* Parses options up to the first operand. Returns -1 to go on, else an
  * exit code. */
@@ -920,6 +935,11 @@ static int parse_opts(int argc, char **argv, cli_opts *o) {
     case OPT_JSON:
       o->json = 1;
       break;
+    case OPT_COMPAT:
+      if ((o->compat = parse_compat(optarg)) < 0)
+        return usage_error("invalid --compat '%s' (native, curator, kazoo)",
+                           optarg);
+      break;
     case 'v':
       o->verbose = 1;
       break;
@@ -942,7 +962,8 @@ static int parse_opts(int argc, char **argv, cli_opts *o) {
 }
 
 int main(int argc, char **argv) {
-  cli_opts o = {.timeout_ms = -1,
+  cli_opts o = {.compat = -1,
+                .timeout_ms = -1,
                 .kill_after_ms = 5000,
                 .connect_timeout_ms = 10000,
                 .session_timeout_ms = 10000};
@@ -986,6 +1007,10 @@ int main(int argc, char **argv) {
     o.hosts = getenv("ZKLOCK_HOSTS");
   if (!o.hosts || !*o.hosts)
     o.hosts = DEFAULT_HOSTS;
+  if (o.compat < 0 && getenv("ZKLOCK_COMPAT") && *getenv("ZKLOCK_COMPAT") &&
+      (o.compat = parse_compat(getenv("ZKLOCK_COMPAT"))) < 0)
+    return usage_error("invalid ZKLOCK_COMPAT '%s' (native, curator, kazoo)",
+                       getenv("ZKLOCK_COMPAT"));
 
   char auth[AUTH_MAX + 2] = "";
   if (o.auth_file) {
@@ -1019,6 +1044,7 @@ int main(int argc, char **argv) {
       .connect_timeout_ms = o.connect_timeout_ms,
       .auth = auth[0] ? auth : NULL,
       .owner_text = o.owner,
+      .compat = o.compat < 0 ? ZKLOCK_COMPAT_NATIVE : o.compat,
   };
   if (status_cmd) {
     rc = run_status(&o, &copts);
