@@ -43,7 +43,8 @@ zklock_worker() {
   [ -n "$compat" ] && set -- "$@" --compat "$compat"
   case $m in
   rwlock-read) set -- "$@" -s ;;
-  mutex | rwlock-write) ;;
+  rwlock-write) set -- "$@" -w ;;
+  mutex) ;;
   *) echo "zklock worker: no mode $m in the tool" >&2; return 2 ;;
   esac
   kind=x

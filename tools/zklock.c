@@ -56,7 +56,7 @@ enum {
 
 typedef struct {
   const char *hosts;
-  int shared;
+  int shared; /* 0 mutex, 1 read, 2 write side of a read-write lock */
   int nonblock;
   int timeout_ms; /* -1: wait forever */
   int kill_after_ms;
@@ -110,6 +110,10 @@ static void help(void) {
       "                            $ZKLOCK_HOSTS, then " DEFAULT_HOSTS "\n"
       "  -s, --shared              take a shared (read) lock; the default is\n"
       "                            exclusive\n"
+      "  -w, --write               take the write side of a read-write lock\n"
+      "                            (as exclusive; differs only in a compat\n"
+      "                            profile, where a library names the two\n"
+      "                            recipes' nodes apart)\n"
       "  -n, --nonblock            fail at once if the lock is taken\n"
       "  -t, --timeout SEC         give up waiting for the lock after SEC\n"
       "                            seconds (fractions allowed; 0 = -n)\n"
@@ -248,6 +252,8 @@ typedef struct {
 } worker_arg;
 
 static int lock_once(const cli_opts *o, int timeout_ms) {
+  if (o->shared == 2)
+    return zklock_rwlock_wrlock(g.rw, timeout_ms);
   if (o->shared)
     return zklock_rwlock_rdlock(g.rw, timeout_ms);
   return zklock_mutex_lock(g.m, timeout_ms);
@@ -729,7 +735,7 @@ static int run_locked(const cli_opts *o, int sfd, const sigset_t *orig) {
   int64_t token = lock_token(o);
   if (o->verbose)
     msg("acquired %s lock on %s (token %" PRId64 ")",
-        o->shared ? "shared" : "exclusive", o->path, token);
+        o->shared == 1 ? "shared" : "exclusive", o->path, token);
   if (atomic_load(&g.lost) || token < 0) {
     msg("lock on %s lost before the command started", o->path);
     return XC_LOST;
@@ -864,6 +870,7 @@ enum {
 static const struct option long_opts[] = {
     {"hosts", required_argument, NULL, 'z'},
     {"shared", no_argument, NULL, 's'},
+    {"write", no_argument, NULL, 'w'},
     {"nonblock", no_argument, NULL, 'n'},
     {"timeout", required_argument, NULL, 't'},
     {"kill-after", required_argument, NULL, 'k'},
@@ -892,14 +899,17 @@ static int parse_compat(const char *s) {
 static int parse_opts(int argc, char **argv, cli_opts *o) {
   int ch, ms;
   opterr = 0;
-  while ((ch = getopt_long(argc, argv, "+:z:snt:k:vhV", long_opts, NULL)) !=
+  while ((ch = getopt_long(argc, argv, "+:z:swnt:k:vhV", long_opts, NULL)) !=
          -1) {
     switch (ch) {
     case 'z':
       o->hosts = optarg;
       break;
     case 's':
-      o->shared = 1;
+    case 'w':
+      if (o->shared)
+        return usage_error("-s and -w exclude each other");
+      o->shared = ch == 's' ? 1 : 2;
       break;
     case 'n':
       o->nonblock = 1;
