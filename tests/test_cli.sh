@@ -230,6 +230,7 @@ wait_file "$tmp/d.node"
 zk delete "$(cat "$tmp/d.node")" || fail "deleting the lock node"
 wait "$p" 2>"$tmp/err"
 rc=$?
+proc_reaped "$p"
 [ "$rc" -eq 79 ] || fail "node deletion: exit status $rc, expected 79"
 ok "node deletion: zklock exits 79"
 kill -0 "$(cat "$tmp/d.pid")" 2>/dev/null && fail "command survived"
@@ -292,10 +293,10 @@ bg zk proxy "$tmp/proxy"
 proxy=$last_pid
 wait_file "$tmp/proxy/port"
 phosts="127.0.0.1:$(cat "$tmp/proxy/port")"
-$ZKLOCK -z "$phosts" --session-timeout 3 -k 1 "$root/cut" -- \
-  sh -c "$TERMREC" sh "$tmp/c" &
-p=$!
-bg_pids="$bg_pids $p"
+# (the later -z wins)
+bg_zl -z "$phosts" --session-timeout 3 -k 1 "$root/cut" -- \
+  sh -c "$TERMREC" sh "$tmp/c"
+p=$last_pid
 wait_file "$tmp/c.held"
 touch "$tmp/proxy/cut"
 wait_rc "$p" 79 "cut off past the session timeout: exit 79"
@@ -303,5 +304,6 @@ wait_rc "$p" 79 "cut off past the session timeout: exit 79"
 ok "cut off: the command got SIGTERM"
 touch "$tmp/proxy/stop"
 wait "$proxy"
+proc_reaped "$proxy"
 
 echo "all $checks checks passed"
