@@ -142,10 +142,28 @@ typedef void (*zklock_lock_cb)(zklock_client *c, const char *path,
                                const char *node, zklock_lock_state st,
                                void *arg);
 
+/* Accepted zklock_client_opts timeouts (zklock_client_open answers
+ * ZKLOCK_EINVAL outside them). Until the server negotiates it, the
+ * requested session timeout also bounds the ZooKeeper C client's
+ * connection handshake: 1 or 2 ms fail even on loopback, and below 100 ms
+ * a handshake is at the mercy of one network round trip. From 2^30 ms the
+ * client's arithmetic on the timeout overflows. Servers clamp the session
+ * timeout to [2, 20] ticks anyway (4 s .. 40 s with the default tickTime),
+ * so an hour is far beyond what one grants; the connect timeout is capped
+ * alike so that a mistaken huge value cannot make zklock_client_open hang
+ * for days. */
+#define ZKLOCK_SESSION_TIMEOUT_MIN_MS 100
+#define ZKLOCK_SESSION_TIMEOUT_MAX_MS 3600000
+#define ZKLOCK_CONNECT_TIMEOUT_MAX_MS 3600000
+
 typedef struct zklock_client_opts {
-  int session_timeout_ms; /* 0: 10000. The server clamps it to its limits. */
-  int connect_timeout_ms; /* 0: 15000. zklock_client_open gives up after it */
-  const char *auth;       /* "user:password" digest credentials, or NULL */
+  /* 0: 10000, else within [ZKLOCK_SESSION_TIMEOUT_MIN_MS,
+   * ZKLOCK_SESSION_TIMEOUT_MAX_MS]. The server clamps it to its limits. */
+  int session_timeout_ms;
+  /* 0: 15000, else at most ZKLOCK_CONNECT_TIMEOUT_MAX_MS.
+   * zklock_client_open gives up after it. */
+  int connect_timeout_ms;
+  const char *auth; /* "user:password" digest credentials, or NULL */
   /* ACL for nodes zklock creates. NULL: with auth, creator-all + world-read;
    * without auth, world:anyone (open). */
   const struct ACL_vector *acl;
@@ -190,7 +208,10 @@ ZKLOCK_EXTERN int zklock_client_open(const char *hosts,
                                      zklock_client **out);
 /* Ends the session (its lock nodes go with it) and wakes any waiter with
  * ZKLOCK_ECLOSED. Lock handles stay valid (every call returns ECLOSED)
- * until freed. NULL is fine. Must not be called from a callback. */
+ * until freed. NULL is fine. Must not be called from a callback.
+ * The client pointer is invalid after this call: do not pass it to any
+ * function again (its memory goes with the last lock handle freed, or at
+ * once when there is none). */
 ZKLOCK_EXTERN void zklock_client_close(zklock_client *c);
 /* Loop mode (ZKLOCK_DISPATCH_LOOP): an fd that is readable while
  * callbacks are queued (poll it for POLLIN), and the call that runs them on
@@ -207,7 +228,16 @@ ZKLOCK_EXTERN int64_t zklock_client_session_id(const zklock_client *c);
 
 /* ---- exclusive mutex (recipes/mutex.c) ----
  * timeout_ms: < 0 waits forever, 0 tries once (like trylock), > 0 gives up
- * after that many milliseconds with ZKLOCK_ETIMEDOUT. */
+ * after that many milliseconds with ZKLOCK_ETIMEDOUT, whatever the servers
+ * do (a call returns within about timeout_ms + 250 ms even while no server
+ * answers). A try (timeout 0, trylock, tryrdlock, trywrlock) waits at most
+ * ZKLOCK_TRY_WAIT_MS for the server's answer and returns ZKLOCK_ECONNLOSS
+ * if none came. A request answered after the call gave up leaves no lock
+ * node behind: it is deleted when the answer arrives. */
+/* How long a try waits for an answer: a bounded wait, so a try never
+ * blocks for a session timeout while the ensemble is unreachable, yet long
+ * enough for a round trip to a distant or busy server. */
+#define ZKLOCK_TRY_WAIT_MS 1000
 ZKLOCK_EXTERN int zklock_mutex_new(zklock_client *c, const char *path,
                                    zklock_mutex **out);
 ZKLOCK_EXTERN int zklock_mutex_lock(zklock_mutex *m, int timeout_ms);
@@ -229,7 +259,9 @@ ZKLOCK_EXTERN zklock_lock_state zklock_mutex_state(const zklock_mutex *m);
 ZKLOCK_EXTERN const char *zklock_mutex_node(const zklock_mutex *m);
 /* Run ops atomically only while this lock is still held: a multi of
  * check(lock node) followed by ops. results has room for n entries (may be
- * NULL). Returns ZKLOCK_ELOST if the lock node is gone. */
+ * NULL). Returns ZKLOCK_ELOST if the lock node is gone. n = 0 (ops and
+ * results may be NULL) only checks, on the server, that the lock is still
+ * held: ZKLOCK_OK or ZKLOCK_ELOST. */
 ZKLOCK_EXTERN int zklock_mutex_fenced_multi(zklock_mutex *m, int n,
                                             const zoo_op_t *ops,
                                             zoo_op_result_t *results);
@@ -274,6 +306,8 @@ ZKLOCK_EXTERN int zklock_rwlock_mode(const zklock_rwlock *l);
 ZKLOCK_EXTERN const char *zklock_rwlock_node(const zklock_rwlock *l);
 /* As zklock_mutex_cancel, for rdlock/wrlock waits. */
 ZKLOCK_EXTERN int zklock_rwlock_cancel(zklock_rwlock *l);
+/* As zklock_mutex_fenced_multi (n = 0 included), for a read or write
+ * hold. */
 ZKLOCK_EXTERN int zklock_rwlock_fenced_multi(zklock_rwlock *l, int n,
                                              const zoo_op_t *ops,
                                              zoo_op_result_t *results);

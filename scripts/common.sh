@@ -3,12 +3,15 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
+# Everything the build, the tests and the scripts run: python3-kazoo for
+# tests/cli-zk.py, groff-base and man-db for the man page checks of
+# tests/test_install.sh, libclang-rt-14-dev for the fuzzer and sanitizers.
 PACKAGES="build-essential autoconf automake libtool pkg-config
   libzookeeper-mt-dev zookeeper default-jre-headless libcmocka-dev
-  valgrind clang clang-format libclang-rt-14-dev python3 procps
-  python3-kazoo default-jdk-headless libcurator-recipes-java
-  libcurator-framework-java libcurator-client-java libslf4j-java
-  libcommons-lang3-java"
+  valgrind clang clang-format libclang-rt-14-dev python3 python3-kazoo
+  groff-base man-db procps util-linux default-jdk-headless
+  libcurator-recipes-java libcurator-framework-java libcurator-client-java
+  libslf4j-java libcommons-lang3-java"
 
 install_packages() {
   local missing=()

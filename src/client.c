@@ -738,7 +738,13 @@ int zklock_client_open(const char *hosts, const zklock_client_opts *opts,
   zklock_client_opts o = {0};
   if (opts)
     o = *opts;
-  if (o.session_timeout_ms < 0 || o.connect_timeout_ms < 0 ||
+  /* 0 means the default; anything else out of range fails at once rather
+   * than after a connect timeout that cannot succeed (see zklock.h). */
+  if ((o.session_timeout_ms != 0 &&
+       (o.session_timeout_ms < ZKLOCK_SESSION_TIMEOUT_MIN_MS ||
+        o.session_timeout_ms > ZKLOCK_SESSION_TIMEOUT_MAX_MS)) ||
+      o.connect_timeout_ms < 0 ||
+      o.connect_timeout_ms > ZKLOCK_CONNECT_TIMEOUT_MAX_MS ||
       (o.auth && !auth_valid(o.auth)) ||
       (o.owner_text && strlen(o.owner_text) > 256) ||
       (o.dispatch != ZKLOCK_DISPATCH_THREAD &&

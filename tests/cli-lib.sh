@@ -29,10 +29,10 @@ fi
 name=$(basename "$0" .sh)
 root="/zklock-test/$name-$$-$(date +%s)"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/zklock-$name.XXXXXX") || exit 99
-bg_pids=
+. "$top_srcdir/tests/proc-lib.sh"
 
 cleanup() {
-  for p in $bg_pids; do kill -KILL "$p" 2>/dev/null; done
+  proc_stop_all
   "$PY" "$top_srcdir/tests/cli-zk.py" "$hosts" rmr "$root" >/dev/null 2>&1
   rm -rf "$tmp"
 }
@@ -60,19 +60,30 @@ zl() {
 }
 
 # bg CMD...: start CMD (a shell function is fine) in the background;
-# $last_pid is its pid.
+# $last_pid is its pid. Cleanup stops it and everything it started.
 bg() {
-  "$@" &
-  last_pid=$!
-  bg_pids="$bg_pids $last_pid"
+  case "$(type "$1" 2>/dev/null)" in
+  *function*)
+    "$@" & # setsid cannot run a function; stop_tree finds its children
+    last_pid=$!
+    proc_track "$last_pid"
+    ;;
+  *)
+    setsid "$@" &
+    last_pid=$!
+    proc_track "$last_pid" group
+    ;;
+  esac
 }
 
 # bg_zl ARGS...: the tool in the background, $last_pid being the tool's
-# own pid (the libtool wrapper execs it), so tests can signal it.
+# own pid (setsid and the libtool wrapper exec it), so tests can signal
+# it. It leads its own process group: cleanup kills the command it runs
+# too, even after the tool itself died.
 bg_zl() {
-  $ZKLOCK -z "$hosts" "$@" &
+  setsid $ZKLOCK -z "$hosts" "$@" &
   last_pid=$!
-  bg_pids="$bg_pids $last_pid"
+  proc_track "$last_pid" group
 }
 
 # wait_file FILE [SECS]: wait until FILE exists (default 30 s).
@@ -89,6 +100,7 @@ wait_file() {
 wait_rc() {
   wait "$1"
   rc=$?
+  proc_reaped "$1"
   [ "$rc" -eq "$2" ] || fail "$3: exit status $rc, expected $2"
   ok "$3"
 }

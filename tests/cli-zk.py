@@ -5,6 +5,9 @@
                                        ZKLOCK_DEBUG_SESSION_FILE)
   cli-zk.py HOSTS delete PATH          delete one node
   cli-zk.py HOSTS get PATH             print a node's data
+  cli-zk.py HOSTS mark-read PATH       append "mode=r" to a lock node's data,
+                                       as zklock_rwlock_downgrade does (a
+                                       writer that readers may share with)
   cli-zk.py HOSTS children PATH        print a node's children, one a line
   cli-zk.py HOSTS rmr PATH             delete PATH and everything below it
   cli-zk.py HOSTS proxy DIR            TCP proxy to the first of HOSTS: writes
@@ -97,6 +100,9 @@ def main(argv):
         elif action == "get":
             data, _ = zk.get(arg)
             sys.stdout.write(data.decode("utf-8", "replace") + "\n")
+        elif action == "mark-read":
+            data, _ = zk.get(arg)
+            zk.set(arg, data + b"mode=r\n")
         elif action == "rmr":
             zk.delete(arg, recursive=True)
         elif action == "children":

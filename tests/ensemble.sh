@@ -35,6 +35,8 @@
 #   ZK_HEAP              java -Xmx value (default: 256m)
 #   ZK_JAVA              java binary (default: java)
 #   ZK_JAVA_OPTS         extra JVM options (word-split)
+#   ZK_CONTAINER_CHECK_MS  how often the servers reap empty container nodes
+#                        (znode.container.checkIntervalMs, default: 1000)
 #   ZK_CLASSPATH         override the java classpath
 #   ZK_LOG_LEVEL         log4j level for server logs (default: INFO)
 #   ZK_PORT_RANGE        LO-HI range to pick ports from (default: 20000-32000,
@@ -78,6 +80,7 @@ TICKTIME=${ZK_TICKTIME:-500}
 HEAP=${ZK_HEAP:-256m}
 JAVA=${ZK_JAVA:-java}
 LOG_LEVEL=${ZK_LOG_LEVEL:-INFO}
+CONTAINER_CHECK_MS=${ZK_CONTAINER_CHECK_MS:-1000}
 PORT_RANGE=${ZK_PORT_RANGE:-20000-32000}
 MAIN_CLASS=org.apache.zookeeper.server.quorum.QuorumPeerMain
 
@@ -380,7 +383,7 @@ launch_server() {
         "-Dzookeeper.log.dir=$d" -Dzookeeper.log.file=zookeeper.log \
         "-Dzookeeper.root.logger=$LOG_LEVEL,ROLLINGFILE" \
         -Dzookeeper.jmx.log4j.disable=true \
-        -Dznode.container.checkIntervalMs=1000 \
+        "-Dznode.container.checkIntervalMs=$CONTAINER_CHECK_MS" \
         "${jopts[@]}" \
         -cp "$CLASSPATH_ZK" "$MAIN_CLASS" "$cfg" > /dev/null
 }

@@ -1,6 +1,7 @@
 /* Bad input to every public function: clear codes, never a crash. */
 #include "zkt.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,41 @@ static void test_client_args(void **state) {
   assert_int_equal(zklock_client_open(zkt_hosts(), &o, &c), ZKLOCK_EINVAL);
   o = (zklock_client_opts){.connect_timeout_ms = -5};
   assert_int_equal(zklock_client_open(zkt_hosts(), &o, &c), ZKLOCK_EINVAL);
+  /* Timeouts the ZooKeeper client cannot use fail at once (they used to
+   * fail with ECONNLOSS after the whole connect timeout, or hang). */
+  const int bad_session[] = {1,
+                             2,
+                             ZKLOCK_SESSION_TIMEOUT_MIN_MS - 1,
+                             ZKLOCK_SESSION_TIMEOUT_MAX_MS + 1,
+                             1 << 30,
+                             INT_MAX};
+  for (size_t i = 0; i < sizeof bad_session / sizeof *bad_session; i++) {
+    o = (zklock_client_opts){.session_timeout_ms = bad_session[i],
+                             .connect_timeout_ms = 2000};
+    int64_t t0 = zkt_now_ms();
+    assert_int_equal(zklock_client_open(zkt_hosts(), &o, &c), ZKLOCK_EINVAL);
+    assert_null(c);
+    assert_true(zkt_now_ms() - t0 < 500);
+    /* with an endless connect timeout too: it used to hang */
+    o.connect_timeout_ms = INT_MAX;
+    assert_int_equal(zklock_client_open(zkt_hosts(), &o, &c), ZKLOCK_EINVAL);
+  }
+  const int bad_connect[] = {ZKLOCK_CONNECT_TIMEOUT_MAX_MS + 1, INT_MAX};
+  for (size_t i = 0; i < 2; i++) {
+    o = (zklock_client_opts){.connect_timeout_ms = bad_connect[i]};
+    assert_int_equal(zklock_client_open(zkt_hosts(), &o, &c), ZKLOCK_EINVAL);
+  }
+  /* the bounds themselves are fine */
+  const int good_session[] = {ZKLOCK_SESSION_TIMEOUT_MIN_MS,
+                              ZKLOCK_SESSION_TIMEOUT_MAX_MS};
+  for (size_t i = 0; i < 2; i++) {
+    o = (zklock_client_opts){.session_timeout_ms = good_session[i],
+                             .connect_timeout_ms =
+                                 ZKLOCK_CONNECT_TIMEOUT_MAX_MS};
+    assert_int_equal(zklock_client_open(zkt_hosts(), &o, &c), ZKLOCK_OK);
+    assert_int_equal(zklock_client_state(c), ZKLOCK_SESSION_CONNECTED);
+    zklock_client_close(c);
+  }
   const char *bad_auth[] = {"nocolon", ":password", ""};
   for (size_t i = 0; i < 3; i++) {
     o = (zklock_client_opts){.auth = bad_auth[i]};

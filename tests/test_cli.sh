@@ -17,8 +17,24 @@ expect_rc 64 "option without its argument" $ZKLOCK --hosts
 expect_rc 64 "-t without a value" $ZKLOCK -t
 expect_rc 64 "bad timeout" $ZKLOCK -t soon /x -- true
 expect_rc 64 "negative timeout" $ZKLOCK -t -1 /x -- true
+# Only plain decimals: strtod alone took "0x10" as 16 s.
+for t in 0x10 inf nan NaN 1e3 " 5" "5 " . ""; do
+  expect_rc 64 "timeout '$t' refused" $ZKLOCK -t "$t" /x -- true
+  grep -q "invalid timeout" "$tmp/err" || fail "timeout '$t': message"
+done
 expect_rc 64 "bad --kill-after" $ZKLOCK --kill-after x /x -- true
 expect_rc 64 "zero --connect-timeout" $ZKLOCK --connect-timeout 0 /x -- true
+expect_rc 64 "--connect-timeout over an hour" \
+  $ZKLOCK --connect-timeout 3601 /x -- true
+expect_rc 64 "--connect-timeout in hex" $ZKLOCK --connect-timeout 0x10 /x -- true
+# Session timeouts the library cannot use: a usage error at once, not
+# "cannot connect" after the whole connect timeout.
+for t in 0 0.001 0.099 3600.001 2000000 inf; do
+  expect_rc 64 "--session-timeout $t refused" \
+    $ZKLOCK --session-timeout "$t" /x -- true
+  grep -q "invalid --session-timeout '$t' (seconds, 0.1 to 3600)" "$tmp/err" ||
+    fail "--session-timeout $t: message: $(cat "$tmp/err")"
+done
 expect_rc 64 "relative path" $ZKLOCK x -- true
 expect_rc 64 "path with .." $ZKLOCK /a/../b -- true
 expect_rc 64 "missing command" $ZKLOCK /x
@@ -57,6 +73,10 @@ if [ -z "$TEST_PREFIX" ]; then
   expect_rc 126 "command not executable" zl "$root/a" -- "$tmp/badauth"
 fi
 expect_rc 3 "without --" zl "$root/a" sh -c 'exit 3'
+expect_rc 0 "--session-timeout at its lower bound (0.1)" \
+  zl --session-timeout 0.1 "$root/a" -- true
+expect_rc 0 "--session-timeout at its upper bound (3600)" \
+  zl --session-timeout 3600 --connect-timeout 3600 "$root/a" -- true
 ZKLOCK_HOSTS=$hosts expect_rc 0 "hosts from ZKLOCK_HOSTS" \
   $ZKLOCK "$root/a" -- true
 ZKLOCK_HOSTS=127.0.0.1:1 expect_rc 0 "-z overrides ZKLOCK_HOSTS" \
@@ -74,6 +94,20 @@ grep -qE "^ZKLOCK_NODE=$root/env/x-[0-9a-f]{32}-[0-9]{10}\$" "$tmp/env" ||
 grep -q "^ZKLOCK_AUTH=" "$tmp/env" && fail "ZKLOCK_AUTH leaked to the command"
 ok "command environment"
 
+# status_count PATH: number of nodes in the queue.
+status_count() {
+  zl status --json "$1" | "$PY" -c \
+    'import json, sys; print(len(json.load(sys.stdin)["nodes"]))'
+}
+wait_count() {
+  n=600
+  until [ "$(status_count "$1")" = "$2" ]; do
+    n=$((n - 1))
+    [ "$n" -gt 0 ] || fail "queue of $1 never reached $2 nodes"
+    sleep 0.05
+  done
+}
+
 # ---- busy (-n) and timeout (-t) ----
 bg_zl "$root/busy" -- sh -c "$HOLD" sh "$tmp/b"
 holder=$last_pid
@@ -83,9 +117,48 @@ grep -q "locked by another owner" "$tmp/err" || fail "busy message"
 expect_rc 75 "-t 0 is -n" zl -t 0 "$root/busy" -- true
 expect_rc 124 "-t with fractions times out" zl -t 0.3 "$root/busy" -- true
 expect_rc 75 "--shared -n on an exclusive lock" zl -s -n "$root/busy" -- true
+# A missing command is reported before queueing, not after waiting for
+# the lock (with -t, that wait ended in 124 without a word about it).
+t0=$(date +%s%N)
+expect_rc 127 "missing command on a busy lock: 127 at once" \
+  zl -t 1.5 "$root/busy" -- "$tmp/no-such-command"
+took=$((($(date +%s%N) - t0) / 1000000))
+grep -q "cannot run $tmp/no-such-command" "$tmp/err" ||
+  fail "missing command message: $(cat "$tmp/err")"
+[ "$took" -lt 1000 ] || fail "missing command: took $took ms (waited?)"
+expect_rc 127 "missing command along PATH on a busy lock" \
+  zl "$root/busy" -- no-such-command-zklock-test
+[ "$(status_count "$root/busy")" = 1 ] || fail "missing command queued a node"
+ok "missing command: no node queued"
+expect_rc 126 "non-executable command on a busy lock" \
+  zl -t 1.5 "$root/busy" -- "$tmp/badauth"
 touch "$tmp/b.release"
 wait_rc "$holder" 0 "holder exits 0"
 expect_rc 0 "-n on a free lock" zl -n "$root/busy" -- true
+
+# ---- -n -s next to a downgraded writer (issue 12, bug 3) ----
+# ENGINE REGRESSION: fails until the engine's try path lets a reader pass
+# a downgraded writer (it answers busy today). The writer is an exclusive
+# zklock holder whose node gets the downgrade mark zklock_rwlock_downgrade
+# sets (tests/test_regress.c drives the library's own downgrade).
+if [ "${ZKLOCK_SKIP_ENGINE_REGRESSIONS:-0}" != 1 ]; then
+  bg_zl "$root/dg" -- sh -c 'echo "$ZKLOCK_NODE" >"$1.node.tmp"
+mv "$1.node.tmp" "$1.node"; '"$HOLD" sh "$tmp/dx"
+  pdx=$last_pid
+  wait_file "$tmp/dx.node"
+  zk mark-read "$(cat "$tmp/dx.node")" || fail "marking the writer downgraded"
+  expect_rc 75 "-n (exclusive) next to a downgraded writer: still busy" \
+    zl -n "$root/dg" -- true
+  # A waiting reader passes it (the mark is right), ...
+  expect_rc 0 "-t 5 -s next to a downgraded writer" zl -t 5 -s "$root/dg" -- true
+  # ... a trying one must too.
+  expect_rc 0 "-n -s next to a downgraded writer: ENGINE REGRESSION" \
+    zl -n -s "$root/dg" -- true
+  expect_rc 0 "-t 0 -s next to a downgraded writer: ENGINE REGRESSION" \
+    zl -t 0 -s "$root/dg" -- true
+  touch "$tmp/dx.release"
+  wait_rc "$pdx" 0 "downgraded writer released"
+fi
 
 # ---- two zklock processes serialise a critical section ----
 serial() {
@@ -124,19 +197,6 @@ wait_rc "$p1" 0 "shared holder 1 saw holder 2"
 wait_rc "$p2" 0 "shared holder 2 saw holder 1"
 
 # ---- status: holders and waiters in queue order ----
-# status_count PATH: number of nodes in the queue.
-status_count() {
-  zl status --json "$1" | "$PY" -c \
-    'import json, sys; print(len(json.load(sys.stdin)["nodes"]))'
-}
-wait_count() {
-  n=600
-  until [ "$(status_count "$1")" = "$2" ]; do
-    n=$((n - 1))
-    [ "$n" -gt 0 ] || fail "queue of $1 never reached $2 nodes"
-    sleep 0.05
-  done
-}
 expect_rc 0 "status of a free lock" zl status "$root/status"
 grep -q "free" "$tmp/out" || fail "free status: $(cat "$tmp/out")"
 expect_rc 0 "status --json of a free lock" zl status --json "$root/status"
@@ -230,6 +290,7 @@ wait_file "$tmp/d.node"
 zk delete "$(cat "$tmp/d.node")" || fail "deleting the lock node"
 wait "$p" 2>"$tmp/err"
 rc=$?
+proc_reaped "$p"
 [ "$rc" -eq 79 ] || fail "node deletion: exit status $rc, expected 79"
 ok "node deletion: zklock exits 79"
 kill -0 "$(cat "$tmp/d.pid")" 2>/dev/null && fail "command survived"
@@ -292,10 +353,10 @@ bg zk proxy "$tmp/proxy"
 proxy=$last_pid
 wait_file "$tmp/proxy/port"
 phosts="127.0.0.1:$(cat "$tmp/proxy/port")"
-$ZKLOCK -z "$phosts" --session-timeout 3 -k 1 "$root/cut" -- \
-  sh -c "$TERMREC" sh "$tmp/c" &
-p=$!
-bg_pids="$bg_pids $p"
+# (the later -z wins)
+bg_zl -z "$phosts" --session-timeout 3 -k 1 "$root/cut" -- \
+  sh -c "$TERMREC" sh "$tmp/c"
+p=$last_pid
 wait_file "$tmp/c.held"
 touch "$tmp/proxy/cut"
 wait_rc "$p" 79 "cut off past the session timeout: exit 79"
@@ -303,5 +364,6 @@ wait_rc "$p" 79 "cut off past the session timeout: exit 79"
 ok "cut off: the command got SIGTERM"
 touch "$tmp/proxy/stop"
 wait "$proxy"
+proc_reaped "$proxy"
 
 echo "all $checks checks passed"

@@ -49,6 +49,7 @@ done
 zk delete "$root/lost/$node" || fail "deleting $root/lost/$node"
 wait "$p"
 rc=$?
+proc_reaped "$p"
 [ "$rc" -eq 3 ] || fail "lock_lost after node deletion: exit status $rc, expected 3"
 ok "lock_lost stops when the lock is lost"
 

@@ -69,6 +69,7 @@ typedef struct {
   int compat; /* ZKLOCK_COMPAT_*, -1 unset */
   const char *path;
   char **cmd;
+  char exe[4096]; /* cmd[0] resolved along PATH, before queueing */
 } cli_opts;
 
 static const char *prog = "zklock";
@@ -120,8 +121,10 @@ static void help(void) {
       "  -k, --kill-after SEC      after the lock is lost, SIGKILL the "
       "command\n"
       "                            SEC seconds after SIGTERM (default 5)\n"
-      "      --connect-timeout SEC give up connecting after SEC (default 10)\n"
-      "      --session-timeout SEC ZooKeeper session timeout (default 10)\n"
+      "      --connect-timeout SEC give up connecting after SEC (default 10,\n"
+      "                            at most 3600)\n"
+      "      --session-timeout SEC ZooKeeper session timeout (default 10;\n"
+      "                            0.1 to 3600)\n"
       "      --auth-file FILE      digest credentials 'user:password' from\n"
       "                            FILE (else $ZKLOCK_AUTH); never give a\n"
       "                            password on the command line\n"
@@ -155,8 +158,18 @@ static void help(void) {
 }
 
 /* Seconds with fractions -> milliseconds, rounded up so a tiny positive
- * value never becomes "try once". */
+ * value never becomes "try once". Plain decimals only: strtod alone would
+ * also take hex ("0x10" is 16 s), "inf", "nan" and leading blanks. */
 static int parse_seconds(const char *s, int *ms) {
+  size_t digits = strspn(s, "0123456789");
+  const char *p = s + digits;
+  if (*p == '.') {
+    size_t frac = strspn(p + 1, "0123456789");
+    digits += frac;
+    p += 1 + frac;
+  }
+  if (digits == 0 || *p)
+    return -1;
   char *end;
   errno = 0;
   double v = strtod(s, &end);
@@ -746,17 +759,13 @@ static int run_locked(const cli_opts *o, int sfd, const sigset_t *orig) {
     msg("out of memory");
     return XC_OSERR;
   }
-  char exe[4096];
-  int err = resolve_cmd(o->cmd[0], exe, sizeof exe);
   pid_t pid;
-  if (!err) {
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setsigmask(&attr, orig);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-    err = posix_spawn(&pid, exe, NULL, &attr, o->cmd, env);
-    posix_spawnattr_destroy(&attr);
-  }
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setsigmask(&attr, orig);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  int err = posix_spawn(&pid, o->exe, NULL, &attr, o->cmd, env);
+  posix_spawnattr_destroy(&attr);
   if (err) {
     msg("cannot run %s: %s", o->cmd[0], strerror(err));
     free_env(env);
@@ -925,16 +934,23 @@ static int parse_opts(int argc, char **argv, cli_opts *o) {
       o->kill_after_ms = ms;
       break;
     case OPT_CONNECT_TIMEOUT:
+      if (parse_seconds(optarg, &ms) || ms == 0 ||
+          ms > ZKLOCK_CONNECT_TIMEOUT_MAX_MS)
+        return usage_error("invalid --connect-timeout '%s' (seconds, more "
+                           "than 0 and at most %d)",
+                           optarg, ZKLOCK_CONNECT_TIMEOUT_MAX_MS / 1000);
+      o->connect_timeout_ms = ms;
+      break;
     case OPT_SESSION_TIMEOUT:
-      if (parse_seconds(optarg, &ms) || ms == 0)
-        return usage_error("invalid %s '%s' (seconds > 0)",
-                           ch == OPT_CONNECT_TIMEOUT ? "--connect-timeout"
-                                                     : "--session-timeout",
-                           optarg);
-      if (ch == OPT_CONNECT_TIMEOUT)
-        o->connect_timeout_ms = ms;
-      else
-        o->session_timeout_ms = ms;
+      /* The library's range, checked here for a usage error rather than a
+       * failed connect. */
+      if (parse_seconds(optarg, &ms) || ms < ZKLOCK_SESSION_TIMEOUT_MIN_MS ||
+          ms > ZKLOCK_SESSION_TIMEOUT_MAX_MS)
+        return usage_error("invalid --session-timeout '%s' (seconds, %g to "
+                           "%d)",
+                           optarg, ZKLOCK_SESSION_TIMEOUT_MIN_MS / 1000.0,
+                           ZKLOCK_SESSION_TIMEOUT_MAX_MS / 1000);
+      o->session_timeout_ms = ms;
       break;
     case OPT_AUTH_FILE:
       o->auth_file = optarg;
@@ -1060,6 +1076,14 @@ int main(int argc, char **argv) {
     rc = run_status(&o, &copts);
     memset(auth, 0, sizeof auth);
     return rc;
+  }
+  /* Before queueing: a missing command must not wait for a busy lock only
+   * to fail (or time out without saying why) once it gets it. */
+  int err = resolve_cmd(o.cmd[0], o.exe, sizeof o.exe);
+  if (err) {
+    memset(auth, 0, sizeof auth);
+    msg("cannot run %s: %s", o.cmd[0], strerror(err));
+    return err == ENOENT ? XC_NOT_FOUND : XC_CANNOT_RUN;
   }
 
   sigset_t orig;

@@ -19,9 +19,13 @@ mkdir -p "$work"
 ZKLOCK_ENSEMBLE_DIR=$top_builddir/tests/.ensemble-fault
 export ZKLOCK_ENSEMBLE_DIR
 unset ZKLOCK_TEST_HOSTS
-cleanup() { "$ens" stop >/dev/null 2>&1 || true; }
+. "$top_srcdir/tests/proc-lib.sh"
+cleanup() {
+  proc_stop_all
+  "$ens" stop >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'exit 1' INT TERM HUP
 if ! "$ens" start > "$work/ensemble-start.log" 2>&1; then
   cat "$work/ensemble-start.log"
   echo "could not start the fault ensemble: skipped"
@@ -37,7 +41,16 @@ run() {
   name=$1
   shift
   echo "== $name"
-  if ! "$b/zkfault" --workdir "$work" "$@"; then
+  # In the background so a signal to this script is handled at once
+  # (sh runs traps only between foreground commands); its own group so
+  # cleanup also reaches the workers and proxies it spawned.
+  setsid "$b/zkfault" --workdir "$work" "$@" &
+  zp=$!
+  proc_track "$zp" group
+  wait "$zp"
+  zrc=$?
+  proc_reaped "$zp"
+  if [ "$zrc" -ne 0 ]; then
     echo "== $name FAILED (replay with FAULT_SEED=$seed)"
     rc=1
     echo "-- fault log tail"

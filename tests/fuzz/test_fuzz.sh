@@ -35,10 +35,19 @@ printf 'r-0123456789abcdef0123456789abcdef--2147483648' > "$out/corpus/wrap"
 
 secs=${FUZZ_SECONDS:-20}
 echo "fuzzing for ${secs}s"
-"$out/fuzz_names" -max_total_time="$secs" -max_len=1100 -seed=1 \
+# In the background and waited for, so an interrupted run stops the
+# fuzzer too (sh runs traps only between foreground commands).
+. "$top_srcdir/tests/proc-lib.sh"
+trap proc_stop_all EXIT
+trap 'exit 1' INT TERM HUP
+setsid "$out/fuzz_names" -max_total_time="$secs" -max_len=1100 -seed=1 \
   -print_final_stats=1 -artifact_prefix="$out/" "$out/corpus" \
-  > "$out/fuzz.log" 2>&1
+  > "$out/fuzz.log" 2>&1 &
+fp=$!
+proc_track "$fp" group
+wait "$fp"
 rc=$?
+proc_reaped "$fp"
 grep -v '^"' "$out/fuzz.log" | tail -n 20
 [ $rc -eq 0 ] || echo "fuzzer failed (exit $rc); crashing input saved under $out/"
 exit $rc
