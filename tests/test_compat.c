@@ -415,12 +415,15 @@ static void test_foreign(void **state) {
   assert_int_equal(
       outlast(ZKLOCK__P_KAZOO, ZKLOCK__R_MUTEX, 'x', KL1, kc, 2, w, &n, &f),
       ZKLOCK__C_EFOREIGN);
-  /* and other recipes of the same library: a kazoo Lock ignores
-   * "__rlock__", a Curator mutex cannot order "__WRIT__" */
-  const char *kr[] = {KL1, KR3};
+  /* a kazoo reader is no stranger to a zklock mutex in the kazoo profile:
+   * it waits for it as a kazoo WriteLock would */
+  const char *kr[] = {KR3, KL5};
   assert_int_equal(
-      outlast(ZKLOCK__P_KAZOO, ZKLOCK__R_MUTEX, 'x', KL1, kr, 2, w, &n, &f),
-      ZKLOCK__C_EFOREIGN);
+      outlast(ZKLOCK__P_KAZOO, ZKLOCK__R_MUTEX, 'x', KL5, kr, 2, w, &n, &f), 0);
+  assert_int_equal(n, 1);
+  assert_string_equal(w[0], KR3);
+  /* other recipes of the same library: a Curator mutex cannot order
+   * "__WRIT__" */
   const char *cw[] = {CM1, CW0};
   assert_int_equal(
       outlast(ZKLOCK__P_CURATOR, ZKLOCK__R_MUTEX, 'x', CM1, cw, 2, w, &n, &f),
