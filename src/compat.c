@@ -75,6 +75,10 @@
  *   for the reader: both wait forever. zklock readers wait for the
  *   earlier "__lock__" nodes only (the ZooKeeper shared-lock recipe); it
  *   cannot cure kazoo readers.
+ *   zklock in this profile acts as WriteLock for every exclusive hold
+ *   (mutex, rwlock writer, election): same "__lock__" names as Lock, and it
+ *   also waits for earlier "__rlock__" nodes, so one zklock path serves
+ *   kazoo Lock, WriteLock and ReadLock users at once.
  *   Election: a Lock with the identifier (election.py :27, :49).
  *   Semaphore: max_leases as decimal text in the data of <path>
  *   (_ensure_path: set if created, else compared, ValueError if it
@@ -469,9 +473,11 @@ static int accepted(int profile, int recipe, const char *name,
     return !strcmp(word, "lock-");
   }
   case ZKLOCK__P_KAZOO:
-    if (c->kind == 'x')
-      return 1;
-    return c->kind == 'r' && recipe == ZKLOCK__R_RWLOCK;
+    /* zklock's exclusive node is a kazoo WriteLock's in every recipe: the
+     * same "__lock__" name as Lock (so Lock holders and zklock exclude each
+     * other), and it also outlasts earlier "__rlock__" nodes, as WriteLock
+     * does (a plain Lock ignores them; waiting for them is never unsafe). */
+    return c->kind == 'x' || c->kind == 'r';
   default:
     return 0;
   }

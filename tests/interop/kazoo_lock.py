@@ -56,13 +56,17 @@ def main():
     rc = 0
     try:
         for _ in range(k):
-            if mode in ("mutex", "rwlock-read", "rwlock-write"):
-                if mode == "mutex":
-                    lk, kind = zk.Lock(path, who), "x"
-                elif mode == "rwlock-read":
-                    lk, kind = zk.ReadLock(path, who), "r"
-                else:
-                    lk, kind = zk.WriteLock(path, who), "x"
+            if mode in ("mutex", "rwlock-write"):
+                make = zk.Lock if mode == "mutex" else zk.WriteLock
+                lk, kind = make(path, who), "x"
+            elif mode == "rwlock-read":
+                lk, kind = zk.ReadLock(path, who), "r"
+            elif mode.startswith("semaphore:"):
+                n = int(mode.split(":")[1])
+                lk, kind = zk.Semaphore(path, who, max_leases=n), "l"
+            else:
+                lk = None
+            if lk is not None:
                 try:
                     if not lk.acquire(timeout=limit):
                         rc = 3
@@ -74,20 +78,6 @@ def main():
                     hold(kind, kind == "x")
                 finally:
                     lk.release()
-            elif mode.startswith("semaphore:"):
-                n = int(mode.split(":")[1])
-                sem = zk.Semaphore(path, who, max_leases=n)
-                try:
-                    if not sem.acquire(timeout=limit):
-                        rc = 3
-                        break
-                except LockTimeout:
-                    rc = 3
-                    break
-                try:
-                    hold("l", False)
-                finally:
-                    sem.release()
             elif mode == "election":
                 el = zk.Election(path, who)
                 # Election.run blocks without a timeout: cancel it from a
