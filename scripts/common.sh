@@ -5,7 +5,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 PACKAGES="build-essential autoconf automake libtool pkg-config
   libzookeeper-mt-dev zookeeper default-jre-headless libcmocka-dev
-  valgrind clang clang-format libclang-rt-14-dev python3 procps"
+  valgrind clang clang-format libclang-rt-14-dev python3 procps
+  python3-kazoo groff-base man-db cmake"
 
 install_packages() {
   local missing=()
