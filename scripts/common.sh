@@ -7,6 +7,8 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
   libzookeeper-mt-dev zookeeper default-jre-headless libcmocka-dev
   valgrind clang clang-format libclang-rt-14-dev python3 procps
   python3-kazoo groff-base man-db cmake"
+# Only for ./scripts/test.sh --packages (Debian packages, lintian).
+PACKAGING_PACKAGES="debhelper dpkg-dev lintian git"
 
 install_packages() {
   local missing=()
