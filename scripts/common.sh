@@ -9,9 +9,11 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PACKAGES="build-essential autoconf automake libtool pkg-config
   libzookeeper-mt-dev zookeeper default-jre-headless libcmocka-dev
   valgrind clang clang-format libclang-rt-14-dev python3 python3-kazoo
-  groff-base man-db procps util-linux default-jdk-headless
+  groff-base man-db procps util-linux default-jdk-headless cmake
   libcurator-recipes-java libcurator-framework-java libcurator-client-java
-  libslf4j-java libcommons-lang3-java"
+  libslf4j-java libcommons-lang3-java libuv1-dev"
+# Only for ./scripts/test.sh --packages (Debian packages, lintian).
+PACKAGING_PACKAGES="debhelper dpkg-dev lintian git"
 
 install_packages() {
   local missing=()

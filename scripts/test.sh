@@ -9,6 +9,8 @@
 #   ./scripts/test.sh --valgrind   the suite under valgrind (TEST_PREFIX)
 #   ./scripts/test.sh --soak       also the long fault soak (FAULT_SOAK=1)
 #   ./scripts/test.sh --distcheck  make distcheck
+#   ./scripts/test.sh --packages   the Debian packages, lintian, and builds
+#                                  against them (scripts/test-packages.sh)
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 mode=default
@@ -19,12 +21,15 @@ for arg in "$@"; do
     --valgrind) mode=valgrind ;;
     --soak) export FAULT_SOAK=1 ;;
     --distcheck) mode=distcheck ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --packages) mode=packages ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done
 
+[ "$mode" = packages ] && PACKAGES="$PACKAGES $PACKAGING_PACKAGES"
 install_packages
+[ "$mode" = packages ] && exec "$ROOT/scripts/test-packages.sh"
 case "$mode" in
   asan) build asan --enable-sanitizers CC=clang ;;
   tsan) build tsan --enable-tsan CC=clang ;;

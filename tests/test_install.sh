@@ -1,7 +1,8 @@
 #!/bin/sh
 # `make install DESTDIR=...` puts the header, the shared and static
-# library, zklock.pc, the tool and the man pages in place, and a program
-# built out of tree with pkg-config against that copy works.
+# library, zklock.pc, the CMake package, the tool and the man pages in
+# place, and a program built out of tree with pkg-config or CMake against
+# that copy works.
 . "$top_srcdir/tests/cli-lib.sh"
 
 dest="$tmp/dest"
@@ -83,6 +84,55 @@ $CC $SAN_CFLAGS -o "$tmp/mutex_static" "$top_srcdir/examples/mutex_basic.c" \
 ldd "$tmp/mutex_static" | grep -q libzklock && fail "static build uses libzklock.so"
 expect_rc 0 "mutex_basic linked statically against libzklock.a" \
   $TEST_PREFIX "$tmp/mutex_static" "$hosts" "$root/static"
+
+# CMake: find_package against the DESTDIR copy. That tree is not the
+# configured prefix, so this only works because zklockConfig.cmake finds
+# everything relative to its own location.
+command -v cmake >/dev/null || fail "cmake not found (scripts/common.sh installs it)"
+cmdir="$libdir/cmake/zklock"
+[ -f "$cmdir/zklockConfig.cmake" ] && [ -f "$cmdir/zklockConfigVersion.cmake" ] ||
+  fail "CMake package not installed in $cmdir"
+version=$(sed -n 's/^set(PACKAGE_VERSION "\(.*\)")$/\1/p' "$cmdir/zklockConfigVersion.cmake")
+series=${version%.*}
+# cmake_project DIR REQUESTED-VERSION: a project building mutex_basic.c.
+cmake_project() {
+  mkdir -p "$1"
+  cat >"$1/CMakeLists.txt" <<EOF
+cmake_minimum_required(VERSION 3.13)
+project(zklock_consumer C)
+find_package(zklock $2 CONFIG REQUIRED)
+add_executable(app "$top_srcdir/examples/mutex_basic.c")
+target_link_libraries(app zklock::zklock)
+EOF
+  cmake -S "$1" -B "$1/build" -DCMAKE_PREFIX_PATH="$inst" \
+    -DCMAKE_C_COMPILER="${CC%% *}" -DCMAKE_C_FLAGS="$SAN_CFLAGS" \
+    -DCMAKE_EXE_LINKER_FLAGS="$SAN_CFLAGS" >"$1/cmake.log" 2>&1
+}
+cmake_project "$tmp/cm" "$series" || fail "cmake configure: $(tail -20 "$tmp/cm/cmake.log")"
+cmake --build "$tmp/cm/build" -- VERBOSE=1 >"$tmp/cm/build.log" 2>&1 ||
+  fail "cmake build: $(tail -20 "$tmp/cm/build.log")"
+grep -q -- "-DTHREADED" "$tmp/cm/build.log" || fail "zklock::zklock does not carry -DTHREADED"
+grep -q -- "-I$inst/include\|-isystem $inst/include" "$tmp/cm/build.log" ||
+  fail "the CMake build does not use the DESTDIR headers"
+grep -q -- "$libdir/libzklock.so" "$tmp/cm/build.log" ||
+  fail "the CMake build does not link the DESTDIR library"
+grep -q -- "-lzookeeper_mt" "$tmp/cm/build.log" || fail "the CMake build does not link zookeeper_mt"
+# (No -pthread to look for: Threads::Threads is empty on glibc >= 2.34.)
+ok "a CMake project builds against the moved copy (find_package, zklock::zklock)"
+expect_rc 0 "the CMake-built mutex_basic runs" \
+  $TEST_PREFIX "$tmp/cm/build/app" "$hosts" "$root/cmake"
+grep -q "^holding $root/cmake, token" "$tmp/out" || fail "CMake-built mutex_basic output"
+# The version file: the same major.minor series while the major is 0.
+major=${series%%.*} minor=${series#*.}
+cmake_project "$tmp/cm-newer" "$major.$((minor + 1))" &&
+  fail "find_package(zklock $major.$((minor + 1))) accepted version $version"
+grep -q "version: $version" "$tmp/cm-newer/cmake.log" ||
+  fail "find_package of a newer version failed for another reason: $(tail -8 "$tmp/cm-newer/cmake.log")"
+if [ "$major" = 0 ] && [ "$minor" -gt 0 ]; then
+  cmake_project "$tmp/cm-older" "0.$((minor - 1))" &&
+    fail "find_package(zklock 0.$((minor - 1))) accepted $version (0.x: the minor must match)"
+fi
+ok "zklockConfigVersion.cmake refuses another series"
 
 expect_rc 0 "installed zklock --version" "$inst/bin/zklock" --version
 expect_rc 5 "installed zklock runs a command" \
