@@ -323,6 +323,10 @@ typedef struct zklock_node_info {
   int holder;      /* 1 if this node currently holds the lock */
   char name[96];   /* node name under the lock path */
   char owner[320]; /* owner data ("host=..\npid=..\n..."), NUL-terminated */
+  /* Library whose naming the node follows: "zklock", or for a node zklock
+   * does not own, "Curator", "kazoo", "ZooKeeper recipes" or "unknown"
+   * (listed last, holder 0: acquiring there returns ZKLOCK_EFOREIGN). */
+  char library[24];
 } zklock_node_info;
 
 /* Lists the lock queue at path in order (holders first). *out is malloc'd

@@ -1,4 +1,5 @@
 /* Read-only view of a lock queue, for `zklock status` and tests. */
+#include "compat.h"
 #include "zklock_int.h"
 
 #include <stdio.h>
@@ -57,7 +58,7 @@ int zklock_queue_list(zklock_client *c, const char *path,
   zklock__op op;
   pthread_mutex_lock(&c->mu);
   zklock__op_init(&op, c);
-  zklock_node_info *v = NULL;
+  zklock_node_info *v = NULL, *foreign = NULL;
   node_read *reads = NULL;
   int k = 0;
   op.pending++;
@@ -83,13 +84,30 @@ int zklock_queue_list(zklock_client *c, const char *path,
     rc = ZKLOCK_ENOMEM;
     goto done;
   }
-  int sent = 0;
+  int sent = 0, nforeign = 0;
   int32_t ref = 0;
+  /* Nodes of other libraries are shown, named, after ours: acquiring
+   * next to them is refused (EFOREIGN), never silently mixed. */
+  foreign = calloc((size_t)op.children.count + 1, sizeof *foreign);
+  if (!foreign) {
+    rc = ZKLOCK_ENOMEM;
+    goto done;
+  }
   for (int i = 0; i < op.children.count; i++) {
     zklock__name nm;
     const char *name = op.children.data[i];
-    if (zklock__name_parse(name, &nm))
+    if (zklock__name_parse(name, &nm)) {
+      zklock__cname cn;
+      zklock__cname_parse(c->compat, name, &cn);
+      zklock_node_info *f = &foreign[nforeign++];
+      f->kind = cn.kind == 'r' ? 'r' : 'x';
+      f->seq = (int32_t)cn.seq;
+      f->token = -1;
+      snprintf(f->name, sizeof f->name, "%s", name);
+      snprintf(f->library, sizeof f->library, "%s",
+               zklock__cname_library(cn.profile));
       continue;
+    }
     node_read *r = &reads[sent];
     r->op = &op;
     r->ni = &v[sent];
@@ -125,8 +143,9 @@ int zklock_queue_list(zklock_client *c, const char *path,
     ni->token = r->st.czxid;
     ni->ctime_ms = r->st.ctime;
     ni->owner_session = r->st.ephemeralOwner;
-    /* a data version > 0 marks a downgraded writer */
-    ni->holder = r->st.version > 0 ? 'r' : 0;
+    /* the read mark on a writer's node: it downgraded */
+    ni->holder = strstr(ni->owner, ZKLOCK__MARK_READ) ? 'r' : 0;
+    snprintf(ni->library, sizeof ni->library, "zklock");
     k++;
   }
   if (rc)
@@ -145,10 +164,12 @@ int zklock_queue_list(zklock_client *c, const char *path,
     v[i].holder = reader ? !writer_seen : i == 0;
     writer_seen |= !reader;
   }
+  memcpy(v + k, foreign, sizeof *v * (size_t)nforeign);
   *out = v;
-  *n = k;
+  *n = k + nforeign;
   v = NULL;
 done:
+  free(foreign);
   free(reads);
   free(v);
   zklock__op_destroy(&op);

@@ -452,6 +452,12 @@ static int status_output(const cli_opts *o, const zklock_node_info *v, int n) {
     if (age_ms < 0)
       age_ms = 0; /* clock skew between us and the server */
     const char *kind = v[i].kind == 'r' ? "shared" : "exclusive";
+    if (strcmp(v[i].library, "zklock") != 0) {
+      /* another library's node: named, never mixed with */
+      snprintf(user, sizeof user, "%s node (foreign: use --compat)",
+               v[i].library);
+      host[0] = pid[0] = '\0';
+    }
     if (o->json) {
       printf("%s{\"position\":%d,\"holder\":%s,\"kind\":\"%s\",\"node\":",
              i ? "," : "", i + 1, v[i].holder ? "true" : "false", kind);
@@ -466,6 +472,8 @@ static int status_output(const cli_opts *o, const zklock_node_info *v, int n) {
       json_str(stdout, user);
       printf(",\"owner\":");
       json_str(stdout, v[i].owner);
+      printf(",\"library\":");
+      json_str(stdout, v[i].library);
       printf("}");
     } else {
       char hp[300];
