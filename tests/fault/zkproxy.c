@@ -94,6 +94,8 @@ typedef struct {
   int32_t watch[MAX_WATCH]; /* create xids whose reply we swallow */
   int nwatch;
   int lidx; /* listener it came through */
+  /* --peers: upstream refused; sfd is -1 until a retry gets through */
+  int64_t retry_at, give_up_at;
 } conn;
 
 /* A listening port: a client port (framed ZooKeeper packets), or in
@@ -166,7 +168,8 @@ static void conn_close(conn *k) {
   if (!k->used)
     return;
   close(k->cfd);
-  close(k->sfd);
+  if (k->sfd >= 0)
+    close(k->sfd);
   dir_free(&k->c2s);
   dir_free(&k->s2c);
   k->used = 0;
@@ -345,6 +348,22 @@ static int pump_out(dir *d, int fd, int64_t now) {
   return 0;
 }
 
+/* Loopback connects finish at once (a stopped server's kernel still
+ * completes the handshake), so a blocking connect is fine here. */
+static int up_connect(int idx) {
+  int sfd = socket(AF_INET, SOCK_STREAM, 0);
+  if (sfd < 0)
+    return -1;
+  if (connect(sfd, (struct sockaddr *)&P.l[idx].up, sizeof P.l[idx].up)) {
+    close(sfd);
+    return -1;
+  }
+  int one = 1;
+  setsockopt(sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  fcntl(sfd, F_SETFL, O_NONBLOCK);
+  return sfd;
+}
+
 static int is_cut(const listener *l) {
   int a = l->from < l->to ? l->from : l->to, b = l->from ^ l->to ^ a;
   return l->raw && P.cut[a][b];
@@ -359,15 +378,14 @@ static void accept_one(int idx) {
     close(cfd);
     return;
   }
-  int sfd = socket(AF_INET, SOCK_STREAM, 0);
-  /* Loopback connects finish at once (a stopped server's kernel still
-   * completes the handshake), so a blocking connect is fine here. */
-  if (sfd < 0 ||
-      connect(sfd, (struct sockaddr *)&P.l[idx].up, sizeof P.l[idx].up) != 0) {
+  int sfd = up_connect(idx);
+  /* A server dialing a peer whose port is not open yet (a new leader
+   * still setting up) retries on "refused"; an accepted-then-closed
+   * connection instead makes it give up and start a new election. So a
+   * peer link keeps the accepted side and retries upstream for a while. */
+  if (sfd < 0 && !P.l[idx].raw) {
     P.refused++;
     close(cfd);
-    if (sfd >= 0)
-      close(sfd);
     return;
   }
   conn *k = NULL;
@@ -376,7 +394,8 @@ static void accept_one(int idx) {
       k = &P.conns[i];
   if (!k) {
     close(cfd);
-    close(sfd);
+    if (sfd >= 0)
+      close(sfd);
     return;
   }
   memset(k, 0, sizeof *k);
@@ -384,12 +403,31 @@ static void accept_one(int idx) {
   k->lidx = idx;
   k->cfd = cfd;
   k->sfd = sfd;
+  if (sfd < 0) {
+    k->retry_at = now_ms() + 100;
+    k->give_up_at = now_ms() + 3000;
+  }
   int one = 1;
   setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  setsockopt(sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   fcntl(cfd, F_SETFL, O_NONBLOCK);
-  fcntl(sfd, F_SETFL, O_NONBLOCK);
   P.accepted++;
+}
+
+/* Retries the upstream of peer links that were refused (see accept_one). */
+static void retry_pending(int64_t now) {
+  for (int i = 0; i < MAX_CONN; i++) {
+    conn *k = &P.conns[i];
+    if (!k->used || k->sfd >= 0 || now < k->retry_at)
+      continue;
+    if ((k->sfd = up_connect(k->lidx)) >= 0)
+      continue;
+    if (now >= k->give_up_at) {
+      P.refused++;
+      conn_close(k);
+    } else {
+      k->retry_at = now + 100;
+    }
+  }
 }
 
 static void drop_all(void) {
@@ -595,6 +633,7 @@ int main(int argc, char **argv) {
   for (;;) {
     int n = 0;
     int64_t now = now_ms(), next_due = -1;
+    retry_pending(now);
     for (int i = 0; i < P.nl; i++) {
       pf[n] = (struct pollfd){P.l[i].fd, POLLIN, 0};
       who[n++] = -2 - i;
@@ -605,8 +644,10 @@ int main(int argc, char **argv) {
       conn *k = &P.conns[i];
       if (!k->used)
         continue;
+      if (k->sfd < 0 && (next_due < 0 || k->retry_at < next_due))
+        next_due = k->retry_at;
       /* side 0: client socket, written from s2c; side 1: server socket */
-      for (int side = 0; side < 2; side++) {
+      for (int side = 0; side < (k->sfd < 0 ? 1 : 2); side++) {
         dir *out = side ? &k->c2s : &k->s2c;
         short ev = POLLIN;
         if (out->head && out->head->due <= now)
@@ -651,8 +692,8 @@ int main(int argc, char **argv) {
     /* Delayed packets that fell due while nothing else happened. */
     for (int i = 0; i < MAX_CONN; i++) {
       conn *k = &P.conns[i];
-      if (k->used &&
-          (pump_out(&k->c2s, k->sfd, now) || pump_out(&k->s2c, k->cfd, now)))
+      if (k->used && ((k->sfd >= 0 && pump_out(&k->c2s, k->sfd, now)) ||
+                      pump_out(&k->s2c, k->cfd, now)))
         conn_close(k);
     }
   }
