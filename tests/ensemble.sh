@@ -379,11 +379,12 @@ EOF
 # since they name its ports. Its output is "link I J QPORT EPORT" lines and
 # "ctl PORT" (see tests/fault/zkproxy.c).
 start_peer_proxy() {
-    local out="$STATE_DIR/peer-proxy.out" spec="" m i
+    local out="$STATE_DIR/peer-proxy.out" spec="" m i bin=$ZK_PEER_PROXY
+    [[ $bin == /* ]] || bin="$PWD/$bin" # it runs in the state dir
     for ((m = 1; m <= NSERVERS; m++)); do
         spec+="${spec:+,}127.0.0.1:$(port_of "$m" 3):$(port_of "$m" 4)"
     done
-    py launch "$PEER_PID" "$out" "$STATE_DIR" -- "$ZK_PEER_PROXY" --peers "$spec" > /dev/null
+    py launch "$PEER_PID" "$out" "$STATE_DIR" -- "$bin" --peers "$spec" > /dev/null
     for ((i = 0; i < 100; i++)); do
         grep -q '^ctl ' "$out" 2>/dev/null && break
         sleep 0.05

@@ -277,6 +277,8 @@ static int raw_take(conn *k, int c2s) {
 
 /* Reads what is available from fd into d, queueing whole packets. Returns
  * -1 when the connection must close. */
+static int pump_out(dir *d, int fd, int64_t now);
+
 static int pump_in(conn *k, int c2s) {
   dir *d = c2s ? &k->c2s : &k->s2c;
   int fd = c2s ? k->cfd : k->sfd;
@@ -290,8 +292,15 @@ static int pump_in(conn *k, int c2s) {
       d->incap = cap;
     }
     ssize_t r = read(fd, d->in + d->inlen, d->incap - d->inlen);
-    if (r == 0)
+    if (r == 0) {
+      /* A server that dials a higher id sends its first message and
+       * closes at once (the other side dials back): deliver what came
+       * before the EOF. */
+      int out = c2s ? k->sfd : k->cfd;
+      if (P.l[k->lidx].raw && out >= 0)
+        pump_out(d, out, INT64_MAX);
       return -1;
+    }
     if (r < 0)
       return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
     d->inlen += (size_t)r;
