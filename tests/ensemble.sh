@@ -23,6 +23,7 @@
 #   expire-wait SESSIONID [SECS]
 #                    wait until session SESSIONID (0x-hex or decimal) is gone
 #                    from every serving server's `dump` (sessions+ephemerals)
+#   peerctl          print the control port of the peer proxy (ZK_PEER_PROXY)
 #   dir              print the state directory
 #   logs N [LINES]   print the tail of server N's log
 #
@@ -43,6 +44,9 @@
 #                        below the kernel's ephemeral range)
 #   ZK_PYTHON            python3 interpreter (default: /usr/bin/python3)
 #   ZK_PORT_REGISTRY     shared port reservation file (default: /tmp/zklock-ensemble-ports.$UID)
+#   ZK_PEER_PROXY        path of tests/fault/zkproxy: servers reach each other
+#                        through it (zkproxy --peers), so links between servers
+#                        can be cut (see `peerctl`); read at the first start
 
 set -euo pipefail
 
@@ -71,6 +75,8 @@ MARKER="$STATE_DIR/.zklock-ensemble"
 PORTS_FILE="$STATE_DIR/ports"
 HOSTS_FILE="$STATE_DIR/hosts"
 LOCK_FILE="$STATE_DIR.lock"
+PEER_LINKS="$STATE_DIR/peer-links"
+PEER_PID="$STATE_DIR/peer-proxy.pid"
 PORT_REGISTRY=${ZK_PORT_REGISTRY:-/tmp/zklock-ensemble-ports.$UID}
 
 FORCESYNC=${ZK_FORCESYNC:-no}
@@ -360,10 +366,55 @@ EOF
             echo "maxClientCnxns=0"
             echo "autopurge.purgeInterval=0"
             for ((m = 1; m <= NSERVERS; m++)); do
-                echo "server.$m=127.0.0.1:$(port_of "$m" 3):$(port_of "$m" 4)"
+                if [[ -f $PEER_LINKS && $m != "$n" ]]; then
+                    # n dials m through the proxy's listener for n -> m
+                    echo "server.$m=127.0.0.1:$(awk -v a="$n" -v b="$m" \
+                        '$2 == a && $3 == b { print $4 ":" $5 }' "$PEER_LINKS")"
+                else
+                    echo "server.$m=127.0.0.1:$(port_of "$m" 3):$(port_of "$m" 4)"
+                fi
             done
         } > "$(cfg_path "$n")"
     done
+}
+
+# The peer proxy (ZK_PEER_PROXY): started before the configs are written,
+# since they name its ports. Its output is "link I J QPORT EPORT" lines and
+# "ctl PORT" (see tests/fault/zkproxy.c).
+start_peer_proxy() {
+    local out="$STATE_DIR/peer-proxy.out" spec="" m i bin=$ZK_PEER_PROXY
+    [[ $bin == /* ]] || bin="$PWD/$bin" # it runs in the state dir
+    for ((m = 1; m <= NSERVERS; m++)); do
+        spec+="${spec:+,}127.0.0.1:$(port_of "$m" 3):$(port_of "$m" 4)"
+    done
+    py launch "$PEER_PID" "$out" "$STATE_DIR" -- "$bin" --peers "$spec" > /dev/null
+    for ((i = 0; i < 100; i++)); do
+        grep -q '^ctl ' "$out" 2>/dev/null && break
+        sleep 0.05
+    done
+    grep -q '^ctl ' "$out" || die "peer proxy $ZK_PEER_PROXY did not start"
+    cp "$out" "$PEER_LINKS"
+}
+
+peer_proxy_pid() {
+    local pid
+    [[ -f $PEER_PID ]] || return 1
+    pid=$(head -n1 "$PEER_PID" 2>/dev/null) || return 1
+    [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] || return 1
+    grep -qaF -- "--peers" "/proc/$pid/cmdline" || return 1
+    echo "$pid"
+}
+
+stop_peer_proxy() {
+    local pid i
+    if pid=$(peer_proxy_pid); then
+        kill "$pid" 2>/dev/null || true
+        for ((i = 0; i < 100; i++)); do
+            [[ -r /proc/$pid/cmdline ]] || break
+            sleep 0.02
+        done
+    fi
+    rm -f -- "$PEER_PID"
 }
 
 launch_server() {
@@ -528,6 +579,7 @@ cmd_start() {
         fi
         if (( ! any_alive )); then
             log "removing stale state in $STATE_DIR"
+            stop_peer_proxy
             remove_state_dir
         fi
     elif [[ -d $STATE_DIR && -n $(ls -A "$STATE_DIR" 2>/dev/null) && ! -f $MARKER ]]; then
@@ -541,10 +593,14 @@ cmd_start() {
         range_lo=${BASH_REMATCH[1]} range_hi=${BASH_REMATCH[2]}
         py pick "$PORT_REGISTRY" "$STATE_DIR" "$NSERVERS" "$range_lo" "$range_hi" ||
             die "port selection failed"
+        if [[ -n ${ZK_PEER_PROXY:-} ]]; then start_peer_proxy; fi
         write_configs
         hosts_string > "$HOSTS_FILE"
     fi
 
+    if [[ -f $PEER_LINKS ]] && ! peer_proxy_pid > /dev/null; then
+        die "the peer proxy of $STATE_DIR is gone; stop and start again"
+    fi
     for ((n = 1; n <= NSERVERS; n++)); do
         if pid=$(live_pid "$n"); then
             if [[ $(proc_state "$pid") == [Tt] ]]; then kill -CONT "$pid"; fi
@@ -570,6 +626,7 @@ cmd_stop() {
             if [[ -d $(sdir "$n") ]]; then kill_server "$n"; fi
         done
     fi
+    stop_peer_proxy
     remove_state_dir
     py release "$PORT_REGISTRY" "$STATE_DIR" || true
     rm -f -- "$LOCK_FILE"
@@ -694,6 +751,10 @@ main() {
         pid) check_n "${1:-}"; require_state; live_pid "$1" || die "server $1 is not running" ;;
         4lw) cmd_4lw "${1:-}" "${2:-}" ;;
         expire-wait) [[ -n ${1:-} ]] || usage; cmd_expire_wait "$1" "${2:-}" ;;
+        peerctl)
+            require_state
+            [[ -f $PEER_LINKS ]] || die "no peer proxy (start with ZK_PEER_PROXY)"
+            awk '$1 == "ctl" { print $2 }' "$PEER_LINKS" ;;
         dir) echo "$STATE_DIR" ;;
         logs) check_n "${1:-}"; tail -n "${2:-50}" "$(sdir "$1")/zookeeper.log" ;;
         -h|--help|help) usage ;;

@@ -1,14 +1,19 @@
 #!/bin/sh
 # Fault suite. Starts its own 3-node ensemble (killing and pausing servers
-# must not disturb tests running in parallel on the suite's ensemble),
-# then runs tests/fault/zkfault:
-#   1. zklock, 8 workers, every fault kind at random seeded intervals:
-#      must report no violation;
-#   2. a naive lock that skips the predecessor check: must be caught;
-#   3. a naive lock that ignores session expiry, under expiry faults:
-#      must be caught.
-# FAULT_SOAK=1 runs step 1 for FAULT_SOAK_SECONDS (default 600) instead of
-# FAULT_SECONDS (default 45). FAULT_SEED replays a fault schedule.
+# must not disturb tests running in parallel on the suite's ensemble), with
+# the links between servers through zkproxy --peers (ZK_PEER_PROXY) so a
+# server can be cut off from the others, then runs tests/fault/zkfault:
+#   1. each lock kind (mutex, rwlock), 8 workers, every fault kind at random
+#      seeded intervals, isolate-leader and isolate-follower first (they
+#      must take effect: a new leader among the followers, the isolated
+#      follower out of service): must report no violation;
+#   2. the deliberately broken locks, each must be caught:
+#      naive-nowait (no predecessor check), naive-nolost (ignores session
+#      expiry, under expiry faults), rwlock-nowait-readers (readers take no
+#      lock), rwlock-gap-downgrade (downgrade = unlock + rdlock).
+# FAULT_SOAK=1 runs each kind of step 1 for FAULT_SOAK_SECONDS (default
+# 600) instead of FAULT_SECONDS (default 30). FAULT_SEED replays a fault
+# schedule; FAULT_KINDS (default "mutex rwlock") picks the kinds.
 : "${top_srcdir:?}" "${top_builddir:?}"
 b=$top_builddir/tests/fault
 ens=$top_srcdir/tests/ensemble.sh
@@ -17,7 +22,8 @@ rm -rf "$work"
 mkdir -p "$work"
 
 ZKLOCK_ENSEMBLE_DIR=$top_builddir/tests/.ensemble-fault
-export ZKLOCK_ENSEMBLE_DIR
+ZK_PEER_PROXY=$b/zkproxy
+export ZKLOCK_ENSEMBLE_DIR ZK_PEER_PROXY
 unset ZKLOCK_TEST_HOSTS
 . "$top_srcdir/tests/proc-lib.sh"
 cleanup() {
@@ -26,13 +32,16 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
+# A peer proxy from an earlier, interrupted run would still be in the
+# configs; start from scratch.
+cleanup
 if ! "$ens" start > "$work/ensemble-start.log" 2>&1; then
   cat "$work/ensemble-start.log"
   echo "could not start the fault ensemble: skipped"
   exit 77
 fi
 
-secs=${FAULT_SECONDS:-45}
+secs=${FAULT_SECONDS:-30}
 [ "${FAULT_SOAK:-0}" = 1 ] && secs=${FAULT_SOAK_SECONDS:-600}
 seed=${FAULT_SEED:-$(date +%s)}
 rc=0
@@ -41,16 +50,10 @@ run() {
   name=$1
   shift
   echo "== $name"
-  # In the background so a signal to this script is handled at once
-  # (sh runs traps only between foreground commands); its own group so
-  # cleanup also reaches the workers and proxies it spawned.
-  setsid "$b/zkfault" --workdir "$work" "$@" &
-  zp=$!
-  proc_track "$zp" group
-  wait "$zp"
-  zrc=$?
-  proc_reaped "$zp"
-  if [ "$zrc" -ne 0 ]; then
+trap 'exit 1' INT TERM HUP
+# A peer proxy from an earlier, interrupted run would still be in the
+# configs; start from scratch.
+cleanup
     echo "== $name FAILED (replay with FAULT_SEED=$seed)"
     rc=1
     echo "-- fault log tail"
@@ -59,10 +62,30 @@ run() {
   mv "$work/zkfault-records.txt" "$work/records-$name.txt" 2>/dev/null
 }
 
-run zklock --lock zklock --duration "$secs" --seed "$seed" \
-  --ensemble "$ens" --proxy "$b/zkproxy"
+for kind in ${FAULT_KINDS:-mutex rwlock}; do
+  run "$kind" --lock "$kind" --duration "$secs" --seed "$seed" \
+    --ensemble "$ens" --proxy "$b/zkproxy" \
+    --require isolate-leader,isolate-follower
+done
 run naive-nowait --lock naive-nowait --duration 4 --seed "$seed" \
   --faults none --expect violations
 run naive-nolost --lock naive-nolost --duration 10 --seed "$seed" \
   --faults expire --interval 800:1200 --hold-ms 400 --expect violations
+run rwlock-nowait-readers --lock rwlock-nowait-readers --duration 4 \
+  --seed "$seed" --faults none --expect violations
+run rwlock-gap-downgrade --lock rwlock-gap-downgrade --duration 4 \
+  --seed "$seed" --faults none --expect violations
+
+echo "== summary (seed $seed)"
+for f in "$work"/report-*.txt; do
+  name=${f##*/report-}
+  awk -v n="${name%.txt}" '
+    /^  cycles/ { c = $2 }
+    /^  faults/ { sub(/^  faults +/, ""); fl = $0 }
+    /^  overlaps/ { o = $2 }
+    /^  violations/ { v = $2 }
+    /^zkfault: (PASS|FAIL)/ { r = $2 }
+    END { printf "%-22s %s cycles %s, overlaps %s, violations %s; faults %s\n",
+          n, r, c, o, v, fl }' "$f"
+done
 exit $rc

@@ -58,15 +58,16 @@ extern char **environ;
 #define MAXW 64
 #define MAX_FAULTS 4096
 
-enum { LK_ZKLOCK = 0, LK_NOWAIT = NAIVE_NOWAIT, LK_NOLOST = NAIVE_NOLOST };
-enum { R_LOST = 1, R_KILLED = 2, R_OPEN = 4, R_WROTE = 8 };
+enum { R_LOST = 1, R_KILLED = 2, R_OPEN = 4, R_WROTE = 8, R_NOTOKEN = 16 };
 
+/* One hold. mode 'w' (exclusive) or 'r' (shared); a downgraded hold is
+ * 'w' from enter to down and 'r' from down to exit. */
 typedef struct {
   int64_t token;
-  int64_t enter_ns, exit_ns;
+  int64_t enter_ns, down_ns, exit_ns;
   int32_t worker, pid;
   _Atomic int32_t flags;
-  int32_t pad;
+  int32_t mode;
 } rec_t;
 
 #define COUNTERS(X)                                                            \
@@ -85,6 +86,10 @@ typedef struct {
   X(zk_other)                                                                  \
   X(file_incs)                                                                 \
   X(file_incs_lost)                                                            \
+  X(downgrades)                                                                \
+  X(downgrade_err)                                                             \
+  X(read_holds)                                                                \
+  X(read_changed)                                                              \
   X(opens)                                                                     \
   X(open_fail)
 
@@ -206,21 +211,162 @@ static void publish_id(zhandle_t *zh) {
   atomic_store(&W->sid, id->client_id);
 }
 
-/* One lock handle of either kind, as the worker sees it. */
+/* ---- lock kinds ----
+ * Each kind is one row of kinds[]: how a worker opens a handle, takes a
+ * hold (and in which mode), and what the hold's token, state and fenced
+ * write are. Adding a recipe is one set of these functions and one row. */
+
 typedef struct {
   zklock_client *c;
-  zklock_mutex *m;
-  naive_lock *n;
+  void *h;       /* the recipe handle (zklock_mutex *, zklock_rwlock *, ...) */
+  naive_lock *n; /* naive kinds: the raw-API lock instead of c and h */
+  int mode;      /* of the current hold: 'w' or 'r' */
 } wlock;
+
+typedef struct {
+  const char *name;
+  const char *about;
+  int naive;  /* naive_kind of naive.c, or 0 for a zklock recipe */
+  int broken; /* a deliberately wrong use: the checker must catch it */
+  int (*make)(wlock *l); /* the recipe handle on l->c */
+  void (*destroy)(wlock *l);
+  /* ZKLOCK_* result; sets l->mode. timeout_ms 0 means a try. */
+  int (*acquire)(wlock *l, int timeout_ms, uint64_t *rs);
+  int64_t (*token)(wlock *l);
+  zklock_lock_state (*state)(wlock *l);
+  int (*fenced_multi)(wlock *l, int n, const zoo_op_t *ops,
+                      zoo_op_result_t *res); /* NULL: a plain multi */
+  /* Write -> read. NULL if the kind has no downgrade. */
+  int (*downgrade)(wlock *l);
+  int downgrade_pct; /* of the write holds */
+  int (*release)(wlock *l);
+} kind_ops;
+
+static const kind_ops *K;
+
+/* mutex */
+static int mx_make(wlock *l) {
+  return zklock_mutex_new(l->c, S->lock_path, (zklock_mutex **)&l->h);
+}
+static void mx_destroy(wlock *l) { zklock_mutex_free(l->h); }
+static int mx_acquire(wlock *l, int timeout_ms, uint64_t *rs) {
+  (void)rs;
+  l->mode = 'w';
+  return timeout_ms ? zklock_mutex_lock(l->h, timeout_ms)
+                    : zklock_mutex_trylock(l->h);
+}
+static int64_t mx_token(wlock *l) { return zklock_mutex_token(l->h); }
+static zklock_lock_state mx_state(wlock *l) { return zklock_mutex_state(l->h); }
+static int mx_fenced(wlock *l, int n, const zoo_op_t *ops,
+                     zoo_op_result_t *res) {
+  return zklock_mutex_fenced_multi(l->h, n, ops, res);
+}
+static int mx_release(wlock *l) { return zklock_mutex_unlock(l->h); }
+
+/* rwlock: about 40% writers, so readers often share and writers queue
+ * behind readers and the other way round. */
+static int rw_make(wlock *l) {
+  return zklock_rwlock_new(l->c, S->lock_path, (zklock_rwlock **)&l->h);
+}
+static void rw_destroy(wlock *l) { zklock_rwlock_free(l->h); }
+static int rw_acquire(wlock *l, int timeout_ms, uint64_t *rs) {
+  l->mode = rnd_range(rs, 0, 9) < 4 ? 'w' : 'r';
+  if (l->mode == 'w')
+    return timeout_ms ? zklock_rwlock_wrlock(l->h, timeout_ms)
+                      : zklock_rwlock_trywrlock(l->h);
+  return timeout_ms ? zklock_rwlock_rdlock(l->h, timeout_ms)
+                    : zklock_rwlock_tryrdlock(l->h);
+}
+static int64_t rw_token(wlock *l) { return zklock_rwlock_token(l->h); }
+static zklock_lock_state rw_state(wlock *l) {
+  return zklock_rwlock_state(l->h);
+}
+static int rw_fenced(wlock *l, int n, const zoo_op_t *ops,
+                     zoo_op_result_t *res) {
+  return zklock_rwlock_fenced_multi(l->h, n, ops, res);
+}
+static int rw_downgrade(wlock *l) { return zklock_rwlock_downgrade(l->h); }
+static int rw_release(wlock *l) { return zklock_rwlock_unlock(l->h); }
+
+/* Broken: readers take no lock at all, so they do not wait for writers. */
+static int rwb_acquire_nowait(wlock *l, int timeout_ms, uint64_t *rs) {
+  l->mode = rnd_range(rs, 0, 9) < 4 ? 'w' : 'r';
+  if (l->mode == 'r')
+    return ZKLOCK_OK; /* the bug: "reading needs no lock" */
+  return timeout_ms ? zklock_rwlock_wrlock(l->h, timeout_ms)
+                    : zklock_rwlock_trywrlock(l->h);
+}
+static int64_t rwb_token(wlock *l) {
+  return l->mode == 'r' ? 0 : zklock_rwlock_token(l->h);
+}
+static zklock_lock_state rwb_state(wlock *l) {
+  return l->mode == 'r' ? ZKLOCK_LOCK_HELD : zklock_rwlock_state(l->h);
+}
+static int rwb_release(wlock *l) {
+  return l->mode == 'r' ? ZKLOCK_OK : zklock_rwlock_unlock(l->h);
+}
+
+/* Broken: downgrade by unlocking and taking read again; a writer queued
+ * behind us gets in between, while we believe we still hold. */
+static int rwb_downgrade_gap(wlock *l) {
+  int rc = zklock_rwlock_unlock(l->h);
+  return rc ? rc : zklock_rwlock_rdlock(l->h, 10000);
+}
+
+/* naive.c locks on the raw API (they need no zklock_client). */
+static int nv_acquire(wlock *l, int timeout_ms, uint64_t *rs) {
+  (void)rs;
+  l->mode = 'w';
+  return naive_acquire(l->n, timeout_ms ? timeout_ms : 1) ? ZKLOCK_ETIMEDOUT
+                                                          : ZKLOCK_OK;
+}
+static int64_t nv_token(wlock *l) { return naive_token(l->n); }
+static zklock_lock_state nv_state(wlock *l) {
+  (void)l;
+  return ZKLOCK_LOCK_HELD; /* the naive lock believes it always holds */
+}
+static int nv_release(wlock *l) {
+  naive_release(l->n);
+  return ZKLOCK_OK;
+}
+
+static const kind_ops kinds[] = {
+    {"mutex", "zklock_mutex", 0, 0, mx_make, mx_destroy, mx_acquire, mx_token,
+     mx_state, mx_fenced, NULL, 0, mx_release},
+    {"rwlock", "zklock_rwlock, 40% writers, a quarter of them downgrade", 0, 0,
+     rw_make, rw_destroy, rw_acquire, rw_token, rw_state, rw_fenced,
+     rw_downgrade, 25, rw_release},
+    {"naive-nowait", "broken: no wait for the nodes ahead", NAIVE_NOWAIT, 1,
+     NULL, NULL, nv_acquire, nv_token, nv_state, NULL, NULL, 0, nv_release},
+    {"naive-nolost", "broken: ignores session expiry", NAIVE_NOLOST, 1, NULL,
+     NULL, nv_acquire, nv_token, nv_state, NULL, NULL, 0, nv_release},
+    {"rwlock-nowait-readers", "broken: readers take no lock", 0, 1, rw_make,
+     rw_destroy, rwb_acquire_nowait, rwb_token, rwb_state, rw_fenced, NULL, 0,
+     rwb_release},
+    {"rwlock-gap-downgrade",
+     "broken: downgrade = unlock + rdlock, every writer downgrades", 0, 1,
+     rw_make, rw_destroy, rw_acquire, rw_token, rw_state, rw_fenced,
+     rwb_downgrade_gap, 100, rw_release},
+};
+#define NKINDS ((int)(sizeof kinds / sizeof kinds[0]))
+
+static const kind_ops *kind_by_name(const char *name) {
+  if (strcmp(name, "zklock") == 0) /* the old name of mutex */
+    name = "mutex";
+  for (int i = 0; i < NKINDS; i++)
+    if (strcmp(kinds[i].name, name) == 0)
+      return &kinds[i];
+  return NULL;
+}
 
 static zhandle_t *wl_zh(wlock *l) {
   return l->n ? naive_zhandle(l->n) : zklock_client_zhandle(l->c);
 }
 
 static int wl_open(wlock *l) {
-  if (S->kind != LK_ZKLOCK) {
+  if (K->naive) {
     l->n =
-        naive_open(S->hosts, S->session_ms, (naive_kind)S->kind, S->lock_path);
+        naive_open(S->hosts, S->session_ms, (naive_kind)K->naive, S->lock_path);
     return l->n ? 0 : -1;
   }
   zklock_client_opts o = {0};
@@ -231,7 +377,7 @@ static int wl_open(wlock *l) {
   o.on_session = on_session;
   if (zklock_client_open(S->hosts, &o, &l->c))
     return -1;
-  if (zklock_mutex_new(l->c, S->lock_path, &l->m)) {
+  if (K->make(l)) {
     zklock_client_close(l->c);
     l->c = NULL;
     return -1;
@@ -240,7 +386,8 @@ static int wl_open(wlock *l) {
 }
 
 static void wl_close(wlock *l) {
-  zklock_mutex_free(l->m);
+  if (l->h)
+    K->destroy(l);
   zklock_client_close(l->c);
   naive_close(l->n);
   memset(l, 0, sizeof *l);
@@ -261,11 +408,11 @@ static void zk_increment(wlock *l, int got, const char *buf,
   zoo_set_op_init(&op, S->counter_path, nb, nlen, st->version, &st2);
   int rc, zerr;
   atomic_store(&W->zk_pending, 1);
-  if (l->m) {
-    rc = zklock_mutex_fenced_multi(l->m, 1, &op, &res);
+  if (K->fenced_multi) {
+    rc = K->fenced_multi(l, 1, &op, &res);
     zerr = rc == ZKLOCK_ECONNLOSS ? ZCONNECTIONLOSS : res.err;
   } else {
-    rc = zoo_multi(naive_zhandle(l->n), 1, &op, &res);
+    rc = zoo_multi(wl_zh(l), 1, &op, &res);
     zerr = rc == ZOK ? ZOK : res.err ? res.err : rc;
     if (rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT)
       zerr = ZCONNECTIONLOSS;
@@ -273,7 +420,7 @@ static void zk_increment(wlock *l, int got, const char *buf,
   if (rc == ZOK) {
     atomic_fetch_add(&W->zk_ok, 1);
     atomic_store(&W->zk_pending, 0);
-  } else if (rc == ZKLOCK_ELOST && l->m) {
+  } else if (rc == ZKLOCK_ELOST && K->fenced_multi) {
     atomic_fetch_add(&W->zk_fenced, 1);
     *fenced = 1;
   } else if (zerr == ZBADVERSION) {
@@ -286,9 +433,18 @@ static void zk_increment(wlock *l, int got, const char *buf,
   atomic_store(&W->zk_pending, 0);
 }
 
+/* Nobody may write the file counter while we read: its value must stay
+ * the one seen at the start of the read phase. */
+static void read_phase(int fd, long long seen, uint64_t *rs, int *changed) {
+  sleep_us(rnd_range(rs, 0, (long)S->hold_ms * 1000));
+  long long now = file_read(fd);
+  if (seen >= 0 && now >= 0 && now != seen)
+    *changed = 1;
+}
+
 static void critical_section(wlock *l, int fd, uint64_t *rs) {
-  int64_t token = l->m ? zklock_mutex_token(l->m) : naive_token(l->n);
-  int64_t sid0 = l->m ? zklock_client_session_id(l->c) : 0;
+  int64_t token = K->token(l);
+  int64_t sid0 = l->c ? zklock_client_session_id(l->c) : 0;
   int ev0 = atomic_load(&sess_events);
   publish_id(wl_zh(l));
   long ri = atomic_fetch_add(&S->nrec, 1);
@@ -296,55 +452,76 @@ static void critical_section(wlock *l, int fd, uint64_t *rs) {
   r->token = token;
   r->worker = widx;
   r->pid = (int32_t)getpid();
+  r->mode = l->mode;
+  r->down_ns = 0;
   r->exit_ns = 0;
   atomic_store(&r->flags, R_OPEN);
   r->enter_ns = now_ns();
   if (r != &spare)
     atomic_store(&W->open_rec, ri + 1);
 
-  char buf[64] = "";
-  int blen = sizeof buf - 1;
-  struct Stat st;
-  int got = zoo_get(wl_zh(l), S->counter_path, 0, buf, &blen, &st) == ZOK;
-  if (got)
-    buf[blen < 0 ? 0 : blen] = '\0';
-  long long fv = file_read(fd);
-  sleep_us(rnd_range(rs, 0, (long)S->hold_ms * 1000));
-
-  int fenced = 0, wrote = 0;
-  int ok =
-      !l->m || (zklock_mutex_state(l->m) == ZKLOCK_LOCK_HELD &&
-                !atomic_load(&lost_flag) && atomic_load(&sess_events) == ev0);
-  if (ok && fv >= 0) {
-    atomic_store(&W->file_pending, 1);
-    file_write(fd, fv + 1);
-    atomic_fetch_add(&W->file_incs, 1);
-    atomic_store(&W->file_pending, 0);
-    wrote = 1;
+  int fenced = 0, wrote = 0, changed = 0, dgerr = 0;
+  if (l->mode == 'r') {
+    atomic_fetch_add(&W->read_holds, 1);
+    read_phase(fd, file_read(fd), rs, &changed);
+  } else {
+    char buf[64] = "";
+    int blen = sizeof buf - 1;
+    struct Stat st;
+    int got = zoo_get(wl_zh(l), S->counter_path, 0, buf, &blen, &st) == ZOK;
+    if (got)
+      buf[blen < 0 ? 0 : blen] = '\0';
+    long long fv = file_read(fd);
+    sleep_us(rnd_range(rs, 0, (long)S->hold_ms * 1000));
+    int ok = K->state(l) == ZKLOCK_LOCK_HELD && !atomic_load(&lost_flag) &&
+             atomic_load(&sess_events) == ev0;
+    if (ok && fv >= 0) {
+      atomic_store(&W->file_pending, 1);
+      file_write(fd, fv + 1);
+      atomic_fetch_add(&W->file_incs, 1);
+      atomic_store(&W->file_pending, 0);
+      wrote = 1;
+    }
+    zk_increment(l, got, buf, &st, token, &fenced);
+    if (K->downgrade && rnd_range(rs, 0, 99) < K->downgrade_pct) {
+      /* From here on we count as a reader, whatever the call does. */
+      r->down_ns = now_ns();
+      int drc = K->downgrade(l);
+      if (drc == ZKLOCK_OK) {
+        atomic_fetch_add(&W->downgrades, 1);
+        l->mode = 'r';
+        read_phase(fd, wrote ? fv + 1 : file_read(fd), rs, &changed);
+      } else {
+        atomic_fetch_add(&W->downgrade_err, 1);
+        dgerr = 1;
+      }
+    }
   }
-  zk_increment(l, got, buf, &st, token, &fenced);
 
   r->exit_ns = now_ns();
   int lost = 0;
-  if (l->m) {
-    int st_end = zklock_mutex_state(l->m);
-    int urc = zklock_mutex_unlock(l->m);
+  if (!K->naive) {
+    int st_end = K->state(l);
+    int urc = K->release(l);
     if (urc != ZKLOCK_OK)
       atomic_fetch_add(&W->unlock_err, 1);
     zhandle_t *zh = zklock_client_zhandle(l->c);
-    lost = st_end != ZKLOCK_LOCK_HELD || fenced || urc != ZKLOCK_OK ||
+    lost = st_end != ZKLOCK_LOCK_HELD || fenced || urc != ZKLOCK_OK || dgerr ||
            atomic_load(&lost_flag) || atomic_load(&sess_events) != ev0 || !zh ||
            zoo_state(zh) != ZOO_CONNECTED_STATE ||
            zklock_client_session_id(l->c) != sid0;
   } else {
-    naive_release(l->n); /* the naive lock believes it always held */
+    K->release(l);
   }
   if (lost) {
     atomic_fetch_add(&W->lost_holds, 1);
     if (wrote)
       atomic_fetch_add(&W->file_incs_lost, 1);
+  } else if (changed) {
+    atomic_fetch_add(&W->read_changed, 1);
   }
-  atomic_store(&r->flags, (lost ? R_LOST : 0) | (wrote ? R_WROTE : 0));
+  atomic_store(&r->flags, (lost ? R_LOST : 0) | (wrote ? R_WROTE : 0) |
+                              (token <= 0 && K->broken ? R_NOTOKEN : 0));
   atomic_store(&W->open_rec, 0);
 }
 
@@ -360,13 +537,14 @@ static int worker_main(int idx, int shm_fd) {
     return 1;
   widx = idx;
   W = &S->w[idx];
+  K = &kinds[S->kind];
   int fd = open(S->file_path, O_RDWR);
   if (fd < 0)
     return 1;
   uint64_t rs = S->seed * 1000003 + (uint64_t)idx * 7919 + (uint64_t)getpid();
   wlock l = {0};
   while (!atomic_load(&S->stop)) {
-    if (!l.c && !l.n) {
+    if (!l.c && !l.n) { /* (re)open after a failed open or ECLOSED */
       if (wl_open(&l)) {
         atomic_fetch_add(&W->open_fail, 1);
         sleep_ms(200);
@@ -378,13 +556,7 @@ static int worker_main(int idx, int shm_fd) {
     int timeout =
         rnd_range(&rs, 0, 9) == 0 ? 0 : (int)rnd_range(&rs, 300, 3000);
     atomic_store(&lost_flag, 0);
-    int rc;
-    if (l.m) {
-      rc = zklock_mutex_lock(l.m, timeout);
-    } else {
-      rc = naive_acquire(l.n, timeout ? timeout : 1) ? ZKLOCK_ETIMEDOUT
-                                                     : ZKLOCK_OK;
-    }
+    int rc = K->acquire(&l, timeout, &rs);
     switch (rc) {
     case ZKLOCK_OK:
       atomic_fetch_add(&W->acquires, 1);
@@ -435,24 +607,46 @@ typedef enum {
   F_PROXY_DELAY,
   F_PROXY_SWALLOW,
   F_PARTITION,
+  F_ISOLATE_LEADER,
+  F_ISOLATE_FOLLOWER,
   F_NKINDS
 } fkind;
 
-static const char *fnames[F_NKINDS] = {
-    "kill-leader",   "pause-leader", "pause-follower", "restart-all",
-    "expire",        "kill-holder",  "proxy-drop",     "proxy-delay",
-    "proxy-swallow", "partition"};
+enum { N_ENS = 1, N_PROXY = 2, N_PEER = 4 }; /* what a fault kind needs */
+
+static const struct {
+  const char *name;
+  int needs;
+  int settle; /* wait for the ensemble to serve again afterwards */
+} ftab[F_NKINDS] = {
+    {"kill-leader", N_ENS, 1},
+    {"pause-leader", N_ENS, 1},
+    {"pause-follower", N_ENS, 1},
+    {"restart-all", N_ENS, 1},
+    {"expire", 0, 0},
+    {"kill-holder", 0, 0},
+    {"proxy-drop", N_PROXY, 0},
+    {"proxy-delay", N_PROXY, 0},
+    {"proxy-swallow", N_PROXY, 0},
+    {"partition", N_PROXY, 0},
+    {"isolate-leader", N_ENS | N_PEER, 1},
+    {"isolate-follower", N_ENS | N_PEER, 1},
+};
 
 typedef struct {
   int kind;
   int64_t start_ns, end_ns;
   int ok;
+  int verified;     /* isolate-*: the servers' modes showed it took effect */
+  int64_t elect_ns; /* isolate-leader: cut to a new leader serving */
 } fault_t;
 
 static struct {
   const char *ensemble; /* tests/ensemble.sh */
   char real_hosts[1024];
   int proxy_ctl; /* 0: no proxy */
+  int peer_ctl;  /* 0: no peer proxy (ensemble.sh ZK_PEER_PROXY) */
+  int client_port[3];
   pid_t proxy_pid;
   pid_t wpid[MAXW];
   int shm_fd;
@@ -500,13 +694,14 @@ static int ens(int *out, const char *env, const char *args) {
   return rc;
 }
 
-static int proxy_cmd(const char *cmd, char *reply, size_t rlen) {
-  if (!C.proxy_ctl)
+/* One command line to a zkproxy control port; 0 if it answered "ok". */
+static int ctl_cmd(int port, const char *cmd, char *reply, size_t rlen) {
+  if (!port)
     return -1;
   char buf[512] = "";
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in sa = {.sin_family = AF_INET,
-                           .sin_port = htons((uint16_t)C.proxy_ctl)};
+                           .sin_port = htons((uint16_t)port)};
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
     char line[160];
@@ -523,10 +718,111 @@ static int proxy_cmd(const char *cmd, char *reply, size_t rlen) {
   }
   if (fd >= 0)
     close(fd);
-  flog("proxy %s -> %s", cmd, buf);
+  flog("%s %s -> %s", port == C.peer_ctl ? "peer-proxy" : "proxy", cmd, buf);
   if (reply)
     snprintf(reply, rlen, "%s", buf);
   return strncmp(buf, "ok", 2) == 0 ? 0 : -1;
+}
+
+static int proxy_cmd(const char *cmd, char *reply, size_t rlen) {
+  return ctl_cmd(C.proxy_ctl, cmd, reply, rlen);
+}
+
+/* Mode of server n (1..3) from the four-letter word srvr: "leader",
+ * "follower", "not-serving" (electing, or cut off from a quorum) or
+ * "no-answer". Direct, not via ensemble.sh: sampled every 250 ms. */
+static void server_mode(int n, char *out, size_t len) {
+  snprintf(out, len, "no-answer");
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0)
+    return;
+  struct timeval tv = {1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_port = htons((uint16_t)C.client_port[n - 1])};
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  char buf[2048];
+  size_t got = 0;
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+      write(fd, "srvr", 4) == 4) {
+    ssize_t r;
+    while (got < sizeof buf - 1 &&
+           (r = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
+      got += (size_t)r;
+  }
+  close(fd);
+  buf[got] = '\0';
+  const char *m = strstr(buf, "Mode: ");
+  if (m)
+    snprintf(out, len, "%.*s", (int)strcspn(m + 6, "\r\n"), m + 6);
+  else if (strstr(buf, "not currently serving"))
+    snprintf(out, len, "not-serving");
+}
+
+/* "1=leader 2=follower 3=not-serving" into line; the one leader, or 0. */
+static int server_modes(char *line, size_t len, char modes[3][32]) {
+  int leader = 0, o = 0;
+  line[0] = '\0';
+  for (int n = 1; n <= 3; n++) {
+    server_mode(n, modes[n - 1], sizeof modes[n - 1]);
+    if (strcmp(modes[n - 1], "leader") == 0)
+      leader = leader ? -1 : n;
+    o += snprintf(line + o, len - (size_t)o, "%s%d=%s", n > 1 ? " " : "", n,
+                  modes[n - 1]);
+  }
+  return leader < 0 ? 0 : leader;
+}
+
+/* Cuts server target from both others at the peer proxy (client links
+ * stay up) for ms, sampling the servers' modes. Isolating the leader
+ * must make it step down (no quorum after syncLimit ticks) and the two
+ * followers elect one of themselves; if that has not happened when ms is
+ * up, the cut lasts until it has (at most 20 s), so every isolate-leader
+ * really exercises a change of leader. Sets f->verified. */
+static int isolate(fault_t *f, int target, int old_leader, long ms) {
+  char cmd[64], line[160], prev[160] = "", modes[3][32];
+  server_modes(line, sizeof line, modes);
+  flog("isolate server %d (leader %d) for %ld ms; before: %s", target,
+       old_leader, ms, line);
+  snprintf(cmd, sizeof cmd, "isolate %d 1", target);
+  int rc = ctl_cmd(C.peer_ctl, cmd, NULL, 0);
+  int64_t t_cut = now_ns(), heal = t_cut + ms * 1000000,
+          limit = t_cut + (int64_t)20 * 1000000000;
+  int is_leader = target == old_leader, elected = 0, out = 0, kept = 1;
+  for (;;) {
+    int64_t t = now_ns();
+    if (t >= heal && (!is_leader || elected || t >= limit))
+      break;
+    int ld = server_modes(line, sizeof line, modes);
+    const char *tm = modes[target - 1];
+    if (strcmp(tm, "leader") != 0 && strcmp(tm, "follower") != 0)
+      out = 1;
+    if (is_leader && ld && ld != target && !elected) {
+      elected = 1;
+      f->elect_ns = now_ns() - t_cut;
+    }
+    if (!is_leader && ld != old_leader)
+      kept = 0;
+    if (strcmp(line, prev) != 0) {
+      flog("  isolated +%.0f ms: %s", (now_ns() - t_cut) / 1e6, line);
+      snprintf(prev, sizeof prev, "%s", line);
+    }
+    sleep_ms(250);
+  }
+  int64_t held = now_ns() - t_cut;
+  snprintf(cmd, sizeof cmd, "isolate %d 0", target);
+  rc |= ctl_cmd(C.peer_ctl, cmd, NULL, 0);
+  f->verified = out && (is_leader ? elected : kept);
+  if (is_leader)
+    flog("isolate-leader: server %d cut for %.0f ms; %s; new leader %s", target,
+         held / 1e6, out ? "it left service" : "it kept serving",
+         elected ? "elected among the followers" : "NOT elected");
+  else
+    flog("isolate-follower: server %d cut for %.0f ms; %s; leader %d %s",
+         target, held / 1e6, out ? "it left service" : "it kept serving",
+         old_leader, kept ? "kept leading" : "did not keep leading");
+  return rc;
 }
 
 static int holder_worker(void) {
@@ -605,7 +901,8 @@ static void wait_healthy(void) {
  * holder-targeted kinds first wait for a holder). */
 static int64_t struck_ns;
 
-static int inject(int kind, uint64_t *rs) {
+static int inject(fault_t *f, uint64_t *rs) {
+  int kind = f->kind;
   int l = 0, rc = 0;
   long ms;
   char buf[256];
@@ -684,6 +981,16 @@ static int inject(int kind, uint64_t *rs) {
     proxy_cmd("swallow 0", NULL, 0);
     break;
   }
+  case F_ISOLATE_LEADER:
+  case F_ISOLATE_FOLLOWER:
+    if (ens(&l, NULL, "leader 20"))
+      return -1;
+    ms = rnd_range(rs, 2000, 8000);
+    rc = isolate(
+        f,
+        kind == F_ISOLATE_LEADER ? l : (l + (int)rnd_range(rs, 0, 1)) % 3 + 1,
+        l, ms);
+    break;
   case F_PARTITION:
     ms = rnd_range(rs, S->session_ms / 2, S->session_ms * 2);
     rc = proxy_cmd("block 1", NULL, 0);
@@ -813,27 +1120,106 @@ static void log_queue(zhandle_t *zh) {
   deallocate_String_vector(&sv);
 }
 
+/* ---- the overlap check ----
+ * Every clean hold is one segment, or two when downgraded (write until
+ * down_ns, read after). Sweeping the segments' ends and starts in time
+ * order (ends first at equal times: a downgrade's halves only touch), a
+ * segment that starts while an incompatible one is open is an overlap:
+ * a writer with anyone, a reader with a writer. */
+typedef struct {
+  int64_t t;
+  int start; /* 1 start, 0 end */
+  long seg;
+} sev;
+
+typedef struct {
+  const rec_t *r;
+  int64_t from, to;
+  int mode;
+} seg_t;
+
+static int cmp_sev(const void *a, const void *b) {
+  const sev *x = a, *y = b;
+  if (x->t != y->t)
+    return (x->t > y->t) - (x->t < y->t);
+  return x->start - y->start;
+}
+
+static void segs_check(rec_t **clean, long nclean, long *overlaps) {
+  seg_t *sg = malloc(sizeof *sg * (size_t)(2 * nclean + 1));
+  sev *ev = malloc(sizeof *ev * (size_t)(4 * nclean + 1));
+  long *open = malloc(sizeof *open * (size_t)(2 * nclean + 1));
+  long ns = 0, ne = 0, nopen = 0;
+  for (long i = 0; i < nclean; i++) {
+    const rec_t *r = clean[i];
+    if (r->mode == 'w' && r->down_ns) {
+      sg[ns++] = (seg_t){r, r->enter_ns, r->down_ns, 'w'};
+      sg[ns++] = (seg_t){r, r->down_ns, r->exit_ns, 'r'};
+    } else {
+      sg[ns++] = (seg_t){r, r->enter_ns, r->exit_ns, r->mode};
+    }
+  }
+  for (long i = 0; i < ns; i++) {
+    ev[ne++] = (sev){sg[i].from, 1, i};
+    ev[ne++] = (sev){sg[i].to, 0, i};
+  }
+  qsort(ev, (size_t)ne, sizeof *ev, cmp_sev);
+  for (long e = 0; e < ne; e++) {
+    long si = ev[e].seg;
+    if (!ev[e].start) {
+      for (long j = 0; j < nopen; j++)
+        if (open[j] == si) {
+          open[j] = open[--nopen];
+          break;
+        }
+      continue;
+    }
+    const seg_t *a = &sg[si], *b = NULL;
+    for (long j = 0; j < nopen && !b; j++)
+      if (a->mode == 'w' || sg[open[j]].mode == 'w')
+        b = &sg[open[j]];
+    if (b) {
+      if (*overlaps < 5)
+        printf("  overlap: worker %d %c token %" PRId64 " [%.6f, %.6f] and "
+               "worker %d %c token %" PRId64 " [%.6f, %.6f]\n",
+               b->r->worker, b->mode, b->r->token, b->from / 1e9, b->to / 1e9,
+               a->r->worker, a->mode, a->r->token, a->from / 1e9, a->to / 1e9);
+      (*overlaps)++;
+    }
+    open[nopen++] = si;
+  }
+  free(sg);
+  free(ev);
+  free(open);
+}
+
 static void usage(void) {
-  fputs("usage: zkfault [options]\n"
-        "  --lock KIND        zklock (default), naive-nowait, naive-nolost\n"
-        "  --workers N        worker processes (default 8)\n"
-        "  --duration SEC     how long to inject faults (default 60)\n"
-        "  --seed N           fault schedule seed (default: time)\n"
-        "  --faults LIST      comma-separated kinds, or all / none (default "
-        "all)\n"
-        "                     kill-leader pause-leader pause-follower "
-        "restart-all\n"
-        "                     expire kill-holder proxy-drop proxy-delay\n"
-        "                     proxy-swallow partition\n"
-        "  --interval MIN:MAX ms between faults (default 1000:4000)\n"
-        "  --hold-ms MS       max time inside the section (default 5)\n"
-        "  --session-ms MS    worker session timeout (default 4000)\n"
-        "  --hosts H          ensemble (default $ZKLOCK_ENSEMBLE_DIR/hosts)\n"
-        "  --ensemble PATH    tests/ensemble.sh, for server faults\n"
-        "  --proxy PATH       zkproxy binary: workers connect through it\n"
-        "  --expect WHAT      clean (default) or violations\n"
-        "  --workdir DIR      logs and the counter file (default $TMPDIR)\n",
-        stderr);
+  fputs(
+      "usage: zkfault [options]\n"
+      "  --lock KIND        mutex (default; also \"zklock\"), rwlock; broken\n"
+      "                     on purpose: naive-nowait, naive-nolost,\n"
+      "                     rwlock-nowait-readers, rwlock-gap-downgrade\n"
+      "  --workers N        worker processes (default 8)\n"
+      "  --duration SEC     how long to inject faults (default 60)\n"
+      "  --seed N           fault schedule seed (default: time)\n"
+      "  --faults LIST      comma-separated kinds, or all / none (default "
+      "all)\n"
+      "                     kill-leader pause-leader pause-follower "
+      "restart-all\n"
+      "                     expire kill-holder proxy-drop proxy-delay\n"
+      "                     proxy-swallow partition isolate-leader\n"
+      "                     isolate-follower (isolate-*: ensemble.sh run\n"
+      "                     with ZK_PEER_PROXY)\n"
+      "  --require LIST     these faults come first and must take effect\n"
+      "  --interval MIN:MAX ms between faults (default 1000:4000)\n"
+      "  --hold-ms MS       max time inside the section (default 5)\n"
+      "  --session-ms MS    worker session timeout (default 4000)\n"
+      "  --hosts H          ensemble (default $ZKLOCK_ENSEMBLE_DIR/hosts)\n"
+      "  --ensemble PATH    tests/ensemble.sh, for server faults\n"
+      "  --proxy PATH       zkproxy binary: workers connect through it\n"
+      "  --expect WHAT      clean (default) or violations\n"
+      "  --workdir DIR      logs and the counter file (default $TMPDIR)\n",
+      stderr);
 }
 
 static int parse_faults(const char *list, int *enabled) {
@@ -845,7 +1231,7 @@ static int parse_faults(const char *list, int *enabled) {
   char *dup = strdup(list), *save;
   for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
     int k;
-    for (k = 0; k < F_NKINDS && strcmp(t, fnames[k]) != 0; k++)
+    for (k = 0; k < F_NKINDS && strcmp(t, ftab[k].name) != 0; k++)
       ;
     if (k == F_NKINDS) {
       fprintf(stderr, "zkfault: unknown fault '%s'\n", t);
@@ -864,33 +1250,28 @@ int main(int argc, char **argv) {
   zoo_set_debug_level(0);
 
   int nworkers = 8, duration = 60, hold_ms = 5, session_ms = 4000;
-  int imin = 1000, imax = 4000, kind = LK_ZKLOCK;
+  int imin = 1000, imax = 4000, kind = 0;
   uint64_t seed = (uint64_t)time(NULL);
-  const char *hosts = NULL, *proxy = NULL, *faults = "all";
+  const char *hosts = NULL, *proxy = NULL, *faults = "all", *require = NULL;
   const char *workdir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-  static const struct option opts[] = {{"lock", 1, 0, 'l'},
-                                       {"workers", 1, 0, 'w'},
-                                       {"duration", 1, 0, 'd'},
-                                       {"seed", 1, 0, 's'},
-                                       {"faults", 1, 0, 'f'},
-                                       {"interval", 1, 0, 'i'},
-                                       {"hold-ms", 1, 0, 'H'},
-                                       {"session-ms", 1, 0, 'S'},
-                                       {"hosts", 1, 0, 'z'},
-                                       {"ensemble", 1, 0, 'e'},
-                                       {"proxy", 1, 0, 'p'},
-                                       {"expect", 1, 0, 'x'},
-                                       {"workdir", 1, 0, 'W'},
-                                       {"help", 0, 0, 'h'},
-                                       {0, 0, 0, 0}};
+  static const struct option opts[] = {
+      {"lock", 1, 0, 'l'},     {"workers", 1, 0, 'w'},
+      {"duration", 1, 0, 'd'}, {"seed", 1, 0, 's'},
+      {"faults", 1, 0, 'f'},   {"interval", 1, 0, 'i'},
+      {"hold-ms", 1, 0, 'H'},  {"session-ms", 1, 0, 'S'},
+      {"hosts", 1, 0, 'z'},    {"ensemble", 1, 0, 'e'},
+      {"proxy", 1, 0, 'p'},    {"expect", 1, 0, 'x'},
+      {"require", 1, 0, 'r'},  {"workdir", 1, 0, 'W'},
+      {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (o) {
     case 'l':
-      kind = strcmp(optarg, "zklock") == 0         ? LK_ZKLOCK
-             : strcmp(optarg, "naive-nowait") == 0 ? LK_NOWAIT
-             : strcmp(optarg, "naive-nolost") == 0 ? LK_NOLOST
-                                                   : -1;
+      K = kind_by_name(optarg);
+      kind = K ? (int)(K - kinds) : -1;
+      break;
+    case 'r':
+      require = optarg;
       break;
     case 'w':
       nworkers = atoi(optarg);
@@ -934,9 +1315,11 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  int enabled[F_NKINDS];
-  if (kind < 0 || nworkers < 1 || nworkers > MAXW || duration < 0 ||
-      hold_ms < 0 || session_ms < 1000 || imin < 0 || imax < imin ||
+  int enabled[F_NKINDS], required[F_NKINDS] = {0};
+  K = &kinds[kind < 0 ? 0 : kind];
+  if ((require && parse_faults(require, required)) || kind < 0 ||
+      nworkers < 1 || nworkers > MAXW || duration < 0 || hold_ms < 0 ||
+      session_ms < 1000 || imin < 0 || imax < imin ||
       parse_faults(faults, enabled)) {
     usage();
     return 2;
@@ -958,13 +1341,11 @@ int main(int argc, char **argv) {
     hosts = hb;
   }
   snprintf(C.real_hosts, sizeof C.real_hosts, "%s", hosts);
-  if (!C.ensemble) {
-    for (int k = F_KILL_LEADER; k <= F_RESTART_ALL; k++)
-      enabled[k] = 0;
-  }
-  if (!proxy) {
-    for (int k = F_PROXY_DROP; k <= F_PARTITION; k++)
-      enabled[k] = 0;
+  for (int i = 0, n = 0; i < 3; i++) {
+    const char *c = n < 0 ? NULL : strchr(C.real_hosts + n, ':');
+    C.client_port[i] = c ? atoi(c + 1) : 0;
+    const char *comma = c ? strchr(c, ',') : NULL;
+    n = comma ? (int)(comma - C.real_hosts) + 1 : -1;
   }
   ssize_t sl = readlink("/proc/self/exe", C.self, sizeof C.self - 1);
   if (sl <= 0)
@@ -974,6 +1355,25 @@ int main(int argc, char **argv) {
   snprintf(logpath, sizeof logpath, "%s/zkfault-faults.log", workdir);
   faultlog = fopen(logpath, "a");
   signal(SIGPIPE, SIG_IGN);
+  if (C.ensemble && ens(&C.peer_ctl, NULL, "peerctl"))
+    C.peer_ctl = 0;
+  int have = (C.ensemble ? N_ENS : 0) | (proxy ? N_PROXY : 0) |
+             (C.peer_ctl ? N_PEER : 0);
+  for (int k = 0; k < F_NKINDS; k++) {
+    if ((ftab[k].needs & have) == ftab[k].needs)
+      continue;
+    if (required[k]) {
+      fprintf(stderr, "zkfault: fault %s is required but needs %s\n",
+              ftab[k].name,
+              ftab[k].needs & N_PEER    ? "ensemble.sh with ZK_PEER_PROXY"
+              : ftab[k].needs & N_PROXY ? "--proxy"
+                                        : "--ensemble");
+      return 2;
+    }
+    enabled[k] = 0;
+  }
+  for (int k = 0; k < F_NKINDS; k++)
+    enabled[k] |= required[k];
 
   /* shared memory for the workers: config, slots, records */
   long maxrec = (long)duration * 3000 + 100000;
@@ -1019,14 +1419,12 @@ int main(int argc, char **argv) {
   }
   file_write(ffd, 0);
 
-  printf("zkfault: lock=%s workers=%d duration=%ds seed=%" PRIu64
-         " hold<=%dms session=%dms proxy=%s\n",
-         kind == LK_ZKLOCK   ? "zklock"
-         : kind == LK_NOWAIT ? "naive-nowait"
-                             : "naive-nolost",
-         nworkers, duration, seed, hold_ms, session_ms, proxy ? "yes" : "no");
+  printf("zkfault: lock=%s (%s) workers=%d duration=%ds seed=%" PRIu64
+         " hold<=%dms session=%dms proxy=%s peer-proxy=%s\n",
+         K->name, K->about, nworkers, duration, seed, hold_ms, session_ms,
+         proxy ? "yes" : "no", C.peer_ctl ? "yes" : "no");
   fflush(stdout);
-  flog("start seed %" PRIu64 " lock %d", seed, kind);
+  flog("start seed %" PRIu64 " lock %s", seed, K->name);
   for (int i = 0; i < nworkers; i++)
     C.wpid[i] = spawn_worker(i);
 
@@ -1061,23 +1459,33 @@ int main(int argc, char **argv) {
         order[i] = order[j];
         order[j] = t;
       }
+      /* Required kinds open the first round: a short run sees them. */
+      for (int i = 0, front = 0; pos == 0 && i < norder; i++) {
+        if (required[order[i]]) {
+          int t = order[front];
+          order[front++] = order[i];
+          order[i] = t;
+        }
+      }
     }
     int k = order[pos++ % norder];
     fault_t *f = &C.faults[C.nfaults++];
     f->kind = k;
     f->start_ns = now_ns();
-    flog("fault %s", fnames[k]);
+    flog("fault %s", ftab[k].name);
     struck_ns = 0;
-    f->ok = inject(k, &rs) == 0;
+    f->ok = inject(f, &rs) == 0;
     if (struck_ns)
       f->start_ns = struck_ns;
     f->end_ns = now_ns();
-    if (k <= F_RESTART_ALL)
+    if (ftab[k].settle)
       wait_healthy();
   }
 
   /* ---- wind down: heal, let workers release, look for orphans ---- */
   atomic_store(&S->stop, 1);
+  if (C.peer_ctl)
+    ctl_cmd(C.peer_ctl, "heal", NULL, 0);
   if (proxy) {
     proxy_cmd("delay 0", NULL, 0);
     proxy_cmd("block 0", NULL, 0);
@@ -1153,32 +1561,30 @@ int main(int argc, char **argv) {
   FILE *df = fopen(dump, "w");
   for (long i = 0; df && i < nrec; i++) {
     rec_t *r = &S->recs[i];
-    fprintf(df, "%d %d %" PRId64 " %.6f %.6f %d\n", r->worker, r->pid, r->token,
-            r->enter_ns / 1e9, r->exit_ns / 1e9, (int)atomic_load(&r->flags));
+    fprintf(df, "%d %d %" PRId64 " %c %.6f %.6f %.6f %d\n", r->worker, r->pid,
+            r->token, r->mode ? r->mode : '?', r->enter_ns / 1e9,
+            r->down_ns / 1e9, r->exit_ns / 1e9, (int)atomic_load(&r->flags));
   }
   if (df)
     fclose(df);
   long overlaps = 0, token_bad = 0;
-  rec_t *last = NULL; /* the clean hold with the latest exit so far */
+  segs_check(clean, nclean, &overlaps);
+  /* Tokens grow in queue order: each write hold's beyond every earlier
+   * write hold's, and a reader that entered after a writer queued after
+   * it (else the writer would have waited for it). */
+  rec_t *lastw = NULL;
   for (long i = 0; i < nclean; i++) {
     rec_t *r = clean[i];
-    if (last && r->enter_ns < last->exit_ns) {
-      if (overlaps < 5)
-        printf("  overlap: worker %d token %" PRId64 " [%.6f, %.6f] and "
-               "worker %d token %" PRId64 " [%.6f, %.6f]\n",
-               last->worker, last->token, last->enter_ns / 1e9,
-               last->exit_ns / 1e9, r->worker, r->token, r->enter_ns / 1e9,
-               r->exit_ns / 1e9);
-      overlaps++;
-    }
-    if (i > 0 && r->token <= clean[i - 1]->token) {
+    if (atomic_load(&r->flags) & R_NOTOKEN)
+      continue;
+    if (lastw && r->token <= lastw->token) {
       if (token_bad < 5)
-        printf("  token order: %" PRId64 " acquired after %" PRId64 "\n",
-               r->token, clean[i - 1]->token);
+        printf("  token order: %c %" PRId64 " acquired after w %" PRId64 "\n",
+               r->mode, r->token, lastw->token);
       token_bad++;
     }
-    if (!last || r->exit_ns > last->exit_ns)
-      last = r;
+    if (r->mode == 'w')
+      lastw = r;
   }
 
   /* recovery: from each fault to the next acquire (any hold) */
@@ -1195,12 +1601,15 @@ int main(int argc, char **argv) {
     enters[j + 1] = v;
   }
   int64_t rec_max[F_NKINDS] = {0}, heal_max[F_NKINDS] = {0};
-  int nk[F_NKINDS] = {0}, nk_ok[F_NKINDS] = {0};
-  int64_t rec_all = 0, unrecovered = 0;
+  int nk[F_NKINDS] = {0}, nk_ok[F_NKINDS] = {0}, nk_ver[F_NKINDS] = {0};
+  int64_t rec_all = 0, unrecovered = 0, elect_max = 0;
   for (int i = 0; i < C.nfaults; i++) {
     fault_t *f = &C.faults[i];
     nk[f->kind]++;
     nk_ok[f->kind] += f->ok;
+    nk_ver[f->kind] += f->ok && f->verified;
+    if (f->elect_ns > elect_max)
+      elect_max = f->elect_ns;
     long lo = 0, hi = ne;
     while (lo < hi) {
       long mid = (lo + hi) / 2;
@@ -1270,7 +1679,7 @@ int main(int argc, char **argv) {
   long file_lost_unexplained =
       file_lost > file_incs_lost ? file_lost - file_incs_lost : 0;
 
-  printf("zkfault report (seed %" PRIu64 ", %.1f s)\n", seed,
+  printf("zkfault report: %s (seed %" PRIu64 ", %.1f s)\n", K->name, seed,
          (double)(now_ns() - t0) / 1e9);
   printf("  cycles           %ld acquired, %ld recorded (clean %ld, lost "
          "%ld, killed %ld, incomplete %ld)\n",
@@ -1278,23 +1687,43 @@ int main(int argc, char **argv) {
   printf("  lock errors      timeout %ld busy %ld elost %ld econnloss %ld "
          "other %ld unlock-errors %ld client-open-failures %ld\n",
          timeouts, busy, elost, econnloss, eother, unlock_err, open_fail);
+  printf("  holds            write %ld, read %ld, downgraded %ld "
+         "(downgrade errors %ld)\n",
+         acquires - read_holds, read_holds, downgrades, downgrade_err);
   printf("  faults           %d:", C.nfaults);
   for (int k = 0; k < F_NKINDS; k++)
     if (nk[k])
-      printf(" %s=%d", fnames[k], nk[k]);
+      printf(" %s=%d", ftab[k].name, nk[k]);
   printf("\n");
   for (int k = 0; k < F_NKINDS; k++) {
     if (!nk[k])
       continue;
-    printf("  recovery %-15s max %6.0f ms after start, %6.0f ms after heal "
-           "(%d/%d injected ok)\n",
-           fnames[k], rec_max[k] / 1e6, heal_max[k] / 1e6, nk_ok[k], nk[k]);
+    printf("  recovery %-16s max %6.0f ms after start, %6.0f ms after "
+           "heal (%d/%d injected ok",
+           ftab[k].name, rec_max[k] / 1e6, heal_max[k] / 1e6, nk_ok[k], nk[k]);
+    if (ftab[k].needs & N_PEER)
+      printf(", %d/%d verified by the servers' modes", nk_ver[k], nk[k]);
+    if (k == F_ISOLATE_LEADER && elect_max)
+      printf(", new leader at most %.0f ms after the cut", elect_max / 1e6);
+    printf(")\n");
+  }
+  int req_bad = 0;
+  for (int k = 0; k < F_NKINDS; k++) {
+    int want = ftab[k].needs & N_PEER ? nk_ver[k] : nk_ok[k];
+    if (required[k] && (nk[k] == 0 || want < nk[k])) {
+      printf("  required fault %s: %d/%d took effect\n", ftab[k].name, want,
+             nk[k]);
+      req_bad++;
+    }
   }
   printf("  recovery max     %.0f ms (faults with no acquire after: %" PRId64
          ")\n",
          rec_all / 1e6, unrecovered);
   printf("  overlaps         %ld\n", overlaps);
   printf("  token order      %ld violations\n", token_bad);
+  printf("  read changes     %ld (the counter changed under a clean read "
+         "hold)\n",
+         read_changed);
   printf("  zk counter       final %lld, acknowledged %ld, unknown outcome "
          "%ld, fenced off %ld, version conflicts %ld, other errors %ld -> "
          "lost %ld, phantom %ld\n",
@@ -1312,7 +1741,7 @@ int main(int argc, char **argv) {
 
   long violations = overlaps + token_bad + zk_lost + zk_phantom +
                     zk_badversion + file_lost_unexplained + file_phantom +
-                    orphans_live + orphans_after;
+                    orphans_live + orphans_after + read_changed;
   printf("  violations       %ld\n", violations);
 
   if (proxy) {
@@ -1331,8 +1760,9 @@ int main(int argc, char **argv) {
   if (faultlog)
     fclose(faultlog);
 
-  int pass = C.expect_violations ? violations > 0
-                                 : violations == 0 && stuck == 0 && nrec > 0;
+  int pass = C.expect_violations
+                 ? violations > 0
+                 : violations == 0 && stuck == 0 && nrec > 0 && req_bad == 0;
   printf("zkfault: %s (expected %s)\n", pass ? "PASS" : "FAIL",
          C.expect_violations ? "violations" : "no violations");
   return pass ? 0 : 1;
