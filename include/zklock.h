@@ -49,6 +49,7 @@
 #ifndef ZKLOCK_H
 #define ZKLOCK_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <zookeeper/zookeeper.h>
 
@@ -312,6 +313,68 @@ ZKLOCK_EXTERN int zklock_rwlock_fenced_multi(zklock_rwlock *l, int n,
                                              const zoo_op_t *ops,
                                              zoo_op_result_t *results);
 ZKLOCK_EXTERN void zklock_rwlock_free(zklock_rwlock *l);
+
+/* ---- semaphore (recipes/semaphore.c) ----
+ * At most `permits` handles hold a lease at once; waiters are served first
+ * come, first served, and a release wakes at most one waiter. Every
+ * participant at a path must use the same count (stored at the path;
+ * a different one gives ZKLOCK_EPERMITS). permits: 1..1000000. A handle
+ * holds at most one lease: acquire while holding returns ZKLOCK_EBUSY
+ * (as a try on a full semaphore does). The token is the lease node's
+ * czxid: unique, and increasing in the order the waiters queued. */
+typedef struct zklock_semaphore zklock_semaphore;
+ZKLOCK_EXTERN int zklock_semaphore_new(zklock_client *c, const char *path,
+                                       int permits, zklock_semaphore **out);
+ZKLOCK_EXTERN int zklock_semaphore_acquire(zklock_semaphore *s, int timeout_ms);
+ZKLOCK_EXTERN int zklock_semaphore_acquire_async(zklock_semaphore *s,
+                                                 int timeout_ms,
+                                                 zklock_done_cb done,
+                                                 void *arg);
+ZKLOCK_EXTERN int zklock_semaphore_release(zklock_semaphore *s);
+ZKLOCK_EXTERN int64_t zklock_semaphore_token(const zklock_semaphore *s);
+ZKLOCK_EXTERN zklock_lock_state
+zklock_semaphore_state(const zklock_semaphore *s);
+ZKLOCK_EXTERN int zklock_semaphore_cancel(zklock_semaphore *s);
+ZKLOCK_EXTERN void zklock_semaphore_free(zklock_semaphore *s);
+
+/* ---- leader election (recipes/election.c) ----
+ * Candidates queue at path; the earliest leads until it resigns or its
+ * session ends. id (1..255 bytes of UTF-8, no control characters) is
+ * stored in the candidate's node for others to read. campaign returns
+ * ZKLOCK_OK once this candidate leads (state HELD); timeouts as for
+ * locks; ZKLOCK_EBUSY while already campaigning or leading. resign gives
+ * up the lead, or withdraws a campaign in progress (it ends with
+ * ZKLOCK_ECANCELED) from any thread. The token is the term: strictly
+ * increasing from one leader to the next. */
+typedef struct zklock_election zklock_election;
+typedef struct zklock_observer zklock_observer;
+ZKLOCK_EXTERN int zklock_election_new(zklock_client *c, const char *path,
+                                      const char *id, zklock_election **out);
+ZKLOCK_EXTERN int zklock_election_campaign(zklock_election *e, int timeout_ms);
+ZKLOCK_EXTERN int zklock_election_campaign_async(zklock_election *e,
+                                                 int timeout_ms,
+                                                 zklock_done_cb done,
+                                                 void *arg);
+ZKLOCK_EXTERN int zklock_election_resign(zklock_election *e);
+ZKLOCK_EXTERN zklock_lock_state zklock_election_state(const zklock_election *e);
+ZKLOCK_EXTERN int64_t zklock_election_token(const zklock_election *e);
+/* The current leader's id into id (len bytes; 256 always suffice, a
+ * smaller buffer that does not fit gives ZKLOCK_EINVAL; id may be NULL
+ * with len 0). ZKLOCK_ENOLEADER when there is no candidate. */
+ZKLOCK_EXTERN int zklock_election_leader(zklock_client *c, const char *path,
+                                         char *id, size_t len);
+/* Follows the leadership without campaigning: cb(leader_id, term, arg) on
+ * every change of leader, cb(NULL, -1, arg) when there is none (the first
+ * call tells the state found). Runs like other callbacks (see
+ * dispatch). zklock_observer_free stops it: no call starts after it
+ * returns, and one running on another thread is waited for (freeing from
+ * inside cb is allowed). */
+ZKLOCK_EXTERN int zklock_election_observe(zklock_client *c, const char *path,
+                                          void (*cb)(const char *leader_id,
+                                                     int64_t term, void *arg),
+                                          void *arg, zklock_observer **out);
+ZKLOCK_EXTERN void zklock_observer_free(zklock_observer *o);
+ZKLOCK_EXTERN void zklock_election_free(zklock_election *e);
 
 /* ---- inspection (for tools and tests) ---- */
 typedef struct zklock_node_info {

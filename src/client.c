@@ -348,6 +348,8 @@ static void cb_run(zklock_client *c, zklock__cb *cb) {
                  (zklock_lock_state)cb->rc, c->cb_arg);
     else if (cb->type == ZKLOCK__CB_SESSION && c->on_session)
       c->on_session(c, (zklock_session_state)cb->rc, c->cb_arg);
+    else if (cb->type == ZKLOCK__CB_LISTENER)
+      zklock__listener_run(c, cb);
     free(cb->path);
     free(cb);
     cb = next;
@@ -575,9 +577,11 @@ static void watcher(zhandle_t *zh, int type, int state, const char *path,
     if (new_state == ZKLOCK_SESSION_CONNECTED)
       bg_flush(c);
     zklock__engine_session(c, new_state, &q);
+    zklock__listeners_event(c, type, new_state, NULL, &q);
     wake_all(c);
   } else if (path) {
     zklock__engine_event(c, type, path, &q);
+    zklock__listeners_event(c, type, 0, path, &q);
     for (zklock__held *h = c->held.next; h != &c->held; h = h->next) {
       if (strcmp(h->node, path) != 0)
         continue;

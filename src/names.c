@@ -67,6 +67,18 @@ int zklock_path_validate(const char *path) {
   return ZKLOCK_OK;
 }
 
+/* Valid UTF-8 without control characters (election ids are printed). */
+int zklock__text_valid(const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p) {
+    int n = *p < 0x20 ? 0 : utf8_len(p);
+    if (n == 0)
+      return 0;
+    p += n;
+  }
+  return 1;
+}
+
 static int hexval(char ch) {
   if (ch >= '0' && ch <= '9')
     return ch - '0';

@@ -38,6 +38,8 @@ static inline int32_t zklock__seq_dist(int32_t seq, int32_t ref) {
   return (int32_t)((uint32_t)seq - (uint32_t)ref);
 }
 int zklock__guid(char out[ZKLOCK__GUID_LEN + 1]);
+/* 1 if s is valid UTF-8 without control characters. */
+int zklock__text_valid(const char *s);
 
 /* ---- errors (src/error.c) ---- */
 /* Maps a ZooKeeper return code to zklock_err and remembers it for
@@ -85,14 +87,20 @@ typedef struct zklock__held {
  * from the application's loop via zklock_client_dispatch. */
 typedef struct zklock__cb {
   struct zklock__cb *next;
-  int type; /* ZKLOCK__CB_DONE, _LOCK, _SESSION */
+  int type; /* ZKLOCK__CB_DONE, _LOCK, _SESSION, _LISTENER */
   int rc;   /* done: result; lock/session: state */
   zklock_done_cb done;
-  void *arg;
+  void *arg;     /* listener: the zklock__listener */
+  int64_t value; /* listener: a number to report (election term) */
   char *path;
   char node[];
 } zklock__cb;
-enum { ZKLOCK__CB_DONE = 1, ZKLOCK__CB_LOCK, ZKLOCK__CB_SESSION };
+enum {
+  ZKLOCK__CB_DONE = 1,
+  ZKLOCK__CB_LOCK,
+  ZKLOCK__CB_SESSION,
+  ZKLOCK__CB_LISTENER
+};
 
 typedef struct zklock__cbq {
   zklock__cb *head, **tail;
@@ -155,6 +163,7 @@ struct zklock_client {
   /* loop mode */
   int evfd;
   zklock__cbq loopq;
+  struct zklock__listener *listeners; /* src/listen.c */
 };
 
 /* Begin/end a blocking one-shot call: checks closed/callback thread,
@@ -222,6 +231,46 @@ void zklock__held_set(zklock_client *c, zklock__held *h, int state,
 void zklock__bg_delete(zklock_client *c, const char *node, const char *guid);
 
 const struct ACL_vector *zklock__acl(zklock_client *c);
+
+/* ---- listeners (src/listen.c) ----
+ * Watch users outside the lock engine (election observers). The client's
+ * watcher hands every path event and session change to each listener
+ * (mutex held); a listener queues its application callbacks as
+ * ZKLOCK__CB_LISTENER entries, which run like every other callback. */
+typedef struct zklock__listener zklock__listener;
+struct zklock__listener {
+  zklock__listener *next, **pprev;
+  zklock_client *c;
+  int refs;    /* the client's list + requests in flight + queued cbs */
+  int dead;    /* the application let go: run no more callbacks */
+  int running; /* callbacks running now */
+  pthread_t runner;
+  pthread_cond_t idle;
+  /* Mutex held. type is a ZOO_*_EVENT; for ZOO_SESSION_EVENT state is the
+   * new zklock_session_state and path NULL. */
+  void (*event)(zklock__listener *li, int type, int state, const char *path,
+                zklock__cbq *q);
+  /* Mutex NOT held: the application callback for one queued entry. */
+  void (*run)(zklock__listener *li, const zklock__cb *cb);
+  /* Mutex held: the last reference went; free the enclosing object. */
+  void (*destroy)(zklock__listener *li);
+};
+
+/* Mutex held: starts delivering events to li (refs = 1). */
+void zklock__listen(zklock_client *c, zklock__listener *li);
+/* Mutex NOT held: stops li; once it returns no callback of li runs or will
+ * run, except the one calling it (from inside its own callback). Drops the
+ * list's reference. */
+void zklock__unlisten(zklock__listener *li);
+void zklock__listener_ref(zklock__listener *li);   /* mutex held */
+void zklock__listener_unref(zklock__listener *li); /* mutex held */
+/* Mutex held: queues li->run with text (NULL allowed) and value. */
+void zklock__listener_cb(zklock__listener *li, zklock__cbq *q, const char *text,
+                         int64_t value);
+/* Called by the client (mutex held / NOT held for _run). */
+void zklock__listeners_event(zklock_client *c, int type, int state,
+                             const char *path, zklock__cbq *q);
+void zklock__listener_run(zklock_client *c, zklock__cb *cb);
 
 /* ---- the engine (src/queue.c) ----
  * Every acquisition is a state machine driven only by ZooKeeper
