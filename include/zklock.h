@@ -94,9 +94,8 @@ ZKLOCK_EXTERN const char *zklock_version_string(void);
   XX(EFOREIGN, -15,                                                            \
      "lock path has nodes of another lock library; use the matching "          \
      "compat profile")                                                         \
-  XX(EPERMITS, -16,                                                            \
-     "semaphore permit count differs from the one stored at "                  \
-     "its path")                                                               \
+  XX(EPERMITS, -16, "semaphore permit count differs from the one stored at "   \
+                    "its path")                                                \
   XX(ENOLEADER, -17, "no candidate at this election path")
 
 typedef enum {
