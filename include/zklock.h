@@ -376,6 +376,30 @@ ZKLOCK_EXTERN int zklock_election_observe(zklock_client *c, const char *path,
 ZKLOCK_EXTERN void zklock_observer_free(zklock_observer *o);
 ZKLOCK_EXTERN void zklock_election_free(zklock_election *e);
 
+/* ---- multi-lock (recipes/multilock.c) ----
+ * Exclusive locks on n paths (1..64, no duplicates), taken all or none.
+ * Deadlock-free whatever order callers list the paths in: every handle
+ * takes them in one global order (path bytes). timeout_ms covers the whole
+ * call (< 0 forever, 0 tries each once); on failure nothing stays held or
+ * queued. Not reentrant: lock while held returns ZKLOCK_EBUSY. */
+typedef struct zklock_multilock zklock_multilock;
+ZKLOCK_EXTERN int zklock_multilock_new(zklock_client *c,
+                                       const char *const *paths, int n,
+                                       zklock_multilock **out);
+ZKLOCK_EXTERN int zklock_multilock_lock(zklock_multilock *ml, int timeout_ms);
+ZKLOCK_EXTERN int zklock_multilock_unlock(zklock_multilock *ml);
+/* Fencing token of paths[i] (the caller's order); -1 if not held. */
+ZKLOCK_EXTERN int64_t zklock_multilock_token(const zklock_multilock *ml, int i);
+/* Releases the locks if held. NULL is fine. */
+ZKLOCK_EXTERN void zklock_multilock_free(zklock_multilock *ml);
+
+/* ---- cooperative revocation (src/revoke.c) ----
+ * Asks the exclusive holder (mutex or writer, also a downgraded one) of
+ * path to let go: its on_lock callback gets ZKLOCK_LOCK_REVOKE_REQUESTED.
+ * The hold stays until the holder unlocks. ZKLOCK_ENOTHELD if no node is
+ * queued or readers hold the lock; ZKLOCK_EINVAL for a semaphore path. */
+ZKLOCK_EXTERN int zklock_revoke(zklock_client *c, const char *path);
+
 /* ---- inspection (for tools and tests) ---- */
 typedef struct zklock_node_info {
   char kind;        /* 'x' (exclusive/write) or 'r' (read) */

@@ -11,8 +11,19 @@ typedef struct {
   zklock__op *op;
   zklock_node_info *ni;
   int rc;
+  int reader; /* a downgraded writer's mark */
   struct Stat st;
 } node_read;
+
+/* 1 if a line of v is the downgrade mark. */
+static int read_mark(const char *v, int vlen) {
+  size_t m = strlen(ZKLOCK__MARK_READ);
+  for (int i = 0; v && i + (int)m <= vlen; i++)
+    if ((i == 0 || v[i - 1] == '\n') &&
+        memcmp(v + i, ZKLOCK__MARK_READ, m) == 0)
+      return 1;
+  return 0;
+}
 
 static void owner_done(int rc, const char *v, int vlen, const struct Stat *st,
                        const void *data) {
@@ -22,6 +33,9 @@ static void owner_done(int rc, const char *v, int vlen, const struct Stat *st,
   r->rc = rc;
   if (rc == ZOK && st)
     r->st = *st;
+  /* Looked up in the whole value: the copy below may be cut short. A data
+   * version alone cannot tell, since a revocation request writes too. */
+  r->reader = rc == ZOK && read_mark(v, vlen);
   if (rc == ZOK && v && vlen > 0) {
     size_t n = (size_t)vlen < sizeof r->ni->owner - 1 ? (size_t)vlen
                                                       : sizeof r->ni->owner - 1;
