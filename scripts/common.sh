@@ -4,7 +4,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 PACKAGES="build-essential autoconf automake libtool pkg-config
-  libzookeeper-mt-dev zookeeper default-jre-headless libcmocka-dev
+  libzookeeper-mt-dev zookeeper default-jre-headless libcmocka-dev libuv1-dev
   valgrind clang clang-format libclang-rt-14-dev python3 procps"
 
 install_packages() {
