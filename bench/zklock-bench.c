@@ -26,12 +26,16 @@
  *   herd:S:W     W waiters over S sessions queue behind a holder; drain time
  *                after its release, server requests per handoff, memory per
  *                waiting lock
+ *   asyncherd:S:W the same with W zklock_mutex_lock_async waiters on one
+ *                thread (S loop-mode clients, one poll() loop); requests
+ *                counted on every server of HOSTS
  *
  * Requests are counted with the server's `mntr` zk_packets_received (first
  * host of HOSTS; needs 4lw.commands.whitelist to include mntr), so run
  * against a server nobody else is using. */
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -98,11 +102,12 @@ static char *unique_path(const char *what) {
 
 /* ---- server statistics (four-letter words) ---- */
 
-/* Sends cmd to the first server of hosts; returns the value of key in the
- * answer, or -1 if unavailable. */
-static long long fourlw_value(const char *cmd, const char *key) {
+/* Sends cmd to the server named by the first "host:port" of hp; returns
+ * the value of key in the answer, or -1 if unavailable. */
+static long long fourlw_value_at(const char *hp, const char *cmd,
+                                 const char *key) {
   char host[256];
-  snprintf(host, sizeof host, "%s", hosts);
+  snprintf(host, sizeof host, "%s", hp);
   char *comma = strchr(host, ',');
   if (comma)
     *comma = '\0';
@@ -148,8 +153,27 @@ static long long fourlw_value(const char *cmd, const char *key) {
   return strtoll(p, NULL, 10);
 }
 
+static long long fourlw_value(const char *cmd, const char *key) {
+  return fourlw_value_at(hosts, cmd, key);
+}
+
 static long long packets_received(void) {
   return fourlw_value("mntr", "zk_packets_received");
+}
+
+/* zk_packets_received summed over every server of hosts: sessions spread
+ * over an ensemble send to all of them. -1 if any is unavailable. */
+static long long packets_received_all(void) {
+  long long sum = 0;
+  for (const char *p = hosts; p && *p;) {
+    long long v = fourlw_value_at(p, "mntr", "zk_packets_received");
+    if (v < 0)
+      return -1;
+    sum += v;
+    p = strchr(p, ',');
+    p = p ? p + 1 : NULL;
+  }
+  return sum;
 }
 
 /* Requests per op from two packet counts, or -1 when mntr is unavailable. */
@@ -700,6 +724,129 @@ static void bench_herd(int s, int w, int limit_s) {
   free(path);
 }
 
+/* ---- asyncherd: W asynchronous waiters on one thread ----
+ * The herd without a thread per waiter: S loop-mode clients, W handles
+ * queued with zklock_mutex_lock_async behind a holder, one poll() loop
+ * dispatching. Each grant releases from inside its completion. */
+
+typedef struct {
+  zklock_mutex *m;
+  int *inside, *violations, *done;
+} awaiter;
+
+static void aherd_done(int rc, void *arg) {
+  awaiter *a = arg;
+  if (rc)
+    die("asyncherd lock", rc);
+  if ((*a->inside)++ != 0)
+    (*a->violations)++;
+  (*a->inside)--;
+  rc = zklock_mutex_unlock_async(a->m, NULL, NULL);
+  if (rc)
+    die("asyncherd unlock", rc);
+  (*a->done)++;
+}
+
+static int thread_count(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  int n = -1;
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "Threads: %d", &n) == 1)
+      break;
+  if (f)
+    fclose(f);
+  return n;
+}
+
+/* Dispatches the clients' queued callbacks until *done reaches want or
+ * the limit passes; returns 0 on time, -1 late. */
+static int aherd_loop(zklock_client **cs, int s, const int *done, int want,
+                      double limit_us) {
+  struct pollfd *pfd = calloc((size_t)s, sizeof *pfd);
+  for (int i = 0; i < s; i++) {
+    pfd[i].fd = zklock_client_fd(cs[i]);
+    pfd[i].events = POLLIN;
+  }
+  double t0 = now_us();
+  while (*done < want && now_us() - t0 < limit_us)
+    if (poll(pfd, (nfds_t)s, 100) > 0)
+      for (int i = 0; i < s; i++)
+        if (pfd[i].revents & POLLIN)
+          zklock_client_dispatch(cs[i]);
+  free(pfd);
+  return *done < want ? -1 : 0;
+}
+
+static void bench_asyncherd(int s, int w, int limit_s) {
+  char *path = unique_path("asyncherd");
+  zklock_client **cs = calloc((size_t)s, sizeof *cs);
+  zklock_client_opts o = {0};
+  o.dispatch = ZKLOCK_DISPATCH_LOOP;
+  for (int i = 0; i < s; i++) {
+    int rc = zklock_client_open(hosts, &o, &cs[i]);
+    if (rc)
+      die("zklock_client_open", rc);
+  }
+  zklock_mutex *holder;
+  int rc = zklock_mutex_new(cs[0], path, &holder);
+  if (rc == ZKLOCK_OK) /* blocking calls work on a loop-mode client */
+    rc = zklock_mutex_lock(holder, -1);
+  if (rc)
+    die("holder lock", rc);
+  int inside = 0, violations = 0, done = 0;
+  awaiter *as = calloc((size_t)w, sizeof *as);
+  int threads0 = thread_count();
+  long rss0 = rss_bytes();
+  double q0 = now_us();
+  for (int i = 0; i < w; i++) {
+    as[i] = (awaiter){NULL, &inside, &violations, &done};
+    rc = zklock_mutex_new(cs[i % s], path, &as[i].m);
+    if (rc == ZKLOCK_OK)
+      rc = zklock_mutex_lock_async(as[i].m, -1, aherd_done, &as[i]);
+    if (rc)
+      die("asyncherd lock_async", rc);
+  }
+  zhandle_t *zh = zklock_client_zhandle(cs[0]);
+  while (children_count(zh, path) < w + 1) {
+    if (now_us() - q0 > limit_s * 1e6)
+      die_zk("waiters did not queue in time", ZOPERATIONTIMEOUT);
+    sleep_ms(20);
+  }
+  double queue_ms = (now_us() - q0) / 1e3;
+  sleep_ms(500); /* let the waiters' listings and watches land */
+  long rss1 = rss_bytes();
+  int threads1 = thread_count();
+  long long p0 = packets_received_all();
+  double t0 = now_us();
+  rc = zklock_mutex_unlock(holder);
+  if (rc)
+    die("holder unlock", rc);
+  int late = aherd_loop(cs, s, &done, w, limit_s * 1e6);
+  double t1 = now_us();
+  long long p1 = packets_received_all();
+  printf("zklock mutex asyncherd: sessions=%d waiters=%d drained=%d "
+         "queue_ms=%.0f drain_ms=%.0f per_handoff_us=%.0f "
+         "requests_per_handoff=%.2f mem_per_waiter_bytes=%.0f "
+         "threads_before=%d threads_queued=%d violations=%d\n",
+         s, w, done, queue_ms, (t1 - t0) / 1e3, done ? (t1 - t0) / done : 0.0,
+         per(p0, p1, done), (double)(rss1 - rss0) / w, threads0, threads1,
+         violations);
+  fflush(stdout);
+  if (late)
+    fprintf(stderr, "zklock-bench: asyncherd did not drain within %d s\n",
+            limit_s);
+  /* freeing a still-queued handle ends its wait (ECANCELED): no hang */
+  for (int i = 0; i < w; i++)
+    zklock_mutex_free(as[i].m);
+  zklock_mutex_free(holder);
+  for (int i = 0; i < s; i++)
+    zklock_client_close(cs[i]);
+  free(cs);
+  free(as);
+  free(path);
+}
+
 /* ---- split: where the uncontended time goes ----
  * Runs one op of each raw mode and one zklock lock+unlock per round, in
  * turn, so slow phases of a shared machine hit every variant alike; the
@@ -758,7 +905,7 @@ static void usage(void) {
           "  scenarios: raw rawasync rawseq rawpipe rawwatch rawpre split\n"
           "             mutex rwread "
           "             contended:K "
-          "rwlock:K herd:S:W\n"
+          "rwlock:K herd:S:W asyncherd:S:W\n"
           "  HOSTS defaults to $ZKLOCK_HOSTS, then 127.0.0.1:2181\n");
   exit(2);
 }
@@ -828,6 +975,8 @@ int main(int argc, char **argv) {
       bench_contended(a, 1);
     else if (sscanf(sc[i], "herd:%d:%d", &a, &b) == 2 && a > 0 && b > 0)
       bench_herd(a, b, limit_s);
+    else if (sscanf(sc[i], "asyncherd:%d:%d", &a, &b) == 2 && a > 0 && b > 0)
+      bench_asyncherd(a, b, limit_s);
     else
       usage();
   }

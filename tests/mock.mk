@@ -27,3 +27,13 @@ tests_test_mock_LDFLAGS = $(AM_LDFLAGS) $(MOCK_ZK_WRAP)
 tests_test_mock_LDADD = $(TEST_LIBS)
 
 EXTRA_INTEGRATION_TESTS += tests/test_mock
+
+# The asynchronous calls under the same faults (issue 13).
+check_PROGRAMS += tests/test_mock_async
+tests_test_mock_async_SOURCES = tests/test_mock_async.c tests/mock_zk.c \
+	tests/mock_zk.h
+tests_test_mock_async_CFLAGS = $(TEST_CFLAGS)
+tests_test_mock_async_LDFLAGS = $(AM_LDFLAGS) $(MOCK_ZK_WRAP)
+tests_test_mock_async_LDADD = $(TEST_LIBS)
+
+EXTRA_INTEGRATION_TESTS += tests/test_mock_async

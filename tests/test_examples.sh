@@ -53,4 +53,24 @@ proc_reaped "$p"
 [ "$rc" -eq 3 ] || fail "lock_lost after node deletion: exit status $rc, expected 3"
 ok "lock_lost stops when the lock is lost"
 
+# async_poll / async_libuv: 5 locks on one loop plus the first lock again
+# from a second client; every one of the 6 handles is granted exactly once
+# and the contended lock's two grants carry increasing tokens.
+for ex_async in async_poll async_libuv; do
+  expect_rc 0 "$ex_async: 6 waits on one loop" \
+    run "$ex/$ex_async" "$hosts" "$root/$ex_async" 5
+  tail -1 "$tmp/out"
+  grep -q "every lock granted exactly once: yes" "$tmp/out" ||
+    fail "$ex_async summary"
+  [ "$(grep -c '^granted ' "$tmp/out")" -eq 6 ] ||
+    fail "$ex_async: $(grep -c '^granted ' "$tmp/out") grants, expected 6"
+  dup=$(awk '/^granted /{print $4}' "$tmp/out" | sort | uniq -d)
+  [ -z "$dup" ] || fail "$ex_async: handle(s) granted twice: $dup"
+  awk -v p="$root/$ex_async/0" '$1 == "granted" && $2 == p {print $6}' \
+    "$tmp/out" >"$tmp/tok"
+  [ "$(wc -l <"$tmp/tok")" -eq 2 ] && sort -c -n -u "$tmp/tok" ||
+    fail "$ex_async: contended lock tokens $(tr '\n' ' ' <"$tmp/tok")"
+  ok "$ex_async: each lock granted once, contended one handed over"
+done
+
 echo "all $checks checks passed"
