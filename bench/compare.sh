@@ -8,7 +8,11 @@
 # Environment:
 #   BENCH_N        acquisitions per uncontended/contended scenario (2000)
 #   BENCH_HERD     waiters in the herd scenario (1000, over 20 sessions)
-#   BENCH_ROUNDS   rounds of the uncontended and contended-8 runs (3)
+#   BENCH_ROUNDS   rounds of the uncontended, contended-8, rwlock and
+#                  semaphore runs (3)
+#   BENCH_HERD_ROUNDS  rounds of the herd (3; the table takes the median)
+#   BENCH_ASYNC_HERD   waiters of the async herd (10000, one thread, one
+#                  session; zklock only)
 #   BENCH_BUILD    build/<name> to build zklock-bench in (default)
 #   BENCH_TIMEOUT  seconds any one program may run (900)
 #   BENCH_KEEP=1   keep the temp dir (server log, raw output)
@@ -20,12 +24,19 @@ N=${BENCH_N:-2000}
 HERD=${BENCH_HERD:-1000}
 HERD_SESSIONS=20
 ROUNDS=${BENCH_ROUNDS:-3}
+HERD_ROUNDS=${BENCH_HERD_ROUNDS:-3}
+ASYNC_HERD=${BENCH_ASYNC_HERD:-10000}
+RW_SESSIONS=8
+RW_READS=80
+SEM_PERMITS=5
+SEM_SESSIONS=20
 BUILD=${BENCH_BUILD:-default}
 TIMEOUT=${BENCH_TIMEOUT:-900}
 PY=/usr/bin/python3
 ANCHORS="$ROOT/bench/anchors"
 
 say() { printf '== %s\n' "$*" >&2; }
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- packages ----
 PKGS="zookeeper libcurator-recipes-java
@@ -168,24 +179,53 @@ run() {
     tail -5 "$WORK/last.err" >&2
   fi
 }
+# runtag TAG CMD...: run, with "zklock " at the start of each line turned
+# into "TAG " (the await_release=1 A/B runs)
+runtag() {
+  local tag=$1
+  shift
+  say "$*"
+  timeout "$TIMEOUT" "$@" 2>"$WORK/last.err" | sed "s/^zklock /$tag /" |
+    tee -a "$OUT"
+}
 curator() { run java -cp "$CP:$WORK/curator" CuratorBench "$HOSTS" "$@"; }
 kazoo() { run "$PY" "$ANCHORS/kazoo_bench.py" "$HOSTS" "$@"; }
 
 # The three in turn, ROUNDS times (the table takes the median of the
 # rounds: a shared machine has slow minutes), then the herd (in a fresh
 # process: its memory figure is an RSS delta), then the breakdown.
+# zklock-await is zklock with await_release=1 (unlock waits for the delete),
+# in the same rounds: the gain of the pipelined release.
 for r in $(seq 1 "$ROUNDS"); do
   run "$ZB" -z "$HOSTS" -n "$N" raw mutex
+  runtag zklock-await "$ZB" -A -z "$HOSTS" -n "$N" mutex
   curator mutex "$N"
   kazoo mutex "$N"
 done
 for r in $(seq 1 "$ROUNDS"); do
   run "$ZB" -z "$HOSTS" -n "$N" contended:8
+  runtag zklock-await "$ZB" -A -z "$HOSTS" -n "$N" contended:8
   curator handoff:8 "$N"
   kazoo handoff:8 "$N"
 done
-run "$ZB" -z "$HOSTS" -t "$TIMEOUT" "herd:$HERD_SESSIONS:$HERD"
-curator "herd:$HERD_SESSIONS" "$HERD"
+for r in $(seq 1 "$HERD_ROUNDS"); do
+  run "$ZB" -z "$HOSTS" -t "$TIMEOUT" "herd:$HERD_SESSIONS:$HERD"
+  curator "herd:$HERD_SESSIONS" "$HERD"
+done
+# read-mostly rwlock and the semaphore, round-robin like the above; the
+# semaphore column of zklock stays empty while the binary says unsupported
+for r in $(seq 1 "$ROUNDS"); do
+  run "$ZB" -z "$HOSTS" -n "$N" "rwlock:$RW_SESSIONS:$RW_READS"
+  curator "rwlock:$RW_SESSIONS:$RW_READS" "$N"
+  kazoo "rwlock:$RW_SESSIONS:$RW_READS" "$N"
+done
+for r in $(seq 1 "$ROUNDS"); do
+  run "$ZB" -z "$HOSTS" -n "$N" "sem:$SEM_PERMITS:$SEM_SESSIONS"
+  curator "sem:$SEM_PERMITS:$SEM_SESSIONS" "$N"
+  kazoo "sem:$SEM_PERMITS:$SEM_SESSIONS" "$N"
+done
+# async herd: one thread, one session; Curator and kazoo have no async lock
+run "$ZB" -z "$HOSTS" -t "$TIMEOUT" "asyncherd:1:$ASYNC_HERD"
 run "$ZB" -z "$HOSTS" -n "$N" contended:2 contended:32 rwlock:8
 # Interleaved, one op of each per round: what each request costs. -R 60000
 # gives the raw handles the resolution delay a tuned client would use.
@@ -227,14 +267,36 @@ echo "zklock vs Curator $(ls /usr/share/java/curator-recipes-*.jar 2>/dev/null |
   sed 's/.*recipes-\(.*\)\.jar/\1/') and kazoo $(dpkg-query -W -f='${Version}' python3-kazoo 2>/dev/null)" \
   "on ZooKeeper ${ZKVER:-?} standalone, fsync on, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine: $(nproc) cpu, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "zklock $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- src recipes include 2>/dev/null || echo '+local changes'), n=$N, medians of $ROUNDS rounds, herd $HERD_SESSIONS sessions x $HERD waiters (one run)"
+echo "load at start: $LOAD0"
+echo "zklock $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- src recipes include 2>/dev/null || echo '+local changes'), n=$N, medians of $ROUNDS rounds, herd $HERD_SESSIONS sessions x $HERD waiters (median of $HERD_ROUNDS)"
 echo
 printf '%-30s %10s %10s %10s %8s %8s   %s\n' metric zklock curator kazoo \
   zk/cur zk/kaz "target"
 row "uncontended median (us)" "$zu_med" "$cu_med" "$ku_med" "zk/cur <= 0.67"
 row "uncontended ops/s" "$zu_ops" "$cu_ops" "$ku_ops" "zk/cur >= 1.5"
-row "contended-8 ops/s" "$zc8" "$cc8" "$kc8" "zk/cur >= 1.3"
-row "herd drain (ms)" "$zh" "$ch" "" "zk/cur <= 0.5"
+row "contended-8 ops/s" "$zc8" "$cc8" "$kc8" "zk/cur >= 1.5"
+row "herd drain (ms, median of $HERD_ROUNDS)" "$zh" "$ch" "" "zk/cur <= 0.5"
+row "await_release=1 unc median" "$(get "zklock-await mutex uncontended" median_us)" "$cu_med" "$ku_med" "(A/B)"
+row "await_release=1 unc ops/s" "$(get "zklock-await mutex uncontended" ops_s)" "$cu_ops" "$ku_ops" "(A/B)"
+row "await_release=1 cont-8 ops/s" "$(get "zklock-await mutex contended: clients=8 " ops_s)" "$cc8" "$kc8" "(A/B)"
+rwp="rwlock mixed: clients=$RW_SESSIONS reads_pct=$RW_READS "
+row "rwlock-$RW_SESSIONS ${RW_READS}% reads ops/s" "$(get "zklock $rwp" ops_s)" \
+  "$(get "curator $rwp" ops_s)" "$(get "kazoo $rwp" ops_s)" "-"
+row "rwlock-$RW_SESSIONS ${RW_READS}% median (us)" "$(get "zklock $rwp" median_us)" \
+  "$(get "curator $rwp" median_us)" "$(get "kazoo $rwp" median_us)" "-"
+smp="semaphore: permits=$SEM_PERMITS sessions=$SEM_SESSIONS "
+zs_ops=$(get "zklock ${smp}n=" ops_s)
+row "sem $SEM_PERMITS/$SEM_SESSIONS handoffs/s" "$zs_ops" \
+  "$(get "curator $smp" ops_s)" "$(get "kazoo $smp" ops_s)" "zk/cur >= 2"
+row "sem $SEM_PERMITS/$SEM_SESSIONS median (us)" "$(get "zklock ${smp}n=" median_us)" \
+  "$(get "curator $smp" median_us)" "$(get "kazoo $smp" median_us)" "-"
+row "sem requests per release" "$(get "zklock ${smp}n=" requests_per_release)" \
+  "$(get "curator $smp" requests_per_op)" "$(get "kazoo $smp" requests_per_op)" "-"
+row "async RSS per waiting lock (B)" "$(get "zklock mutex asyncherd" mem_per_waiter_bytes)" \
+  "" "" "zklock < 1024"
+row "async herd drain (ms)" "$(get "zklock mutex asyncherd" drain_ms)" "" "" "-"
+grep -q "^zklock ${smp}.*unsupported" "$OUT" &&
+  echo "(zklock semaphore: this zklock-bench was built without ZKLOCK_BENCH_SEMAPHORE)"
 echo
 printf 'zklock uncontended median / raw create+delete median: %s (%s / %s us; target <= 1.1)\n' \
   "$(ratio "$zu_med" "$raw")" "${zu_med:-n/a}" "${raw:-n/a}"
@@ -243,8 +305,14 @@ grep '^split ' "$OUT" | sed 's/^split /  /; s/: n=[0-9]* median_us=/: median_us=
 printf 'zklock requests: %s per uncontended acquire+release, %s per herd handoff (target O(1))\n' \
   "$(get "zklock mutex uncontended" requests_per_op)" \
   "$(get "zklock mutex herd" requests_per_handoff)"
-printf 'zklock herd: %s bytes RSS per waiting lock; violations (all zklock runs): %s\n' \
+printf 'zklock async herd (%s waiters, one thread): queued in %s ms, %s requests per handoff\n' \
+  "$ASYNC_HERD" "$(get "zklock mutex asyncherd" queue_ms)" \
+  "$(get "zklock mutex asyncherd" requests_per_handoff)"
+printf 'zklock requests per op: rwlock-%s %s, await_release=1 uncontended %s\n' \
+  "$RW_SESSIONS" "$(get "zklock $rwp" requests_per_op)" \
+  "$(get "zklock-await mutex uncontended" requests_per_op)"
+printf 'zklock herd: %s bytes RSS per waiting lock; violations (all runs, every library): %s\n' \
   "$(get "zklock mutex herd" mem_per_waiter_bytes)" \
-  "$(awk '/^zklock/ { for (i = 1; i <= NF; i++) if ($i ~ /^violations=/) {
+  "$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^violations=/) {
       split($i, a, "="); s += a[2] } } END { print s + 0 }' "$OUT")"
 exit 0

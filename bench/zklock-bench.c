@@ -3,11 +3,14 @@
  * line per scenario in the format of the comparison anchors
  * (key=value figures); asserts nothing.
  *
- *   zklock-bench [-z HOSTS] [-n N] [-w WARMUP] [-t SECS] [-R MS] [SCENARIO...]
+ *   zklock-bench [-z HOSTS] [-n N] [-w WARMUP] [-t SECS] [-R MS] [-A]
+ *                [SCENARIO...]
  *
  * -n acquisitions per scenario (2000), -w warm-up rounds (200), -t limit for
  * the herd (300 s), -R zoo_set_servers_resolution_delay() for the raw
- * handles (default: the C client's own, re-resolving on every poll).
+ * handles (default: the C client's own, re-resolving on every poll), -A
+ * opens every zklock client with await_release=1 (unlock waits for the
+ * delete; default: pipelined release).
  *
  * SCENARIO (default: all of them, with contended:2 contended:8
  * contended:32 rwlock:8 herd:20:1000):
@@ -29,6 +32,7 @@
  *   asyncherd:S:W the same with W zklock_mutex_lock_async waiters on one
  *                thread (S loop-mode clients, one poll() loop); requests
  *                counted on every server of HOSTS
+ *   rwlock:K:R, sem:P:S   see bench/bench_recipes.h
  *
  * Requests are counted with the server's `mntr` zk_packets_received (first
  * host of HOSTS; needs 4lw.commands.whitelist to include mntr), so run
@@ -48,12 +52,16 @@
 #include <zklock.h>
 #include <zookeeper/zookeeper.h>
 
+#include "bench_recipes.h"
+
 static const char *hosts = "127.0.0.1:2181";
 static int nops = 2000;
 static int warmup = 200;
 /* -R: zoo_set_servers_resolution_delay() for the raw handles; 0 keeps the
  * C client's default (re-resolve the host names on every poll) */
 static int resolve_delay_ms = 0;
+/* -A: zklock clients wait for the server's answer in unlock */
+static int await_release = 0;
 
 static double now_us(void) {
   struct timespec ts;
@@ -430,8 +438,11 @@ static void bench_raw(int mode) {
 /* ---- zklock, uncontended ---- */
 
 static zklock_client *open_client(void) {
+  zklock_client_opts o;
+  memset(&o, 0, sizeof o);
+  o.await_release = await_release;
   zklock_client *c;
-  int rc = zklock_client_open(hosts, NULL, &c);
+  int rc = zklock_client_open(hosts, &o, &c);
   if (rc)
     die("zklock_client_open", rc);
   return c;
@@ -901,11 +912,12 @@ static void bench_split(void) {
 static void usage(void) {
   fprintf(stderr,
           "usage: zklock-bench [-z HOSTS] [-n N] [-w WARMUP] [-t SECS] [-R MS] "
-          "[SCENARIO...]\n"
+          "[-A] [SCENARIO...]\n"
           "  scenarios: raw rawasync rawseq rawpipe rawwatch rawpre split\n"
           "             mutex rwread "
           "             contended:K "
           "rwlock:K herd:S:W asyncherd:S:W\n"
+          "             rwlock:K:R sem:P:S\n"
           "  HOSTS defaults to $ZKLOCK_HOSTS, then 127.0.0.1:2181\n");
   exit(2);
 }
@@ -916,7 +928,7 @@ int main(int argc, char **argv) {
   if (env && *env)
     hosts = env;
   int opt;
-  while ((opt = getopt(argc, argv, "z:n:w:t:R:h")) != -1) {
+  while ((opt = getopt(argc, argv, "z:n:w:t:R:Ah")) != -1) {
     switch (opt) {
     case 'z':
       hosts = optarg;
@@ -932,6 +944,9 @@ int main(int argc, char **argv) {
       break;
     case 'R':
       resolve_delay_ms = atoi(optarg);
+      break;
+    case 'A':
+      await_release = 1;
       break;
     default:
       usage();
@@ -949,8 +964,12 @@ int main(int argc, char **argv) {
     sc = all;
     nsc = (int)(sizeof all / sizeof *all);
   }
+  bench_recipes_cfg rcfg = {hosts, nops, warmup, limit_s, 0};
+  rcfg.await_release = await_release;
   for (int i = 0; i < nsc; i++) {
     int a, b;
+    if (bench_recipes_run(sc[i], &rcfg))
+      continue; /* bench/bench_recipes.c */
     if (strcmp(sc[i], "raw") == 0)
       bench_raw(RAW_SYNC);
     else if (strcmp(sc[i], "rawasync") == 0)
