@@ -50,10 +50,17 @@ run() {
   name=$1
   shift
   echo "== $name"
-trap 'exit 1' INT TERM HUP
-# A peer proxy from an earlier, interrupted run would still be in the
-# configs; start from scratch.
-cleanup
+  # In the background so a signal to this script is handled at once
+  # (sh runs traps only between foreground commands); its own group so
+  # cleanup also reaches the workers and proxies it spawned.
+  setsid "$b/zkfault" --workdir "$work" "$@" >"$work/report-$name.txt" 2>&1 &
+  zp=$!
+  proc_track "$zp" group
+  wait "$zp"
+  st=$?
+  proc_reaped "$zp"
+  cat "$work/report-$name.txt"
+  if [ $st -ne 0 ]; then
     echo "== $name FAILED (replay with FAULT_SEED=$seed)"
     rc=1
     echo "-- fault log tail"
