@@ -694,6 +694,11 @@ static int ens(int *out, const char *env, const char *args) {
   return rc;
 }
 
+/* When the fault really struck, if later than the call to inject() (the
+ * holder-targeted kinds first wait for a holder; isolate-* sample the
+ * servers' modes before the cut). */
+static int64_t struck_ns;
+
 /* One command line to a zkproxy control port; 0 if it answered "ok". */
 static int ctl_cmd(int port, const char *cmd, char *reply, size_t rlen) {
   if (!port)
@@ -786,6 +791,7 @@ static int isolate(fault_t *f, int target, int old_leader, long ms) {
   flog("isolate server %d (leader %d) for %ld ms; before: %s", target,
        old_leader, ms, line);
   snprintf(cmd, sizeof cmd, "isolate %d 1", target);
+  struck_ns = now_ns(); /* recovery counts from the cut */
   int rc = ctl_cmd(C.peer_ctl, cmd, NULL, 0);
   int64_t t_cut = now_ns(), heal = t_cut + ms * 1000000,
           limit = t_cut + (int64_t)20 * 1000000000;
@@ -896,10 +902,6 @@ static void wait_healthy(void) {
   if (ens(NULL, NULL, "wait 90") != 0)
     flog("ensemble did not settle");
 }
-
-/* When the fault really struck, if later than the call to inject() (the
- * holder-targeted kinds first wait for a holder). */
-static int64_t struck_ns;
 
 static int inject(fault_t *f, uint64_t *rs) {
   int kind = f->kind;
