@@ -1,26 +1,34 @@
 /* zkfault: mutual-exclusion and lost-update checker under injected faults.
  *
  * N worker processes loop acquire -> critical section -> release on one
- * lock path. Each hold appends a record (token, pid, enter and exit time on
- * CLOCK_MONOTONIC, shared by all processes of the machine) to shared memory.
- * Inside the section a worker does two read-modify-writes:
- *   - a counter znode, written with zklock_mutex_fenced_multi (check of the
+ * lock path, with the lock kind given by --lock (kinds[]: mutex, rwlock,
+ * and deliberately broken variants the checker must catch). Each hold
+ * appends a record (token, mode, pid, enter / downgrade / exit time on
+ * CLOCK_MONOTONIC, shared by all processes of the machine) to shared
+ * memory. A write hold does two read-modify-writes:
+ *   - a counter znode, written with the kind's fenced multi (check of the
  *     lock node + setData with the version read): a failed version check
  *     means someone else wrote inside "our" section;
  *   - a counter in a local file, read at entry and written at exit with no
  *     other guard than the lock: overlapping sections lose increments.
+ * A read hold (and the read part of a downgraded write hold) reads the file
+ * counter at its start and end: a change means a writer got in.
  * Meanwhile this process injects faults (seeded, at random intervals): kill
  * -9 / SIGSTOP of ZooKeeper servers, restart of the whole ensemble, session
- * expiry, kill -9 of the holder, and (through tests/fault/zkproxy) dropped
- * connections, delays, swallowed create replies and partitions.
+ * expiry, kill -9 of the holder, (through tests/fault/zkproxy) dropped
+ * connections, delays, swallowed create replies and partitions, and
+ * (through the peer proxy of ensemble.sh ZK_PEER_PROXY) the leader or a
+ * follower cut off from the other servers while clients stay connected.
  *
  * A hold counts as "lost" when the holder could have known it was in doubt:
  * the on_lock callback reported UNCERTAIN/LOST, the session changed state,
- * the state read at exit was not HELD, the fenced write said ELOST, or the
- * unlock did not return OK. Lost holds may overlap (that is what fencing
- * is for); the checker reports, among all other holds:
- *   overlaps        two critical sections intersecting in time
- *   token order     tokens not strictly increasing in acquisition order
+ * the state read at exit was not HELD, the fenced write said ELOST, the
+ * downgrade or the unlock did not return OK. Lost holds may overlap (that
+ * is what fencing is for); the checker reports, among all other holds:
+ *   overlaps        a write hold intersecting any other hold in time, a
+ *                   read hold intersecting a write hold
+ *   token order     a token not above the last earlier write hold's
+ *   read changes    the file counter changed under a read hold
  *   lost updates    file increments lost; znode version conflicts
  *   orphans         lock nodes left by live sessions after every worker
  *                   released, and any node left after every session ended
@@ -699,30 +707,38 @@ static int ens(int *out, const char *env, const char *args) {
  * servers' modes before the cut). */
 static int64_t struck_ns;
 
+/* Sends msg to 127.0.0.1:port and reads the answer up to EOF into buf
+ * (NUL-terminated, empty if none). A 1 s timeout each way: a server that
+ * is stopped or electing must not stall the fault loop. */
+static void tcp_ask(int port, const char *msg, char *buf, size_t len) {
+  size_t got = 0;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd >= 0) {
+    struct timeval tv = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ssize_t r, n = (ssize_t)strlen(msg);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+        write(fd, msg, (size_t)n) == n) {
+      while (got < len - 1 && (r = read(fd, buf + got, len - 1 - got)) > 0)
+        got += (size_t)r;
+    }
+    close(fd);
+  }
+  buf[got] = '\0';
+}
+
 /* One command line to a zkproxy control port; 0 if it answered "ok". */
 static int ctl_cmd(int port, const char *cmd, char *reply, size_t rlen) {
   if (!port)
     return -1;
-  char buf[512] = "";
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in sa = {.sin_family = AF_INET,
-                           .sin_port = htons((uint16_t)port)};
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
-    char line[160];
-    int n = snprintf(line, sizeof line, "%s\n", cmd);
-    size_t got = 0;
-    ssize_t r;
-    if (write(fd, line, (size_t)n) == n) {
-      while (got < sizeof buf - 1 &&
-             (r = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
-        got += (size_t)r;
-    }
-    buf[got] = '\0';
-    buf[strcspn(buf, "\n")] = '\0';
-  }
-  if (fd >= 0)
-    close(fd);
+  char buf[512], line[160];
+  snprintf(line, sizeof line, "%s\n", cmd);
+  tcp_ask(port, line, buf, sizeof buf);
+  buf[strcspn(buf, "\n")] = '\0';
   flog("%s %s -> %s", port == C.peer_ctl ? "peer-proxy" : "proxy", cmd, buf);
   if (reply)
     snprintf(reply, rlen, "%s", buf);
@@ -737,32 +753,15 @@ static int proxy_cmd(const char *cmd, char *reply, size_t rlen) {
  * "follower", "not-serving" (electing, or cut off from a quorum) or
  * "no-answer". Direct, not via ensemble.sh: sampled every 250 ms. */
 static void server_mode(int n, char *out, size_t len) {
-  snprintf(out, len, "no-answer");
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0)
-    return;
-  struct timeval tv = {1, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  struct sockaddr_in sa = {.sin_family = AF_INET,
-                           .sin_port = htons((uint16_t)C.client_port[n - 1])};
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   char buf[2048];
-  size_t got = 0;
-  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-      write(fd, "srvr", 4) == 4) {
-    ssize_t r;
-    while (got < sizeof buf - 1 &&
-           (r = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
-      got += (size_t)r;
-  }
-  close(fd);
-  buf[got] = '\0';
+  tcp_ask(C.client_port[n - 1], "srvr", buf, sizeof buf);
   const char *m = strstr(buf, "Mode: ");
   if (m)
     snprintf(out, len, "%.*s", (int)strcspn(m + 6, "\r\n"), m + 6);
   else if (strstr(buf, "not currently serving"))
     snprintf(out, len, "not-serving");
+  else
+    snprintf(out, len, "no-answer");
 }
 
 /* "1=leader 2=follower 3=not-serving" into line; the one leader, or 0. */
