@@ -68,8 +68,9 @@ extern char **environ;
 
 enum { R_LOST = 1, R_KILLED = 2, R_OPEN = 4, R_WROTE = 8, R_NOTOKEN = 16 };
 
-/* One hold. mode 'w' (exclusive) or 'r' (shared); a downgraded hold is
- * 'w' from enter to down and 'r' from down to exit. */
+/* One hold. mode 'w' (exclusive), 'r' (shared) or 's' (one of the kind's
+ * permits); a downgraded hold is 'w' from enter to down and 'r' from down
+ * to exit. */
 typedef struct {
   int64_t token;
   int64_t enter_ns, down_ns, exit_ns;
@@ -228,7 +229,7 @@ typedef struct {
   zklock_client *c;
   void *h;       /* the recipe handle (zklock_mutex *, zklock_rwlock *, ...) */
   naive_lock *n; /* naive kinds: the raw-API lock instead of c and h */
-  int mode;      /* of the current hold: 'w' or 'r' */
+  int mode;      /* of the current hold: 'w', 'r' or 's' */
 } wlock;
 
 typedef struct {
@@ -248,6 +249,7 @@ typedef struct {
   int (*downgrade)(wlock *l);
   int downgrade_pct; /* of the write holds */
   int (*release)(wlock *l);
+  int permits; /* 's' holds allowed at once (a semaphore's permits) */
 } kind_ops;
 
 static const kind_ops *K;
@@ -338,23 +340,70 @@ static int nv_release(wlock *l) {
   return ZKLOCK_OK;
 }
 
+/* A new recipe is one row here plus its functions, e.g. a semaphore:
+ * .acquire sets mode 's' and calls zklock_semaphore_acquire, .permits the
+ * permits it was made with; an election: mode 'w', zklock_election_campaign
+ * / _resign / _token, no fenced multi; zklock_mutex_lock_async: mx_* with an
+ * .acquire that waits for the done callback. */
 static const kind_ops kinds[] = {
-    {"mutex", "zklock_mutex", 0, 0, mx_make, mx_destroy, mx_acquire, mx_token,
-     mx_state, mx_fenced, NULL, 0, mx_release},
-    {"rwlock", "zklock_rwlock, 40% writers, a quarter of them downgrade", 0, 0,
-     rw_make, rw_destroy, rw_acquire, rw_token, rw_state, rw_fenced,
-     rw_downgrade, 25, rw_release},
-    {"naive-nowait", "broken: no wait for the nodes ahead", NAIVE_NOWAIT, 1,
-     NULL, NULL, nv_acquire, nv_token, nv_state, NULL, NULL, 0, nv_release},
-    {"naive-nolost", "broken: ignores session expiry", NAIVE_NOLOST, 1, NULL,
-     NULL, nv_acquire, nv_token, nv_state, NULL, NULL, 0, nv_release},
-    {"rwlock-nowait-readers", "broken: readers take no lock", 0, 1, rw_make,
-     rw_destroy, rwb_acquire_nowait, rwb_token, rwb_state, rw_fenced, NULL, 0,
-     rwb_release},
-    {"rwlock-gap-downgrade",
-     "broken: downgrade = unlock + rdlock, every writer downgrades", 0, 1,
-     rw_make, rw_destroy, rw_acquire, rw_token, rw_state, rw_fenced,
-     rwb_downgrade_gap, 100, rw_release},
+    {.name = "mutex",
+     .about = "zklock_mutex",
+     .make = mx_make,
+     .destroy = mx_destroy,
+     .acquire = mx_acquire,
+     .token = mx_token,
+     .state = mx_state,
+     .fenced_multi = mx_fenced,
+     .release = mx_release},
+    {.name = "rwlock",
+     .about = "zklock_rwlock, 40% writers, a quarter of them downgrade",
+     .make = rw_make,
+     .destroy = rw_destroy,
+     .acquire = rw_acquire,
+     .token = rw_token,
+     .state = rw_state,
+     .fenced_multi = rw_fenced,
+     .downgrade = rw_downgrade,
+     .downgrade_pct = 25,
+     .release = rw_release},
+    {.name = "naive-nowait",
+     .about = "broken: no wait for the nodes ahead",
+     .naive = NAIVE_NOWAIT,
+     .broken = 1,
+     .acquire = nv_acquire,
+     .token = nv_token,
+     .state = nv_state,
+     .release = nv_release},
+    {.name = "naive-nolost",
+     .about = "broken: ignores session expiry",
+     .naive = NAIVE_NOLOST,
+     .broken = 1,
+     .acquire = nv_acquire,
+     .token = nv_token,
+     .state = nv_state,
+     .release = nv_release},
+    {.name = "rwlock-nowait-readers",
+     .about = "broken: readers take no lock",
+     .broken = 1,
+     .make = rw_make,
+     .destroy = rw_destroy,
+     .acquire = rwb_acquire_nowait,
+     .token = rwb_token,
+     .state = rwb_state,
+     .fenced_multi = rw_fenced,
+     .release = rwb_release},
+    {.name = "rwlock-gap-downgrade",
+     .about = "broken: downgrade = unlock + rdlock, every writer downgrades",
+     .broken = 1,
+     .make = rw_make,
+     .destroy = rw_destroy,
+     .acquire = rw_acquire,
+     .token = rw_token,
+     .state = rw_state,
+     .fenced_multi = rw_fenced,
+     .downgrade = rwb_downgrade_gap,
+     .downgrade_pct = 100,
+     .release = rw_release},
 };
 #define NKINDS ((int)(sizeof kinds / sizeof kinds[0]))
 
@@ -469,7 +518,7 @@ static void critical_section(wlock *l, int fd, uint64_t *rs) {
     atomic_store(&W->open_rec, ri + 1);
 
   int fenced = 0, wrote = 0, changed = 0, dgerr = 0;
-  if (l->mode == 'r') {
+  if (l->mode != 'w') { /* shared: read only */
     atomic_fetch_add(&W->read_holds, 1);
     read_phase(fd, file_read(fd), rs, &changed);
   } else {
@@ -1126,7 +1175,8 @@ static void log_queue(zhandle_t *zh) {
  * down_ns, read after). Sweeping the segments' ends and starts in time
  * order (ends first at equal times: a downgrade's halves only touch), a
  * segment that starts while an incompatible one is open is an overlap:
- * a writer with anyone, a reader with a writer. */
+ * a writer with anyone, a reader with a writer, a permit holder with a
+ * writer or with all the permits already taken. */
 typedef struct {
   int64_t t;
   int start; /* 1 start, 0 end */
@@ -1146,7 +1196,8 @@ static int cmp_sev(const void *a, const void *b) {
   return x->start - y->start;
 }
 
-static void segs_check(rec_t **clean, long nclean, long *overlaps) {
+static void segs_check(rec_t **clean, long nclean, int permits,
+                       long *overlaps) {
   seg_t *sg = malloc(sizeof *sg * (size_t)(2 * nclean + 1));
   sev *ev = malloc(sizeof *ev * (size_t)(4 * nclean + 1));
   long *open = malloc(sizeof *open * (size_t)(2 * nclean + 1));
@@ -1176,9 +1227,14 @@ static void segs_check(rec_t **clean, long nclean, long *overlaps) {
       continue;
     }
     const seg_t *a = &sg[si], *b = NULL;
-    for (long j = 0; j < nopen && !b; j++)
-      if (a->mode == 'w' || sg[open[j]].mode == 'w')
-        b = &sg[open[j]];
+    int nperm = 0;
+    for (long j = 0; j < nopen && !b; j++) {
+      const seg_t *o = &sg[open[j]];
+      nperm += o->mode == 's';
+      if (a->mode == 'w' || o->mode == 'w' ||
+          (a->mode == 's' && o->mode == 's' && nperm >= permits))
+        b = o;
+    }
     if (b) {
       if (*overlaps < 5)
         printf("  overlap: worker %d %c token %" PRId64 " [%.6f, %.6f] and "
@@ -1569,7 +1625,7 @@ int main(int argc, char **argv) {
   if (df)
     fclose(df);
   long overlaps = 0, token_bad = 0;
-  segs_check(clean, nclean, &overlaps);
+  segs_check(clean, nclean, K->permits, &overlaps);
   /* Tokens grow in queue order: each write hold's beyond every earlier
    * write hold's, and a reader that entered after a writer queued after
    * it (else the writer would have waited for it). */
