@@ -87,12 +87,23 @@ echo "== summary (seed $seed)"
 for f in "$work"/report-*.txt; do
   name=${f##*/report-}
   awk -v n="${name%.txt}" '
+    function after(s, key) { # the number after key in s
+      if (!match(s, key " [0-9]+")) return "?"
+      return substr(s, RSTART + length(key) + 1, RLENGTH - length(key) - 1)
+    }
     /^  cycles/ { c = $2 }
     /^  faults/ { sub(/^  faults +/, ""); fl = $0 }
     /^  overlaps/ { o = $2 }
+    /^  zk counter/ { zl = after($0, "-> lost") }
+    /^  file counter/ { fl2 = after($0, "lost updates") }
+    /^  orphans/ { or = $2 + after($0, "release,") }
+    /^  recovery max/ { rm = $3 }
     /^  violations/ { v = $2 }
     /^zkfault: (PASS|FAIL)/ { r = $2 }
-    END { printf "%-22s %s cycles %s, overlaps %s, violations %s; faults %s\n",
-          n, r, c, o, v, fl }' "$f"
+    END {
+      printf "%-22s %s cycles %s, overlaps %s, lost updates zk %s file %s, " \
+        "orphans %s, violations %s, worst recovery %s ms\n" \
+        "%-22s faults %s\n", n, r, c, o, zl, fl2, or, v, rm, "", fl
+    }' "$f"
 done
 exit $rc

@@ -1,26 +1,34 @@
 /* zkfault: mutual-exclusion and lost-update checker under injected faults.
  *
  * N worker processes loop acquire -> critical section -> release on one
- * lock path. Each hold appends a record (token, pid, enter and exit time on
- * CLOCK_MONOTONIC, shared by all processes of the machine) to shared memory.
- * Inside the section a worker does two read-modify-writes:
- *   - a counter znode, written with zklock_mutex_fenced_multi (check of the
+ * lock path, with the lock kind given by --lock (kinds[]: mutex, rwlock,
+ * and deliberately broken variants the checker must catch). Each hold
+ * appends a record (token, mode, pid, enter / downgrade / exit time on
+ * CLOCK_MONOTONIC, shared by all processes of the machine) to shared
+ * memory. A write hold does two read-modify-writes:
+ *   - a counter znode, written with the kind's fenced multi (check of the
  *     lock node + setData with the version read): a failed version check
  *     means someone else wrote inside "our" section;
  *   - a counter in a local file, read at entry and written at exit with no
  *     other guard than the lock: overlapping sections lose increments.
+ * A read hold (and the read part of a downgraded write hold) reads the file
+ * counter at its start and end: a change means a writer got in.
  * Meanwhile this process injects faults (seeded, at random intervals): kill
  * -9 / SIGSTOP of ZooKeeper servers, restart of the whole ensemble, session
- * expiry, kill -9 of the holder, and (through tests/fault/zkproxy) dropped
- * connections, delays, swallowed create replies and partitions.
+ * expiry, kill -9 of the holder, (through tests/fault/zkproxy) dropped
+ * connections, delays, swallowed create replies and partitions, and
+ * (through the peer proxy of ensemble.sh ZK_PEER_PROXY) the leader or a
+ * follower cut off from the other servers while clients stay connected.
  *
  * A hold counts as "lost" when the holder could have known it was in doubt:
  * the on_lock callback reported UNCERTAIN/LOST, the session changed state,
- * the state read at exit was not HELD, the fenced write said ELOST, or the
- * unlock did not return OK. Lost holds may overlap (that is what fencing
- * is for); the checker reports, among all other holds:
- *   overlaps        two critical sections intersecting in time
- *   token order     tokens not strictly increasing in acquisition order
+ * the state read at exit was not HELD, the fenced write said ELOST, the
+ * downgrade or the unlock did not return OK. Lost holds may overlap (that
+ * is what fencing is for); the checker reports, among all other holds:
+ *   overlaps        a write hold intersecting any other hold in time, a
+ *                   read hold intersecting a write hold
+ *   token order     a token not above the last earlier write hold's
+ *   read changes    the file counter changed under a read hold
  *   lost updates    file increments lost; znode version conflicts
  *   orphans         lock nodes left by live sessions after every worker
  *                   released, and any node left after every session ended
@@ -60,8 +68,9 @@ extern char **environ;
 
 enum { R_LOST = 1, R_KILLED = 2, R_OPEN = 4, R_WROTE = 8, R_NOTOKEN = 16 };
 
-/* One hold. mode 'w' (exclusive) or 'r' (shared); a downgraded hold is
- * 'w' from enter to down and 'r' from down to exit. */
+/* One hold. mode 'w' (exclusive), 'r' (shared) or 's' (one of the kind's
+ * permits); a downgraded hold is 'w' from enter to down and 'r' from down
+ * to exit. */
 typedef struct {
   int64_t token;
   int64_t enter_ns, down_ns, exit_ns;
@@ -220,7 +229,7 @@ typedef struct {
   zklock_client *c;
   void *h;       /* the recipe handle (zklock_mutex *, zklock_rwlock *, ...) */
   naive_lock *n; /* naive kinds: the raw-API lock instead of c and h */
-  int mode;      /* of the current hold: 'w' or 'r' */
+  int mode;      /* of the current hold: 'w', 'r' or 's' */
 } wlock;
 
 typedef struct {
@@ -240,6 +249,7 @@ typedef struct {
   int (*downgrade)(wlock *l);
   int downgrade_pct; /* of the write holds */
   int (*release)(wlock *l);
+  int permits; /* 's' holds allowed at once (a semaphore's permits) */
 } kind_ops;
 
 static const kind_ops *K;
@@ -330,23 +340,70 @@ static int nv_release(wlock *l) {
   return ZKLOCK_OK;
 }
 
+/* A new recipe is one row here plus its functions, e.g. a semaphore:
+ * .acquire sets mode 's' and calls zklock_semaphore_acquire, .permits the
+ * permits it was made with; an election: mode 'w', zklock_election_campaign
+ * / _resign / _token, no fenced multi; zklock_mutex_lock_async: mx_* with an
+ * .acquire that waits for the done callback. */
 static const kind_ops kinds[] = {
-    {"mutex", "zklock_mutex", 0, 0, mx_make, mx_destroy, mx_acquire, mx_token,
-     mx_state, mx_fenced, NULL, 0, mx_release},
-    {"rwlock", "zklock_rwlock, 40% writers, a quarter of them downgrade", 0, 0,
-     rw_make, rw_destroy, rw_acquire, rw_token, rw_state, rw_fenced,
-     rw_downgrade, 25, rw_release},
-    {"naive-nowait", "broken: no wait for the nodes ahead", NAIVE_NOWAIT, 1,
-     NULL, NULL, nv_acquire, nv_token, nv_state, NULL, NULL, 0, nv_release},
-    {"naive-nolost", "broken: ignores session expiry", NAIVE_NOLOST, 1, NULL,
-     NULL, nv_acquire, nv_token, nv_state, NULL, NULL, 0, nv_release},
-    {"rwlock-nowait-readers", "broken: readers take no lock", 0, 1, rw_make,
-     rw_destroy, rwb_acquire_nowait, rwb_token, rwb_state, rw_fenced, NULL, 0,
-     rwb_release},
-    {"rwlock-gap-downgrade",
-     "broken: downgrade = unlock + rdlock, every writer downgrades", 0, 1,
-     rw_make, rw_destroy, rw_acquire, rw_token, rw_state, rw_fenced,
-     rwb_downgrade_gap, 100, rw_release},
+    {.name = "mutex",
+     .about = "zklock_mutex",
+     .make = mx_make,
+     .destroy = mx_destroy,
+     .acquire = mx_acquire,
+     .token = mx_token,
+     .state = mx_state,
+     .fenced_multi = mx_fenced,
+     .release = mx_release},
+    {.name = "rwlock",
+     .about = "zklock_rwlock, 40% writers, a quarter of them downgrade",
+     .make = rw_make,
+     .destroy = rw_destroy,
+     .acquire = rw_acquire,
+     .token = rw_token,
+     .state = rw_state,
+     .fenced_multi = rw_fenced,
+     .downgrade = rw_downgrade,
+     .downgrade_pct = 25,
+     .release = rw_release},
+    {.name = "naive-nowait",
+     .about = "broken: no wait for the nodes ahead",
+     .naive = NAIVE_NOWAIT,
+     .broken = 1,
+     .acquire = nv_acquire,
+     .token = nv_token,
+     .state = nv_state,
+     .release = nv_release},
+    {.name = "naive-nolost",
+     .about = "broken: ignores session expiry",
+     .naive = NAIVE_NOLOST,
+     .broken = 1,
+     .acquire = nv_acquire,
+     .token = nv_token,
+     .state = nv_state,
+     .release = nv_release},
+    {.name = "rwlock-nowait-readers",
+     .about = "broken: readers take no lock",
+     .broken = 1,
+     .make = rw_make,
+     .destroy = rw_destroy,
+     .acquire = rwb_acquire_nowait,
+     .token = rwb_token,
+     .state = rwb_state,
+     .fenced_multi = rw_fenced,
+     .release = rwb_release},
+    {.name = "rwlock-gap-downgrade",
+     .about = "broken: downgrade = unlock + rdlock, every writer downgrades",
+     .broken = 1,
+     .make = rw_make,
+     .destroy = rw_destroy,
+     .acquire = rw_acquire,
+     .token = rw_token,
+     .state = rw_state,
+     .fenced_multi = rw_fenced,
+     .downgrade = rwb_downgrade_gap,
+     .downgrade_pct = 100,
+     .release = rw_release},
 };
 #define NKINDS ((int)(sizeof kinds / sizeof kinds[0]))
 
@@ -461,7 +518,7 @@ static void critical_section(wlock *l, int fd, uint64_t *rs) {
     atomic_store(&W->open_rec, ri + 1);
 
   int fenced = 0, wrote = 0, changed = 0, dgerr = 0;
-  if (l->mode == 'r') {
+  if (l->mode != 'w') { /* shared: read only */
     atomic_fetch_add(&W->read_holds, 1);
     read_phase(fd, file_read(fd), rs, &changed);
   } else {
@@ -694,30 +751,43 @@ static int ens(int *out, const char *env, const char *args) {
   return rc;
 }
 
+/* When the fault really struck, if later than the call to inject() (the
+ * holder-targeted kinds first wait for a holder; isolate-* sample the
+ * servers' modes before the cut). */
+static int64_t struck_ns;
+
+/* Sends msg to 127.0.0.1:port and reads the answer up to EOF into buf
+ * (NUL-terminated, empty if none). A 1 s timeout each way: a server that
+ * is stopped or electing must not stall the fault loop. */
+static void tcp_ask(int port, const char *msg, char *buf, size_t len) {
+  size_t got = 0;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd >= 0) {
+    struct timeval tv = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ssize_t r, n = (ssize_t)strlen(msg);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+        write(fd, msg, (size_t)n) == n) {
+      while (got < len - 1 && (r = read(fd, buf + got, len - 1 - got)) > 0)
+        got += (size_t)r;
+    }
+    close(fd);
+  }
+  buf[got] = '\0';
+}
+
 /* One command line to a zkproxy control port; 0 if it answered "ok". */
 static int ctl_cmd(int port, const char *cmd, char *reply, size_t rlen) {
   if (!port)
     return -1;
-  char buf[512] = "";
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in sa = {.sin_family = AF_INET,
-                           .sin_port = htons((uint16_t)port)};
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
-    char line[160];
-    int n = snprintf(line, sizeof line, "%s\n", cmd);
-    size_t got = 0;
-    ssize_t r;
-    if (write(fd, line, (size_t)n) == n) {
-      while (got < sizeof buf - 1 &&
-             (r = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
-        got += (size_t)r;
-    }
-    buf[got] = '\0';
-    buf[strcspn(buf, "\n")] = '\0';
-  }
-  if (fd >= 0)
-    close(fd);
+  char buf[512], line[160];
+  snprintf(line, sizeof line, "%s\n", cmd);
+  tcp_ask(port, line, buf, sizeof buf);
+  buf[strcspn(buf, "\n")] = '\0';
   flog("%s %s -> %s", port == C.peer_ctl ? "peer-proxy" : "proxy", cmd, buf);
   if (reply)
     snprintf(reply, rlen, "%s", buf);
@@ -732,32 +802,15 @@ static int proxy_cmd(const char *cmd, char *reply, size_t rlen) {
  * "follower", "not-serving" (electing, or cut off from a quorum) or
  * "no-answer". Direct, not via ensemble.sh: sampled every 250 ms. */
 static void server_mode(int n, char *out, size_t len) {
-  snprintf(out, len, "no-answer");
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0)
-    return;
-  struct timeval tv = {1, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  struct sockaddr_in sa = {.sin_family = AF_INET,
-                           .sin_port = htons((uint16_t)C.client_port[n - 1])};
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   char buf[2048];
-  size_t got = 0;
-  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-      write(fd, "srvr", 4) == 4) {
-    ssize_t r;
-    while (got < sizeof buf - 1 &&
-           (r = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
-      got += (size_t)r;
-  }
-  close(fd);
-  buf[got] = '\0';
+  tcp_ask(C.client_port[n - 1], "srvr", buf, sizeof buf);
   const char *m = strstr(buf, "Mode: ");
   if (m)
     snprintf(out, len, "%.*s", (int)strcspn(m + 6, "\r\n"), m + 6);
   else if (strstr(buf, "not currently serving"))
     snprintf(out, len, "not-serving");
+  else
+    snprintf(out, len, "no-answer");
 }
 
 /* "1=leader 2=follower 3=not-serving" into line; the one leader, or 0. */
@@ -786,6 +839,7 @@ static int isolate(fault_t *f, int target, int old_leader, long ms) {
   flog("isolate server %d (leader %d) for %ld ms; before: %s", target,
        old_leader, ms, line);
   snprintf(cmd, sizeof cmd, "isolate %d 1", target);
+  struck_ns = now_ns(); /* recovery counts from the cut */
   int rc = ctl_cmd(C.peer_ctl, cmd, NULL, 0);
   int64_t t_cut = now_ns(), heal = t_cut + ms * 1000000,
           limit = t_cut + (int64_t)20 * 1000000000;
@@ -896,10 +950,6 @@ static void wait_healthy(void) {
   if (ens(NULL, NULL, "wait 90") != 0)
     flog("ensemble did not settle");
 }
-
-/* When the fault really struck, if later than the call to inject() (the
- * holder-targeted kinds first wait for a holder). */
-static int64_t struck_ns;
 
 static int inject(fault_t *f, uint64_t *rs) {
   int kind = f->kind;
@@ -1125,7 +1175,8 @@ static void log_queue(zhandle_t *zh) {
  * down_ns, read after). Sweeping the segments' ends and starts in time
  * order (ends first at equal times: a downgrade's halves only touch), a
  * segment that starts while an incompatible one is open is an overlap:
- * a writer with anyone, a reader with a writer. */
+ * a writer with anyone, a reader with a writer, a permit holder with a
+ * writer or with all the permits already taken. */
 typedef struct {
   int64_t t;
   int start; /* 1 start, 0 end */
@@ -1145,7 +1196,8 @@ static int cmp_sev(const void *a, const void *b) {
   return x->start - y->start;
 }
 
-static void segs_check(rec_t **clean, long nclean, long *overlaps) {
+static void segs_check(rec_t **clean, long nclean, int permits,
+                       long *overlaps) {
   seg_t *sg = malloc(sizeof *sg * (size_t)(2 * nclean + 1));
   sev *ev = malloc(sizeof *ev * (size_t)(4 * nclean + 1));
   long *open = malloc(sizeof *open * (size_t)(2 * nclean + 1));
@@ -1175,9 +1227,14 @@ static void segs_check(rec_t **clean, long nclean, long *overlaps) {
       continue;
     }
     const seg_t *a = &sg[si], *b = NULL;
-    for (long j = 0; j < nopen && !b; j++)
-      if (a->mode == 'w' || sg[open[j]].mode == 'w')
-        b = &sg[open[j]];
+    int nperm = 0;
+    for (long j = 0; j < nopen && !b; j++) {
+      const seg_t *o = &sg[open[j]];
+      nperm += o->mode == 's';
+      if (a->mode == 'w' || o->mode == 'w' ||
+          (a->mode == 's' && o->mode == 's' && nperm >= permits))
+        b = o;
+    }
     if (b) {
       if (*overlaps < 5)
         printf("  overlap: worker %d %c token %" PRId64 " [%.6f, %.6f] and "
@@ -1568,7 +1625,7 @@ int main(int argc, char **argv) {
   if (df)
     fclose(df);
   long overlaps = 0, token_bad = 0;
-  segs_check(clean, nclean, &overlaps);
+  segs_check(clean, nclean, K->permits, &overlaps);
   /* Tokens grow in queue order: each write hold's beyond every earlier
    * write hold's, and a reader that entered after a writer queued after
    * it (else the writer would have waited for it). */
