@@ -92,6 +92,9 @@ static void test_campaign_resign(void **state) {
   assert_int_equal(zklock_election_resign(ea), ZKLOCK_OK);
   assert_true(zkt_wait_for(nonzero, &wa, 10000));
   assert_int_equal(atomic_load(&wa), ZKLOCK_ECANCELED);
+  /* the withdrawn node goes in the background; b's own delete below is
+   * ordered after it once the ensemble has it */
+  assert_int_equal(zkt_nodes_settle(raw, root, 1), 1);
   assert_int_equal(zklock_election_resign(eb), ZKLOCK_OK);
   assert_int_equal(zklock_election_leader(b, root, id, sizeof id),
                    ZKLOCK_ENOLEADER);
