@@ -423,10 +423,17 @@ int zklock_election_observe(zklock_client *c, const char *path, observe_cb cb,
   }
   c->refs++; /* the client outlives its observers */
   zklock__listen(c, &o->li);
-  if (zklock__session_dead(c))
+  if (zklock__session_dead(c)) {
     zklock__want_reopen(c); /* the CONNECTED event starts the first round */
-  else
+  } else {
+    /* Our server may lag behind the one a candidate used: a sync first
+     * (the session keeps the order) so the first report is not older
+     * than this call. Later rounds follow watch events, which come in
+     * order. */
+    if (o_can_send(o))
+      zoo_async(c->zh, path, zklock__sync_done, NULL);
     o_list(o, 0);
+  }
   pthread_mutex_unlock(&c->mu);
   *out = o;
   return ZKLOCK_OK;

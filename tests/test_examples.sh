@@ -34,6 +34,20 @@ expect_rc 0 "rwlock_demo: 3 readers, 2 writers" \
 tail -1 "$tmp/out"
 grep -q "rule broken 0 times" "$tmp/out" || fail "rwlock_demo output"
 
+# semaphore_demo: never more processes inside than permits.
+expect_rc 0 "semaphore_demo: 2 permits, 4 processes" \
+  run "$ex/semaphore_demo" "$hosts" "$root/sem" 2 4 3
+tail -1 "$tmp/out"
+grep -q "limit broken 0 times, 0 processes failed" "$tmp/out" ||
+  fail "semaphore_demo output"
+
+# election_demo: every candidate leads once, the observer sees each.
+expect_rc 0 "election_demo: 3 candidates" \
+  run "$ex/election_demo" "$hosts" "$root/elect" 3
+tail -1 "$tmp/out"
+grep -q "3 leaders observed, terms strictly increasing: yes" "$tmp/out" ||
+  fail "election_demo output"
+
 # lock_lost: finishes its work while holding ...
 expect_rc 0 "lock_lost: work done" run "$ex/lock_lost" "$hosts" "$root/lost" 1
 grep -q "work done" "$tmp/out" || fail "lock_lost output"

@@ -1,0 +1,282 @@
+/* Integration tests: leader election against the real ensemble. */
+#include "zkt.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define raw zkt_rawzh
+
+static void test_bad_ids(void **state) {
+  (void)state;
+  zklock_client *c = zkt_client(0);
+  zklock_election *e = (zklock_election *)1;
+  char longid[300];
+  memset(longid, 'a', sizeof longid);
+  longid[256] = '\0';
+  const char *bad[] = {NULL, "", longid, "\xff", "a\nb", "\xc0\x80"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    assert_int_equal(zklock_election_new(c, "/e", bad[i], &e), ZKLOCK_EINVAL);
+    assert_null(e);
+  }
+  longid[255] = '\0'; /* 255 bytes: the longest allowed */
+  assert_int_equal(zklock_election_new(c, "/e", longid, &e), ZKLOCK_OK);
+  zklock_election_free(e);
+  assert_int_equal(zklock_election_new(c, "/e",
+                                       "n\xc3\xb6"
+                                       "de-1",
+                                       &e),
+                   ZKLOCK_OK);
+  assert_int_equal(zklock_election_resign(e), ZKLOCK_ENOTHELD);
+  assert_int_equal(zklock_election_state(e), ZKLOCK_LOCK_UNLOCKED);
+  zklock_election_free(e);
+  assert_int_equal(zklock_election_new(c, "e", "x", &e), ZKLOCK_EPATH);
+  zklock_client_close(c);
+}
+
+static void async_done(int rc, void *arg) {
+  atomic_int *r = arg;
+  atomic_store(r, rc == ZKLOCK_OK ? 1 : rc);
+}
+
+static int nonzero(void *p) { return atomic_load((atomic_int *)p) != 0; }
+
+static void test_campaign_resign(void **state) {
+  (void)state;
+  char root[256], id[256];
+  zkt_root(root, sizeof root, "elect");
+  zklock_client *a = zkt_client(0), *b = zkt_client(0);
+  /* nobody at a missing path, nor at an empty one */
+  assert_int_equal(zklock_election_leader(a, root, id, sizeof id),
+                   ZKLOCK_ENOLEADER);
+  /* the parent may not exist yet when this test runs first */
+  zoo_create(raw, "/zklock-test", NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+  assert_int_equal(
+      zoo_create(raw, root, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0), ZOK);
+  assert_int_equal(zklock_election_leader(a, root, NULL, 0), ZKLOCK_ENOLEADER);
+  zklock_election *ea, *eb;
+  assert_int_equal(zklock_election_new(a, root, "alpha", &ea), ZKLOCK_OK);
+  assert_int_equal(zklock_election_new(b, root, "beta", &eb), ZKLOCK_OK);
+  assert_int_equal(zklock_election_campaign(ea, 5000), ZKLOCK_OK);
+  assert_int_equal(zklock_election_state(ea), ZKLOCK_LOCK_HELD);
+  int64_t ta = zklock_election_token(ea);
+  assert_true(ta > 0);
+  assert_int_equal(zklock_election_campaign(ea, 0), ZKLOCK_EBUSY);
+  assert_int_equal(zklock_election_leader(b, root, id, sizeof id), ZKLOCK_OK);
+  assert_string_equal(id, "alpha");
+  char small[4];
+  assert_int_equal(zklock_election_leader(b, root, small, sizeof small),
+                   ZKLOCK_EINVAL);
+  assert_int_equal(zklock_election_campaign(eb, 300), ZKLOCK_ETIMEDOUT);
+  assert_int_equal(zklock_election_token(eb), -1);
+  atomic_int got = 0;
+  assert_int_equal(zklock_election_campaign_async(eb, 10000, async_done, &got),
+                   ZKLOCK_OK);
+  assert_int_equal(zkt_nodes_settle(raw, root, 2), 2);
+  assert_int_equal(atomic_load(&got), 0);
+  assert_int_equal(zklock_election_resign(ea), ZKLOCK_OK);
+  assert_int_equal(zklock_election_state(ea), ZKLOCK_LOCK_UNLOCKED);
+  assert_true(zkt_wait_for(nonzero, &got, 10000));
+  assert_int_equal(atomic_load(&got), 1);
+  assert_int_equal(zklock_election_state(eb), ZKLOCK_LOCK_HELD);
+  assert_true(zklock_election_token(eb) > ta); /* terms only grow */
+  assert_int_equal(zklock_election_leader(a, root, id, sizeof id), ZKLOCK_OK);
+  assert_string_equal(id, "beta");
+  /* a waiting candidate may withdraw */
+  atomic_int wa = 0;
+  assert_int_equal(zklock_election_campaign_async(ea, -1, async_done, &wa),
+                   ZKLOCK_OK);
+  assert_int_equal(zkt_nodes_settle(raw, root, 2), 2);
+  assert_int_equal(zklock_election_resign(ea), ZKLOCK_OK);
+  assert_true(zkt_wait_for(nonzero, &wa, 10000));
+  assert_int_equal(atomic_load(&wa), ZKLOCK_ECANCELED);
+  /* the withdrawn node goes in the background; b's own delete below is
+   * ordered after it once the ensemble has it */
+  assert_int_equal(zkt_nodes_settle(raw, root, 1), 1);
+  assert_int_equal(zklock_election_resign(eb), ZKLOCK_OK);
+  assert_int_equal(zklock_election_leader(b, root, id, sizeof id),
+                   ZKLOCK_ENOLEADER);
+  zklock_election_free(ea);
+  zklock_election_free(eb);
+  zklock_client_close(a);
+  zklock_client_close(b);
+  zkt_assert_empty(root);
+}
+
+/* ---- observers ---- */
+
+#define MAXSEEN 32
+
+typedef struct {
+  pthread_mutex_t mu;
+  int n;
+  char id[MAXSEEN][256];
+  int64_t term[MAXSEEN];
+} seen;
+
+static void on_leader(const char *id, int64_t term, void *arg) {
+  seen *s = arg;
+  pthread_mutex_lock(&s->mu);
+  if (s->n < MAXSEEN) {
+    snprintf(s->id[s->n], sizeof s->id[s->n], "%s", id ? id : "(none)");
+    s->term[s->n] = term;
+    s->n++;
+  }
+  pthread_mutex_unlock(&s->mu);
+}
+
+typedef struct {
+  seen *s;
+  int n;
+} seen_arg;
+
+static int seen_n(void *p) {
+  seen_arg *a = p;
+  pthread_mutex_lock(&a->s->mu);
+  int ok = a->s->n >= a->n;
+  pthread_mutex_unlock(&a->s->mu);
+  return ok;
+}
+
+static void expect_seen(seen *s, int n, const char *id) {
+  seen_arg a = {s, n};
+  assert_true(zkt_wait_for(seen_n, &a, 15000));
+  pthread_mutex_lock(&s->mu);
+  assert_int_equal(s->n, n); /* nothing extra */
+  assert_string_equal(s->id[n - 1], id);
+  pthread_mutex_unlock(&s->mu);
+}
+
+static int is_lost(void *p) {
+  return zklock_election_state(p) == ZKLOCK_LOCK_LOST;
+}
+
+static void test_observe_and_expiry(void **state) {
+  (void)state;
+  char root[256];
+  zkt_root(root, sizeof root, "observe");
+  seen s = {.mu = PTHREAD_MUTEX_INITIALIZER};
+  zklock_client *oc = zkt_client(0);
+  zklock_observer *ob;
+  assert_int_equal(zklock_election_observe(oc, root, on_leader, &s, &ob),
+                   ZKLOCK_OK);
+  expect_seen(&s, 1, "(none)"); /* the path does not even exist yet */
+  assert_int_equal(s.term[0], -1);
+  enum { N = 3 };
+  const char *ids[N] = {"c0", "c1", "c2"};
+  zklock_client *c[N];
+  zklock_election *e[N];
+  atomic_int got[N];
+  for (int i = 0; i < N; i++) {
+    atomic_init(&got[i], 0);
+    c[i] = zkt_client(i == 1 ? 2000 : 0);
+    assert_int_equal(zklock_election_new(c[i], root, ids[i], &e[i]), ZKLOCK_OK);
+    assert_int_equal(
+        zklock_election_campaign_async(e[i], 30000, async_done, &got[i]),
+        ZKLOCK_OK);
+    assert_int_equal(zkt_nodes_settle(raw, root, i + 1), i + 1);
+  }
+  assert_true(zkt_wait_for(nonzero, &got[0], 10000));
+  expect_seen(&s, 2, "c0");
+  assert_int_equal(s.term[1], zklock_election_token(e[0]));
+  /* resign hands over to the next candidate */
+  assert_int_equal(zklock_election_resign(e[0]), ZKLOCK_OK);
+  assert_true(zkt_wait_for(nonzero, &got[1], 10000));
+  expect_seen(&s, 3, "c1");
+  assert_int_equal(s.term[2], zklock_election_token(e[1]));
+  /* the leader's session ends: the next one takes over */
+  int64_t t1 = zklock_election_token(e[1]);
+  zkt_expire(c[1]);
+  assert_true(zkt_wait_for(nonzero, &got[2], 15000));
+  assert_int_equal(atomic_load(&got[2]), 1);
+  expect_seen(&s, 4, "c2");
+  assert_true(zklock_election_token(e[2]) > t1);
+  /* the old leader may first see only a disconnect (UNCERTAIN) */
+  assert_true(zkt_wait_for(is_lost, e[1], 10000));
+  assert_int_equal(zklock_election_resign(e[1]), ZKLOCK_ELOST);
+  assert_int_equal(zklock_election_resign(e[2]), ZKLOCK_OK);
+  expect_seen(&s, 5, "(none)");
+  assert_int_equal(s.term[4], -1);
+  for (int i = 1; i < 4; i++)
+    assert_true(s.term[i] > s.term[i - 1]);
+  /* after free no call comes, whatever happens at the path */
+  zklock_observer_free(ob);
+  assert_int_equal(zklock_election_campaign(e[0], 5000), ZKLOCK_OK);
+  zkt_sleep_ms(300);
+  pthread_mutex_lock(&s.mu);
+  assert_int_equal(s.n, 5);
+  pthread_mutex_unlock(&s.mu);
+  assert_int_equal(zklock_election_resign(e[0]), ZKLOCK_OK);
+  for (int i = 0; i < N; i++) {
+    zklock_election_free(e[i]);
+    zklock_client_close(c[i]);
+  }
+  zklock_client_close(oc);
+  zkt_assert_empty(root);
+}
+
+/* An observer in loop mode runs its calls from zklock_client_dispatch;
+ * freeing one from inside its own call is allowed. */
+typedef struct {
+  zklock_observer *ob;
+  int calls;
+  char last[256];
+} self_free;
+
+static void free_self(const char *id, int64_t term, void *arg) {
+  (void)term;
+  self_free *f = arg;
+  f->calls++;
+  snprintf(f->last, sizeof f->last, "%s", id ? id : "(none)");
+  if (id)
+    zklock_observer_free(f->ob);
+}
+
+static void test_observe_loop(void **state) {
+  (void)state;
+  char root[256];
+  zkt_root(root, sizeof root, "observeloop");
+  zklock_client_opts o = {.dispatch = ZKLOCK_DISPATCH_LOOP};
+  zklock_client *lc;
+  assert_int_equal(zklock_client_open(zkt_hosts(), &o, &lc), ZKLOCK_OK);
+  zklock_client *c = zkt_client(0);
+  zklock_election *e;
+  assert_int_equal(zklock_election_new(c, root, "solo", &e), ZKLOCK_OK);
+  assert_int_equal(zklock_election_campaign(e, 5000), ZKLOCK_OK);
+  self_free f = {0};
+  assert_int_equal(zklock_election_observe(lc, root, free_self, &f, &f.ob),
+                   ZKLOCK_OK);
+  zkt_sleep_ms(300);
+  assert_int_equal(f.calls, 0); /* nothing runs until dispatched */
+  for (int i = 0; i < 200 && f.calls == 0; i++) {
+    zklock_client_dispatch(lc);
+    zkt_sleep_ms(10);
+  }
+  /* one call: the sync before the first listing keeps a lagging server
+   * from reporting "(none)" first */
+  assert_int_equal(f.calls, 1);
+  assert_string_equal(f.last, "solo");
+  assert_int_equal(zklock_election_resign(e), ZKLOCK_OK);
+  for (int i = 0; i < 30; i++) {
+    zklock_client_dispatch(lc);
+    zkt_sleep_ms(10);
+  }
+  assert_int_equal(f.calls, 1); /* freed: no "(none)" afterwards */
+  zklock_election_free(e);
+  zklock_client_close(c);
+  zklock_client_close(lc);
+  zkt_assert_empty(root);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_bad_ids),
+      cmocka_unit_test(test_campaign_resign),
+      cmocka_unit_test(test_observe_and_expiry),
+      cmocka_unit_test(test_observe_loop),
+  };
+  return cmocka_run_group_tests_name("election", tests, zkt_group_setup,
+                                     zkt_group_teardown);
+}

@@ -1,0 +1,348 @@
+/* Integration tests: the counting semaphore against the real ensemble. */
+#include "zkt.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zklock_int.h" /* zklock__name_parse, to sort the queue */
+
+#define raw zkt_rawzh
+
+static void test_bad_permits(void **state) {
+  (void)state;
+  zklock_client *c = zkt_client(0);
+  zklock_semaphore *s = (zklock_semaphore *)1;
+  int bad[] = {0, -1, 1000001, -2147483647 - 1};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    assert_int_equal(zklock_semaphore_new(c, "/x", bad[i], &s), ZKLOCK_EINVAL);
+    assert_null(s);
+  }
+  assert_int_equal(zklock_semaphore_new(c, "bad", 1, &s), ZKLOCK_EPATH);
+  assert_int_equal(zklock_semaphore_new(c, "/x", 1000000, &s), ZKLOCK_OK);
+  assert_int_equal(zklock_semaphore_release(s), ZKLOCK_ENOTHELD);
+  assert_int_equal(zklock_semaphore_token(s), -1);
+  zklock_semaphore_free(s);
+  zklock_client_close(c);
+}
+
+static void async_done(int rc, void *arg) {
+  atomic_int *r = arg;
+  atomic_store(r, rc == ZKLOCK_OK ? 1 : rc);
+}
+
+static int nonzero(void *p) { return atomic_load((atomic_int *)p) != 0; }
+
+/* Full semaphore: tries say busy, a handle holds one lease, the count
+ * stored at the path is enforced. */
+static void test_busy_and_permits(void **state) {
+  (void)state;
+  char root[256];
+  zkt_root(root, sizeof root, "sembusy");
+  enum { P = 3 };
+  zklock_client *c[P + 1];
+  zklock_semaphore *s[P + 1];
+  int64_t last = -1;
+  for (int i = 0; i <= P; i++) {
+    c[i] = zkt_client(0);
+    assert_int_equal(zklock_semaphore_new(c[i], root, P, &s[i]), ZKLOCK_OK);
+  }
+  for (int i = 0; i < P; i++) {
+    assert_int_equal(zklock_semaphore_acquire(s[i], 0), ZKLOCK_OK);
+    assert_int_equal(zklock_semaphore_state(s[i]), ZKLOCK_LOCK_HELD);
+    assert_true(zklock_semaphore_token(s[i]) > last);
+    last = zklock_semaphore_token(s[i]);
+  }
+  /* one lease per handle, even with permits left elsewhere */
+  assert_int_equal(zklock_semaphore_acquire(s[0], 0), ZKLOCK_EBUSY);
+  assert_int_equal(zklock_semaphore_acquire(s[P], 0), ZKLOCK_EBUSY);
+  assert_int_equal(zklock_semaphore_acquire(s[P], 300), ZKLOCK_ETIMEDOUT);
+  assert_int_equal(zkt_nodes_settle(raw, root, P), P); /* none left over */
+  /* the count lives at the path */
+  char buf[64];
+  int len = sizeof buf - 1;
+  assert_int_equal(zoo_get(raw, root, 0, buf, &len, NULL), ZOK);
+  buf[len] = '\0';
+  assert_string_equal(buf, "permits=3\n");
+  zklock_client *o = zkt_client(0);
+  zklock_semaphore *other;
+  assert_int_equal(zklock_semaphore_new(o, root, 2, &other), ZKLOCK_OK);
+  assert_int_equal(zklock_semaphore_acquire(other, 1000), ZKLOCK_EPERMITS);
+  assert_int_equal(zkt_nodes_settle(raw, root, P), P);
+  zklock_semaphore_free(other);
+  /* a mutex at a semaphore path is refused, not mixed in */
+  zklock_mutex *m;
+  assert_int_equal(zklock_mutex_new(o, root, &m), ZKLOCK_OK);
+  assert_int_equal(zklock_mutex_lock(m, 1000), ZKLOCK_EFOREIGN);
+  zklock_mutex_free(m);
+  zklock_client_close(o);
+  /* async: waits for a permit, gets it when one is released */
+  atomic_int got = 0;
+  assert_int_equal(
+      zklock_semaphore_acquire_async(s[P], 10000, async_done, &got), ZKLOCK_OK);
+  zkt_sleep_ms(200);
+  assert_int_equal(atomic_load(&got), 0);
+  assert_int_equal(zklock_semaphore_release(s[1]), ZKLOCK_OK);
+  assert_int_equal(zklock_semaphore_release(s[1]), ZKLOCK_ENOTHELD);
+  assert_true(zkt_wait_for(nonzero, &got, 10000));
+  assert_int_equal(atomic_load(&got), 1);
+  assert_true(zklock_semaphore_token(s[P]) > last);
+  /* cancel ends a wait */
+  atomic_int w = 0;
+  assert_int_equal(zklock_semaphore_acquire_async(s[1], -1, async_done, &w),
+                   ZKLOCK_OK);
+  assert_int_equal(zkt_nodes_settle(raw, root, P + 1), P + 1);
+  assert_int_equal(zklock_semaphore_cancel(s[1]), ZKLOCK_OK);
+  assert_true(zkt_wait_for(nonzero, &w, 10000));
+  assert_int_equal(atomic_load(&w), ZKLOCK_ECANCELED);
+  for (int i = 0; i <= P; i++) {
+    if (i != 1)
+      assert_int_equal(zklock_semaphore_release(s[i]), ZKLOCK_OK);
+    zklock_semaphore_free(s[i]);
+    zklock_client_close(c[i]);
+  }
+  zkt_assert_empty(root);
+}
+
+/* ---- many sessions contending ---- */
+
+enum { NS = 8, TURNS = 40, PERMITS = 3, HOLD_MS = 25 };
+
+typedef struct {
+  zklock_semaphore *s;
+  atomic_int *inside, *most, *broken, *turns;
+  int rc;
+} worker;
+
+static void *worker_main(void *p) {
+  worker *w = p;
+  for (int t = 0; t < TURNS; t++) {
+    w->rc = zklock_semaphore_acquire(w->s, 30000);
+    if (w->rc != ZKLOCK_OK)
+      return NULL;
+    int n = atomic_fetch_add(w->inside, 1) + 1;
+    if (n > PERMITS)
+      atomic_fetch_add(w->broken, 1);
+    int m = atomic_load(w->most);
+    while (n > m && !atomic_compare_exchange_weak(w->most, &m, n))
+      ;
+    /* longer than a handoff (a few round trips), so holds overlap */
+    zkt_sleep_ms(HOLD_MS);
+    atomic_fetch_sub(w->inside, 1);
+    atomic_fetch_add(w->turns, 1);
+    w->rc = zklock_semaphore_release(w->s);
+    if (w->rc != ZKLOCK_OK)
+      return NULL;
+  }
+  return NULL;
+}
+
+static void test_contention(void **state) {
+  (void)state;
+  char root[256];
+  zkt_root(root, sizeof root, "semmany");
+  atomic_int inside = 0, most = 0, broken = 0, turns = 0;
+  zklock_client *c[NS];
+  worker w[NS];
+  pthread_t th[NS];
+  int64_t t0 = zkt_now_ms();
+  for (int i = 0; i < NS; i++) {
+    c[i] = zkt_client(0);
+    w[i] = (worker){
+        .inside = &inside, .most = &most, .broken = &broken, .turns = &turns};
+    assert_int_equal(zklock_semaphore_new(c[i], root, PERMITS, &w[i].s),
+                     ZKLOCK_OK);
+  }
+  for (int i = 0; i < NS; i++)
+    pthread_create(&th[i], NULL, worker_main, &w[i]);
+  for (int i = 0; i < NS; i++) {
+    pthread_join(th[i], NULL);
+    assert_int_equal(w[i].rc, ZKLOCK_OK);
+    zklock_semaphore_free(w[i].s);
+    zklock_client_close(c[i]);
+  }
+  printf("semaphore: %d sessions x %d turns, %d permits: %d acquisitions "
+         "in %lld ms, most inside at once %d, over the limit %d times\n",
+         NS, TURNS, PERMITS, atomic_load(&turns),
+         (long long)(zkt_now_ms() - t0), atomic_load(&most),
+         atomic_load(&broken));
+  assert_int_equal(atomic_load(&turns), NS * TURNS);
+  assert_int_equal(atomic_load(&broken), 0);
+  assert_int_equal(atomic_load(&most), PERMITS); /* the permits get used */
+  zkt_assert_empty(root);
+}
+
+/* ---- queue order and watches ---- */
+
+enum { NH = 3, NWAIT = 5 };
+
+typedef struct {
+  zklock_client *c;
+  zklock_semaphore *s;
+  int idx, rc;
+  int64_t token;
+  atomic_int granted, release;
+  int *order, *norder;
+  pthread_mutex_t *mu;
+} waiter;
+
+static void *waiter_main(void *p) {
+  waiter *w = p;
+  w->rc = zklock_semaphore_acquire(w->s, 30000);
+  if (w->rc == ZKLOCK_OK) {
+    w->token = zklock_semaphore_token(w->s);
+    pthread_mutex_lock(w->mu);
+    w->order[(*w->norder)++] = w->idx;
+    pthread_mutex_unlock(w->mu);
+  }
+  atomic_store(&w->granted, 1);
+  while (w->rc == ZKLOCK_OK && !atomic_load(&w->release))
+    zkt_sleep_ms(2);
+  if (w->rc == ZKLOCK_OK)
+    w->rc = zklock_semaphore_release(w->s);
+  return NULL;
+}
+
+typedef struct {
+  const char *root;
+  int want;
+} count_arg;
+
+static int has_children(void *p) {
+  count_arg *a = p;
+  return zkt_children(raw, a->root) >= a->want;
+}
+
+static int is_granted(void *p) { return atomic_load(&((waiter *)p)->granted); }
+
+/* Data watches per watched path under root, summed over the servers
+ * (wchp: "/path" then one "\t0xsession" line per watching session). */
+static int watches_on(const char *root, const char *path) {
+  char hosts[512];
+  snprintf(hosts, sizeof hosts, "%s", zkt_hosts());
+  int n = 0, in = 0;
+  for (char *save, *hp = strtok_r(hosts, ",", &save); hp;
+       hp = strtok_r(NULL, ",", &save)) {
+    char *reply = zkt_4lw(hp, "wchp");
+    assert_non_null(reply);
+    for (char *s2, *line = strtok_r(reply, "\n", &s2); line;
+         line = strtok_r(NULL, "\n", &s2)) {
+      if (line[0] == '/')
+        in = path ? strcmp(line, path) == 0
+                  : strncmp(line, root, strlen(root)) == 0;
+      else if (in && strstr(line, "0x"))
+        n++;
+    }
+    free(reply);
+  }
+  return n;
+}
+
+static int name_cmp(const void *a, const void *b) {
+  zklock__name x, y;
+  zklock__name_parse(*(char *const *)a, &x);
+  zklock__name_parse(*(char *const *)b, &y);
+  return zklock__seq_cmp(x.seq, y.seq);
+}
+
+static int granted_count(waiter *w) {
+  int n = 0;
+  for (int i = 0; i < NWAIT; i++)
+    n += atomic_load(&w[i].granted);
+  return n;
+}
+
+static void test_fifo_one_wakeup(void **state) {
+  (void)state;
+  char root[256];
+  zkt_root(root, sizeof root, "semfifo");
+  zklock_client *hc[NH];
+  zklock_semaphore *hs[NH];
+  for (int i = 0; i < NH; i++) {
+    hc[i] = zkt_client(0);
+    assert_int_equal(zklock_semaphore_new(hc[i], root, NH, &hs[i]), ZKLOCK_OK);
+    assert_int_equal(zklock_semaphore_acquire(hs[i], 0), ZKLOCK_OK);
+  }
+  waiter w[NWAIT];
+  pthread_t th[NWAIT];
+  int order[NWAIT], norder = 0;
+  pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+  for (int i = 0; i < NWAIT; i++) {
+    memset(&w[i], 0, sizeof w[i]);
+    w[i].idx = i;
+    w[i].order = order;
+    w[i].norder = &norder;
+    w[i].mu = &mu;
+    w[i].c = zkt_client(0);
+    assert_int_equal(zklock_semaphore_new(w[i].c, root, NH, &w[i].s),
+                     ZKLOCK_OK);
+    pthread_create(&th[i], NULL, waiter_main, &w[i]);
+    count_arg ca = {root, NH + i + 1}; /* queued one by one: order known */
+    assert_true(zkt_wait_for(has_children, &ca, 10000));
+  }
+  /* Watches: each holder its own node, the first waiter every holder,
+   * each later waiter its predecessor; nobody the parent. The last
+   * watches are set asynchronously: poll until they land. */
+  int want = NH + NH + (NWAIT - 1), have = 0;
+  for (int i = 0; i < 100 && have < want; i++) {
+    if (i)
+      zkt_sleep_ms(50);
+    have = watches_on(root, NULL);
+  }
+  printf("semaphore: %d holders, %d waiters: %d data watches under the "
+         "path (want %d)\n",
+         NH, NWAIT, have, want);
+  assert_int_equal(have, want);
+  assert_int_equal(watches_on(root, root), 0);
+  struct String_vector sv;
+  assert_int_equal(zoo_get_children(raw, root, 0, &sv), ZOK);
+  assert_int_equal(sv.count, NH + NWAIT);
+  qsort(sv.data, (size_t)sv.count, sizeof *sv.data, name_cmp);
+  for (int i = 0; i < sv.count; i++) {
+    char node[ZKLOCK__NODE_MAX];
+    snprintf(node, sizeof node, "%s/%s", root, sv.data[i]);
+    int expect = i < NH ? 2 : i < NH + NWAIT - 1 ? 1 : 0;
+    assert_int_equal(watches_on(root, node), expect);
+  }
+  deallocate_String_vector(&sv);
+  assert_int_equal(granted_count(w), 0);
+  /* Each release lets exactly one waiter in, the earliest queued: first
+   * the holders' permits, then the waiters' own. */
+  for (int i = 0; i < NWAIT; i++) {
+    if (i < NH)
+      assert_int_equal(zklock_semaphore_release(hs[i]), ZKLOCK_OK);
+    else
+      atomic_store(&w[i - NH].release, 1);
+    assert_true(zkt_wait_for(is_granted, &w[i], 10000));
+    zkt_sleep_ms(150); /* room for a wrong second wake-up to show */
+    assert_int_equal(granted_count(w), i + 1);
+  }
+  for (int i = 0; i < NWAIT; i++) {
+    atomic_store(&w[i].release, 1);
+    pthread_join(th[i], NULL);
+    assert_int_equal(w[i].rc, ZKLOCK_OK);
+    assert_int_equal(order[i], i);
+    if (i)
+      assert_true(w[i].token > w[i - 1].token);
+    zklock_semaphore_free(w[i].s);
+    zklock_client_close(w[i].c);
+  }
+  for (int i = 0; i < NH; i++) {
+    zklock_semaphore_free(hs[i]);
+    zklock_client_close(hc[i]);
+  }
+  zkt_assert_empty(root);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_bad_permits),
+      cmocka_unit_test(test_busy_and_permits),
+      cmocka_unit_test(test_contention),
+      cmocka_unit_test(test_fifo_one_wakeup),
+  };
+  return cmocka_run_group_tests_name("semaphore", tests, zkt_group_setup,
+                                     zkt_group_teardown);
+}
