@@ -57,6 +57,9 @@ static int has_line(const char *v, int len, const char *mark) {
  * ZKLOCK_EINVAL (a semaphore: its holders cannot be told apart). */
 static int find_holder(zklock_client *c, zhandle_t *zh, zklock__op *op,
                        const char *path, char name[ZKLOCK__NAME_MAX]) {
+  /* A server behind the leader may not have the holder's node yet: sync
+   * first (the session keeps the order, so no extra round trip). */
+  zoo_async(zh, path, zklock__sync_done, NULL); /* answer not awaited */
   op->pending++;
   int zrc = zoo_aget_children(zh, path, 0, zklock__children_done, op);
   if (zrc != ZOK) {

@@ -366,4 +366,77 @@ touch "$tmp/proxy/stop"
 wait "$proxy"
 proc_reaped "$proxy"
 
+# ---- multi-lock (--also) ----
+expect_rc 64 "--also with -s" $ZKLOCK -s --also /y /x -- true
+expect_rc 64 "--also repeating PATH" $ZKLOCK --also /x /x -- true
+expect_rc 64 "--also bad path" $ZKLOCK --also y /x -- true
+# Opposite orders: neither may hold one path while waiting for the other.
+for i in 1 2 3; do
+  bg_zl -t 20 --also "$root/mb" "$root/ma" -- sh -c 'sleep 0.1'
+  p1=$last_pid
+  bg_zl -t 20 --also "$root/ma" "$root/mb" -- sh -c 'sleep 0.1'
+  p2=$last_pid
+  wait_rc "$p1" 0 "--also A,B round $i"
+  wait_rc "$p2" 0 "--also B,A round $i"
+done
+# All of them are held while the command runs.
+bg_zl --also "$root/mb" "$root/ma" -- sh -c "$HOLD" sh "$tmp/multi"
+mholder=$last_pid
+wait_file "$tmp/multi.held"
+expect_rc 75 "--also holds PATH" zl -n "$root/ma" -- true
+expect_rc 75 "--also holds the other path" zl -n "$root/mb" -- true
+touch "$tmp/multi.release"
+wait_rc "$mholder" 0 "--also holder finishes"
+
+# ---- revocation ----
+expect_rc 64 "bad --revoke-signal" $ZKLOCK --revoke-signal BOGUS /x -- true
+expect_rc 64 "revoke without path" $ZKLOCK revoke
+expect_rc 1 "revoke with no holder" zl revoke "$root/rv-none"
+# The command traps the signal and leaves, which lets the lock go.
+TRAPREC='trap "touch \"\$1.\$2\"; exit 0" "$2"; touch "$1.held"
+while [ ! -e "$1.release" ]; do sleep 0.05; done'
+bg_zl "$root/rv" -- sh -c "$TRAPREC" sh "$tmp/rv1" USR1
+rholder=$last_pid
+wait_file "$tmp/rv1.held"
+expect_rc 0 "zklock revoke" zl revoke "$root/rv"
+wait_file "$tmp/rv1.USR1" 10
+wait_rc "$rholder" 0 "revoked holder's command got SIGUSR1 and exited"
+bg_zl --revoke-signal USR2 "$root/rv" -- sh -c "$TRAPREC" sh "$tmp/rv2" USR2
+rholder=$last_pid
+wait_file "$tmp/rv2.held"
+expect_rc 0 "zklock revoke (USR2)" zl revoke "$root/rv"
+wait_file "$tmp/rv2.USR2" 10
+wait_rc "$rholder" 0 "--revoke-signal USR2 delivered"
+# Readers are never asked.
+bg_zl -s "$root/rv" -- sh -c "$HOLD" sh "$tmp/rv3"
+rholder=$last_pid
+wait_file "$tmp/rv3.held"
+expect_rc 1 "revoke of readers" zl revoke "$root/rv"
+touch "$tmp/rv3.release"
+wait_rc "$rholder" 0 "reader unaffected"
+
+# ---- semaphores and elections (once the library has them) ----
+if $ZKLOCK --help | grep -q -- --permits; then
+  bg_zl --permits 2 "$root/sem" -- sh -c "$HOLD" sh "$tmp/sem1"
+  s1=$last_pid
+  wait_file "$tmp/sem1.held"
+  bg_zl --permits 2 "$root/sem" -- sh -c "$HOLD" sh "$tmp/sem2"
+  s2=$last_pid
+  wait_file "$tmp/sem2.held"
+  expect_rc 75 "third of two permits" zl -n --permits 2 "$root/sem" -- true
+  touch "$tmp/sem1.release" "$tmp/sem2.release"
+  wait_rc "$s1" 0 "permit holder 1"
+  wait_rc "$s2" 0 "permit holder 2"
+  expect_rc 1 "leader of an empty election" zl leader "$root/el"
+  bg_zl elect "$root/el" --id alpha -- sh -c "$HOLD" sh "$tmp/el1"
+  e1=$last_pid
+  wait_file "$tmp/el1.held"
+  expect_rc 0 "leader" zl leader "$root/el"
+  grep -qx alpha "$tmp/out" || fail "leader id: $(cat "$tmp/out")"
+  touch "$tmp/el1.release"
+  wait_rc "$e1" 0 "leader resigns"
+else
+  echo "# semaphore and election CLI not built: skipped"
+fi
+
 echo "all $checks checks passed"

@@ -70,6 +70,15 @@ typedef struct {
   const char *path;
   char **cmd;
   char exe[4096]; /* cmd[0] resolved along PATH, before queueing */
+  /* --also: more paths locked all or none with PATH (zklock_multilock) */
+  const char *also[63];
+  int word;     /* 'r' revoke, 'l' leader, 'e' elect: a command word */
+  int cmd_word; /* the word runs a COMMAND (elect) */
+  int nalso;
+  int revoke_sig; /* sent to the command when asked to let go */
+  int permits;    /* --permits N: one of N permits (zklock_semaphore) */
+  const char *id; /* elect --id ID */
+  int elect;
 } cli_opts;
 
 static const char *prog = "zklock";
@@ -228,6 +237,10 @@ static struct {
   zklock_client *c; /* published once the lock handle exists */
   zklock_mutex *m;
   zklock_rwlock *rw;
+  zklock_multilock *ml;
+  zklock_semaphore *sem;
+  zklock_election *el;
+  atomic_int revoke; /* a revocation request not yet forwarded */
   int cancelled;
   int closed; /* main closed the client to cancel the wait */
   int rc;     /* worker result */
@@ -253,6 +266,12 @@ static void on_lock(zklock_client *c, const char *path, const char *node,
   (void)path;
   (void)node;
   (void)arg;
+  if (st == ZKLOCK_LOCK_REVOKE_REQUESTED) {
+    /* a request, not a state: the hold is unchanged */
+    atomic_store(&g.revoke, 1);
+    wake_main();
+    return;
+  }
   atomic_store(&g.lock_state, (int)st);
   if (st == ZKLOCK_LOCK_LOST)
     atomic_store(&g.lost, 1);
@@ -264,9 +283,30 @@ typedef struct {
   zklock_client_opts copts;
 } worker_arg;
 
+/* The handle for a lock other than a plain mutex or rwlock: the multi-lock
+ * (--also), a semaphore or an election. 1 if o asks for none. */
+static int other_new(const cli_opts *o, zklock_client *c) {
+  if (o->nalso) {
+    const char *paths[64] = {o->path};
+    memcpy(paths + 1, o->also, (size_t)o->nalso * sizeof *paths);
+    return zklock_multilock_new(c, paths, o->nalso + 1, &g.ml);
+  }
+  if (o->permits)
+    return zklock_semaphore_new(c, o->path, o->permits, &g.sem);
+  if (o->elect)
+    return zklock_election_new(c, o->path, o->id, &g.el);
+  return 1;
+}
+
 static int lock_once(const cli_opts *o, int timeout_ms) {
   if (o->shared == 2)
     return zklock_rwlock_wrlock(g.rw, timeout_ms);
+  if (g.ml)
+    return zklock_multilock_lock(g.ml, timeout_ms);
+  if (g.sem)
+    return zklock_semaphore_acquire(g.sem, timeout_ms);
+  if (g.el)
+    return zklock_election_campaign(g.el, timeout_ms);
   if (o->shared)
     return zklock_rwlock_rdlock(g.rw, timeout_ms);
   return zklock_mutex_lock(g.m, timeout_ms);
@@ -284,7 +324,7 @@ static void *worker(void *p) {
   zklock_client *c = NULL;
   int rc = zklock_client_open(o->hosts, &wa->copts, &c);
   g.open_rc = rc;
-  if (rc == ZKLOCK_OK)
+  if (rc == ZKLOCK_OK && (rc = other_new(o, c)) == 1)
     rc = o->shared ? zklock_rwlock_new(c, o->path, &g.rw)
                    : zklock_mutex_new(c, o->path, &g.m);
   pthread_mutex_lock(&g.mu);
@@ -646,18 +686,40 @@ static int wait_events(int sfd, int timeout_ms) {
 }
 
 static int64_t lock_token(const cli_opts *o) {
+  if (g.ml)
+    return zklock_multilock_token(g.ml, 0); /* PATH's */
+  if (g.sem)
+    return zklock_semaphore_token(g.sem);
+  if (g.el)
+    return zklock_election_token(g.el);
   return o->shared ? zklock_rwlock_token(g.rw) : zklock_mutex_token(g.m);
 }
 
 static const char *lock_node(const cli_opts *o) {
+  if (g.ml)
+    return NULL; /* one node per path: ZKLOCK_NODE stays empty */
+  if (g.sem || g.el)
+    return NULL;
   return o->shared ? zklock_rwlock_node(g.rw) : zklock_mutex_node(g.m);
 }
 
 static int lock_release(const cli_opts *o) {
+  if (g.ml)
+    return zklock_multilock_unlock(g.ml);
+  if (g.sem)
+    return zklock_semaphore_release(g.sem);
+  if (g.el)
+    return zklock_election_resign(g.el);
   return o->shared ? zklock_rwlock_unlock(g.rw) : zklock_mutex_unlock(g.m);
 }
 
 static void cleanup(void) {
+  zklock_multilock_free(g.ml);
+  g.ml = NULL;
+  zklock_semaphore_free(g.sem);
+  zklock_election_free(g.el);
+  g.sem = NULL;
+  g.el = NULL;
   zklock_mutex_free(g.m);
   zklock_rwlock_free(g.rw);
   g.m = NULL;
@@ -752,6 +814,17 @@ static int resolve_cmd(const char *cmd, char *out, size_t len) {
   return found_noexec ? EACCES : ENOENT;
 }
 
+/* Passes a revocation request on to the command as its signal: the
+ * command decides when to finish, and the lock goes when it exits. */
+static void forward_revoke(const cli_opts *o, pid_t pid) {
+  if (!atomic_exchange(&g.revoke, 0))
+    return;
+  if (o->verbose)
+    msg("asked to let go of %s: sending signal %d to the command", o->path,
+        o->revoke_sig);
+  kill(pid, o->revoke_sig);
+}
+
 static int run_locked(const cli_opts *o, int sfd, const sigset_t *orig) {
   int64_t token = lock_token(o);
   if (o->verbose)
@@ -826,6 +899,7 @@ static int run_locked(const cli_opts *o, int sfd, const sigset_t *orig) {
       reaped = 1;
       break;
     }
+    forward_revoke(o, pid);
     now = now_ms();
     int st = atomic_load(&g.lock_state);
     if (!lost && st == ZKLOCK_LOCK_UNCERTAIN && uncertain_at < 0) {
@@ -875,13 +949,40 @@ static int run_locked(const cli_opts *o, int sfd, const sigset_t *orig) {
 
 /* ---- argument parsing ---- */
 
+/* Command words besides status: revoke PATH, and with semaphores and
+ * elections leader PATH and elect PATH --id ID -- CMD. 1 if word is one
+ * (o records which). */
+static int sub_command(const char *word, cli_opts *o) {
+  if (strcmp(word, "revoke") == 0)
+    o->word = 'r';
+  else if (strcmp(word, "leader") == 0)
+    o->word = 'l';
+  else if (strcmp(word, "elect") == 0)
+    o->word = 'e', o->elect = 1, o->cmd_word = 1;
+  return o->word != 0;
+}
+
+static int run_revoke(const cli_opts *o, const zklock_client_opts *copts);
+static int run_leader(const cli_opts *o, const zklock_client_opts *copts);
+
+/* Runs a command word that takes only PATH. */
+static int run_word(const cli_opts *o, const zklock_client_opts *copts) {
+  if (o->word == 'l')
+    return run_leader(o, copts);
+  return run_revoke(o, copts);
+}
+
 enum {
   OPT_CONNECT_TIMEOUT = 256,
   OPT_SESSION_TIMEOUT,
   OPT_AUTH_FILE,
   OPT_OWNER,
   OPT_JSON,
-  OPT_COMPAT
+  OPT_COMPAT,
+  OPT_ALSO,
+  OPT_REVOKE_SIGNAL,
+  OPT_PERMITS,
+  OPT_ID
 };
 
 static const struct option long_opts[] = {
@@ -897,6 +998,10 @@ static const struct option long_opts[] = {
     {"owner", required_argument, NULL, OPT_OWNER},
     {"json", no_argument, NULL, OPT_JSON},
     {"compat", required_argument, NULL, OPT_COMPAT},
+    {"also", required_argument, NULL, OPT_ALSO},
+    {"revoke-signal", required_argument, NULL, OPT_REVOKE_SIGNAL},
+    {"permits", required_argument, NULL, OPT_PERMITS},
+    {"id", required_argument, NULL, OPT_ID},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -909,6 +1014,132 @@ static int parse_compat(const char *s) {
     if (strcmp(s, names[i]) == 0)
       return i;
   return -1;
+}
+
+/* A signal by name (USR1, SIGUSR1, ...) or number; -1 if none. */
+static int parse_signal(const char *s) {
+  static const struct {
+    const char *name;
+    int sig;
+  } names[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT},
+               {"TERM", SIGTERM}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
+               {"ALRM", SIGALRM}, {"KILL", SIGKILL}, {"WINCH", SIGWINCH}};
+  if (strncmp(s, "SIG", 3) == 0)
+    s += 3;
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    if (strcmp(s, names[i].name) == 0)
+      return names[i].sig;
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (end == s || *end || errno || v < 1 || v > SIGRTMAX)
+    return -1;
+  return (int)v;
+}
+
+/* The options of the multi-lock, revocation, semaphore and election
+ * features. 0, or -1 after a usage message. */
+static int parse_new_opt(int ch, const char *arg, cli_opts *o) {
+  switch (ch) {
+  case OPT_ALSO:
+    if (o->nalso == (int)(sizeof o->also / sizeof *o->also)) {
+      usage_error("at most %d --also paths",
+                  (int)(sizeof o->also / sizeof *o->also));
+      return -1;
+    }
+    if (zklock_path_validate(arg) != ZKLOCK_OK) {
+      usage_error("invalid --also path '%s'", arg);
+      return -1;
+    }
+    o->also[o->nalso++] = arg;
+    return 0;
+  case OPT_REVOKE_SIGNAL:
+    if ((o->revoke_sig = parse_signal(arg)) < 0) {
+      usage_error("invalid --revoke-signal '%s' (USR1, TERM, 10, ...)", arg);
+      return -1;
+    }
+    return 0;
+  case OPT_PERMITS: {
+    char *end;
+    errno = 0;
+    long v = strtol(arg, &end, 10);
+    if (end == arg || *end || errno || v < 1 || v > 1000000) {
+      usage_error("invalid --permits '%s' (1 or more)", arg);
+      return -1;
+    }
+    o->permits = (int)v;
+    return 0;
+  }
+  case OPT_ID:
+    o->id = arg;
+    return 0;
+  }
+  return 0;
+}
+
+/* Checks that the new options fit the command line; an exit code or 0. */
+static int check_new_opts(const cli_opts *o) {
+  if (o->nalso && o->shared)
+    return usage_error("--also takes exclusive locks only (no -s)");
+  for (int i = 0; i < o->nalso; i++) {
+    if (strcmp(o->also[i], o->path) == 0)
+      return usage_error("--also path '%s' repeats PATH", o->also[i]);
+    for (int j = 0; j < i; j++)
+      if (strcmp(o->also[i], o->also[j]) == 0)
+        return usage_error("--also path '%s' given twice", o->also[i]);
+  }
+  if (o->permits && (o->shared || o->nalso || o->elect))
+    return usage_error("--permits excludes -s, --also and elect");
+  if (o->elect && (!o->id || !*o->id))
+    return usage_error("elect needs --id ID");
+  if (o->elect && (o->shared || o->nalso))
+    return usage_error("elect excludes -s and --also");
+  return 0;
+}
+
+/* zklock revoke PATH: asks the exclusive holder of PATH to let go. */
+static int run_revoke(const cli_opts *o, const zklock_client_opts *copts) {
+  zklock_client *c;
+  int rc = zklock_client_open(o->hosts, copts, &c);
+  if (rc != ZKLOCK_OK)
+    return open_failed(o, rc);
+  rc = zklock_revoke(c, o->path);
+  zklock_client_close(c);
+  switch (rc) {
+  case ZKLOCK_OK:
+    if (o->verbose)
+      msg("asked the holder of %s to let go", o->path);
+    return 0;
+  case ZKLOCK_ENOTHELD:
+    msg("%s has no exclusive holder to ask", o->path);
+    return 1;
+  case ZKLOCK_EAUTH:
+    msg("not authorized to revoke %s: %s", o->path, zklock_strerror(rc));
+    return XC_NOPERM;
+  case ZKLOCK_ECONNLOSS:
+    msg("cannot revoke %s: %s", o->path, zklock_strerror(rc));
+    return XC_UNAVAILABLE;
+  default:
+    msg("cannot revoke %s: %s", o->path, zklock_strerror(rc));
+    return XC_SOFTWARE;
+  }
+}
+
+/* zklock leader PATH: prints the id of the elected leader. */
+static int run_leader(const cli_opts *o, const zklock_client_opts *copts) {
+  zklock_client *c;
+  int rc = zklock_client_open(o->hosts, copts, &c);
+  if (rc != ZKLOCK_OK)
+    return open_failed(o, rc);
+  char id[1024];
+  rc = zklock_election_leader(c, o->path, id, sizeof id);
+  zklock_client_close(c);
+  if (rc == ZKLOCK_OK) {
+    printf("%s\n", id);
+    return fflush(stdout) == 0 ? 0 : XC_OSERR;
+  }
+  msg("%s: %s", o->path, zklock_strerror(rc));
+  return rc == ZKLOCK_ENOLEADER ? 1 : XC_SOFTWARE;
 }
 
 /* Parses options up to the first operand. Returns -1 to go on, else an
@@ -974,6 +1205,13 @@ static int parse_opts(int argc, char **argv, cli_opts *o) {
         return usage_error("invalid --compat '%s' (native, curator, kazoo)",
                            optarg);
       break;
+    case OPT_ALSO:
+    case OPT_REVOKE_SIGNAL:
+    case OPT_PERMITS:
+    case OPT_ID:
+      if (parse_new_opt(ch, optarg, o))
+        return XC_USAGE;
+      break;
     case 'v':
       o->verbose = 1;
       break;
@@ -997,6 +1235,7 @@ static int parse_opts(int argc, char **argv, cli_opts *o) {
 
 int main(int argc, char **argv) {
   cli_opts o = {.compat = -1,
+                .revoke_sig = SIGUSR1,
                 .timeout_ms = -1,
                 .kill_after_ms = 5000,
                 .connect_timeout_ms = 10000,
@@ -1005,7 +1244,8 @@ int main(int argc, char **argv) {
   if (rc >= 0)
     return rc;
   int status_cmd = optind < argc && strcmp(argv[optind], "status") == 0;
-  if (status_cmd) {
+  int word_cmd = optind < argc ? sub_command(argv[optind], &o) : 0;
+  if (status_cmd || word_cmd) {
     /* status takes the same options after the word as well */
     argc -= optind;
     argv += optind;
@@ -1021,7 +1261,16 @@ int main(int argc, char **argv) {
     return usage_error("invalid lock path '%s': %s", o.path,
                        o.path[0] == '/' ? "bad component or characters"
                                         : "must start with '/'");
-  if (status_cmd) {
+  if (o.elect) {
+    /* elect PATH --id ID -- CMD: options may follow PATH */
+    argc -= optind - 1;
+    argv += optind - 1;
+    optind = 0;
+    rc = parse_opts(argc, argv, &o);
+    if (rc >= 0)
+      return rc;
+  }
+  if (status_cmd || (word_cmd && !o.cmd_word)) {
     if (optind < argc)
       return usage_error("unexpected argument '%s' after PATH", argv[optind]);
   } else {
@@ -1034,6 +1283,8 @@ int main(int argc, char **argv) {
       return usage_error("-n and -t exclude each other");
     if (o.json)
       return usage_error("--json is for 'status'");
+    if ((rc = check_new_opts(&o)) != 0)
+      return rc;
   }
   if (o.timeout_ms == 0)
     o.nonblock = 1;
@@ -1080,6 +1331,11 @@ int main(int argc, char **argv) {
       .owner_text = o.owner,
       .compat = o.compat < 0 ? ZKLOCK_COMPAT_NATIVE : o.compat,
   };
+  if (word_cmd && !o.cmd_word) {
+    rc = run_word(&o, &copts);
+    memset(auth, 0, sizeof auth);
+    return rc;
+  }
   if (status_cmd) {
     rc = run_status(&o, &copts);
     memset(auth, 0, sizeof auth);
