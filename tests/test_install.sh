@@ -38,7 +38,8 @@ funcs=$(sed -n 's/^ZKLOCK_EXTERN[^(]*[ *]\(zklock_[a-z0-9_]*\)(.*/\1/p' \
   "$inst/include/zklock.h")
 [ -n "$funcs" ] || fail "no functions found in the installed zklock.h"
 pages="man1/zklock.1"
-for p in zklock zklock_client zklock_mutex zklock_rwlock zklock_errors $funcs; do
+for p in zklock zklock_client zklock_mutex zklock_rwlock zklock_errors zklock_async \
+  $funcs; do
   pages="$pages man3/$p.3"
 done
 for p in $pages; do
