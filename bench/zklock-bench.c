@@ -38,6 +38,7 @@
  * host of HOSTS; needs 4lw.commands.whitelist to include mntr), so run
  * against a server nobody else is using. */
 #include <errno.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -789,6 +790,26 @@ static int aherd_loop(zklock_client **cs, int s, const int *done, int want,
   return *done < want ? -1 : 0;
 }
 
+/* Heap bytes in use (every arena, mmapped chunks too). */
+static long heap_in_use(void) {
+  struct mallinfo2 mi = mallinfo2();
+  return (long)(mi.uordblks + mi.hblkhd);
+}
+
+/* Waits until the heap stops moving: the listings the waiters asked for
+ * are answered and dropped, leaving what a queued waiter keeps. */
+static void heap_settle(double limit_us) {
+  double t0 = now_us();
+  long prev = heap_in_use();
+  int still = 0; /* consecutive quiet seconds */
+  while (still < 3 && now_us() - t0 < limit_us) {
+    sleep_ms(1000);
+    long cur = heap_in_use();
+    still = labs(cur - prev) <= cur / 500 ? still + 1 : 0;
+    prev = cur;
+  }
+}
+
 static void bench_asyncherd(int s, int w, int limit_s) {
   char *path = unique_path("asyncherd");
   zklock_client **cs = calloc((size_t)s, sizeof *cs);
@@ -808,7 +829,7 @@ static void bench_asyncherd(int s, int w, int limit_s) {
   int inside = 0, violations = 0, done = 0;
   awaiter *as = calloc((size_t)w, sizeof *as);
   int threads0 = thread_count();
-  long rss0 = rss_bytes();
+  long rss0 = rss_bytes(), heap0 = heap_in_use();
   double q0 = now_us();
   for (int i = 0; i < w; i++) {
     as[i] = (awaiter){NULL, &inside, &violations, &done};
@@ -825,8 +846,12 @@ static void bench_asyncherd(int s, int w, int limit_s) {
     sleep_ms(20);
   }
   double queue_ms = (now_us() - q0) / 1e3;
-  sleep_ms(500); /* let the waiters' listings and watches land */
-  long rss1 = rss_bytes();
+  long rss_peak = rss_bytes(); /* the listings still in flight count here */
+  heap_settle(limit_s * 1e6);
+  double settle_ms = (now_us() - q0) / 1e3 - queue_ms;
+  long rss1 = rss_bytes(), heap1 = heap_in_use();
+  malloc_trim(0); /* what stays resident once freed listings are returned */
+  long rss_trim = rss_bytes();
   int threads1 = thread_count();
   long long p0 = packets_received_all();
   double t0 = now_us();
@@ -837,12 +862,16 @@ static void bench_asyncherd(int s, int w, int limit_s) {
   double t1 = now_us();
   long long p1 = packets_received_all();
   printf("zklock mutex asyncherd: sessions=%d waiters=%d drained=%d "
-         "queue_ms=%.0f drain_ms=%.0f per_handoff_us=%.0f "
-         "requests_per_handoff=%.2f mem_per_waiter_bytes=%.0f "
-         "threads_before=%d threads_queued=%d violations=%d\n",
-         s, w, done, queue_ms, (t1 - t0) / 1e3, done ? (t1 - t0) / done : 0.0,
-         per(p0, p1, done), (double)(rss1 - rss0) / w, threads0, threads1,
-         violations);
+         "queue_ms=%.0f settle_ms=%.0f drain_ms=%.0f per_handoff_us=%.0f "
+         "requests_per_handoff=%.2f rss_at_queued_per_waiter=%.0f "
+         "mem_per_waiter_bytes=%.0f rss_trimmed_per_waiter=%.0f "
+         "heap_per_waiter_bytes=%.0f threads_before=%d threads_queued=%d "
+         "violations=%d\n",
+         s, w, done, queue_ms, settle_ms, (t1 - t0) / 1e3,
+         done ? (t1 - t0) / done : 0.0, per(p0, p1, done),
+         (double)(rss_peak - rss0) / w, (double)(rss1 - rss0) / w,
+         (double)(rss_trim - rss0) / w, (double)(heap1 - heap0) / w, threads0,
+         threads1, violations);
   fflush(stdout);
   if (late)
     fprintf(stderr, "zklock-bench: asyncherd did not drain within %d s\n",

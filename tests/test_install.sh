@@ -40,7 +40,7 @@ funcs=$(sed -n 's/^ZKLOCK_EXTERN[^(]*[ *]\(zklock_[a-z0-9_]*\)(.*/\1/p' \
 [ -n "$funcs" ] || fail "no functions found in the installed zklock.h"
 pages="man1/zklock.1"
 for p in zklock zklock_client zklock_mutex zklock_rwlock zklock_semaphore \
-  zklock_election zklock_errors $funcs; do
+  zklock_election zklock_errors zklock_async $funcs; do
   pages="$pages man3/$p.3"
 done
 for p in $pages; do
