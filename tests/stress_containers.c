@@ -7,15 +7,12 @@
  * usage: stress_containers HOSTS ROOT SECONDS
  * Prints the counts; exit 0 iff no acquire failed, no overlap was seen
  * and enough acquires ran for the check to mean something. */
+#include "zkt.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "zklock.h"
 
 #define NCLIENTS 4
 #define NTHREADS 12
@@ -29,17 +26,6 @@ static atomic_int inside[NPATHS];
 static atomic_long acquires, failures, overlaps;
 static int64_t end_ms;
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
 static void *worker(void *arg) {
   int id = (int)(intptr_t)arg;
   unsigned seed = (unsigned)id * 7919u + 1;
@@ -51,7 +37,7 @@ static void *worker(void *arg) {
       atomic_fetch_add(&failures, 1);
       return NULL;
     }
-  while (now_ms() < end_ms) {
+  while (zkt_now_ms() < end_ms) {
     int p = (int)(rand_r(&seed) % NPATHS);
     int rc = zklock_mutex_lock(m[p], 10000);
     if (rc != ZKLOCK_OK) {
@@ -60,13 +46,13 @@ static void *worker(void *arg) {
       fprintf(stderr, "thread %d: lock %s: %s (ZooKeeper rc %d)\n", id,
               paths[p], zklock_err_name(rc), zklock_last_zk_error());
       atomic_fetch_add(&failures, 1);
-      sleep_ms(50);
+      zkt_sleep_ms(50);
       continue;
     }
     atomic_fetch_add(&acquires, 1);
     if (atomic_fetch_add(&inside[p], 1) != 0)
       atomic_fetch_add(&overlaps, 1);
-    sleep_ms(1 + (int)(rand_r(&seed) % 5));
+    zkt_sleep_ms(1 + (int)(rand_r(&seed) % 5));
     atomic_fetch_sub(&inside[p], 1);
     rc = zklock_mutex_unlock(m[p]);
     if (rc != ZKLOCK_OK) {
@@ -76,7 +62,7 @@ static void *worker(void *arg) {
     }
     /* Idle gaps longer than the reaper's interval let emptied parents go
      * (the server reaps a container once it had a child and has none). */
-    sleep_ms((int)(rand_r(&seed) % 300));
+    zkt_sleep_ms((int)(rand_r(&seed) % 300));
   }
   for (int p = 0; p < NPATHS; p++)
     zklock_mutex_free(m[p]);
@@ -96,7 +82,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, "cannot open client %d\n", i);
       return 1;
     }
-  end_ms = now_ms() + atoi(argv[3]) * 1000;
+  end_ms = zkt_now_ms() + atoi(argv[3]) * 1000;
   pthread_t th[NTHREADS];
   for (int i = 0; i < NTHREADS; i++)
     pthread_create(&th[i], NULL, worker, (void *)(intptr_t)i);
