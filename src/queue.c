@@ -346,6 +346,17 @@ static void send_failed(zklock__att *a, int zrc, zklock__cbq *q) {
   finish(a, zrc == ZOK ? ZKLOCK_ENOMEM : zklock__zk_err(zrc), q);
 }
 
+/* After sending r (zrc; r NULL: out of memory): 0 if it is under way,
+ * else the attempt ends and -1. */
+static int sent(zklock__att *a, req *r, int zrc, zklock__cbq *q) {
+  if (r && zrc == ZOK)
+    return 0;
+  if (r)
+    drop_req(r);
+  send_failed(a, zrc, q);
+  return -1;
+}
+
 /* Waits for the connection, then resumes at state. The CONNECTING event
  * may trail a failed answer: retry after a pause if the state still reads
  * connected at the old generation. */
@@ -441,24 +452,16 @@ static void send_enqueue(zklock__att *a, int parents, zklock__cbq *q) {
                            c->no_containers ? ZOO_PERSISTENT : ZOO_CONTAINER,
                            parent_done, r)
             : ZOK;
-      if (!r || zrc != ZOK) {
-        if (r)
-          drop_req(r);
-        send_failed(a, zrc, q);
+      if (sent(a, r, zrc, q))
         return;
-      }
       buf[i] = i == len ? '\0' : '/';
     }
   }
   if (l->permits > 0 && !l->path_checked) {
     req *r = new_req(a, 0);
     int zrc = r ? zoo_aget(c->zh, l->path, 0, pathget_done, r) : ZOK;
-    if (!r || zrc != ZOK) {
-      if (r)
-        drop_req(r);
-      send_failed(a, zrc, q);
+    if (sent(a, r, zrc, q))
       return;
-    }
   }
   char prefix[ZKLOCK__NODE_MAX];
   int plen = snprintf(prefix, sizeof prefix, "%s/", l->path);
@@ -478,12 +481,8 @@ static void send_enqueue(zklock__att *a, int parents, zklock__cbq *q) {
   int zrc = r1 ? zoo_acreate2(c->zh, prefix, v, vlen, zklock__acl(c),
                               ZOO_EPHEMERAL_SEQUENTIAL, create_done, r1)
                : ZOK;
-  if (!r1 || zrc != ZOK) {
-    if (r1)
-      drop_req(r1);
-    send_failed(a, zrc, q);
+  if (sent(a, r1, zrc, q))
     return;
-  }
   req *r2 = new_req(a, 1);
   zrc = r2 ? zoo_aget_children(c->zh, l->path, 0, kids_done, r2) : ZOK;
   if (!r2 || zrc != ZOK) {
@@ -650,11 +649,7 @@ static void send_list(zklock__att *a, zklock__cbq *q) {
   begin(a, S_LIST);
   req *r = new_req(a, 0);
   int zrc = r ? zoo_aget_children(a->c->zh, a->l->path, 0, kids_done, r) : ZOK;
-  if (!r || zrc != ZOK) {
-    if (r)
-      drop_req(r);
-    send_failed(a, zrc, q);
-  }
+  sent(a, r, zrc, q);
 }
 
 static void send_recover(zklock__att *a, zklock__cbq *q) {
@@ -665,11 +660,7 @@ static void send_recover(zklock__att *a, zklock__cbq *q) {
   zoo_async(a->c->zh, a->l->path, zklock__sync_done, NULL);
   req *r = new_req(a, 0);
   int zrc = r ? zoo_aget_children(a->c->zh, a->l->path, 0, kids_done, r) : ZOK;
-  if (!r || zrc != ZOK) {
-    if (r)
-      drop_req(r);
-    send_failed(a, zrc, q);
-  }
+  sent(a, r, zrc, q);
 }
 
 static void recget_done(int rc, const char *v, int vlen, const struct Stat *st,
@@ -907,12 +898,8 @@ static void watch_nodes(zklock__att *a, zklock__cbq *q) {
     req *r = new_req(a, i);
     int zrc =
         r ? zoo_aget(a->c->zh, a->wn[i], !a->try_only, wget_done, r) : ZOK;
-    if (!r || zrc != ZOK) {
-      if (r)
-        drop_req(r);
-      send_failed(a, zrc, q);
+    if (sent(a, r, zrc, q))
       return;
-    }
   }
 }
 
@@ -1045,11 +1032,7 @@ static void step(zklock__att *a, zklock__cbq *q) {
     begin(a, S_RECGET);
     req *r = new_req(a, 0);
     int zrc = r ? zoo_aget(c->zh, a->node, 0, recget_done, r) : ZOK;
-    if (!r || zrc != ZOK) {
-      if (r)
-        drop_req(r);
-      send_failed(a, zrc, q);
-    }
+    sent(a, r, zrc, q);
     return;
   }
   case S_PROMOTE: {
@@ -1059,11 +1042,7 @@ static void step(zklock__att *a, zklock__cbq *q) {
     req *r = new_req(a, 0);
     int zrc =
         r ? zoo_aset(c->zh, a->node, "turn\n", 5, -1, promote_done, r) : ZOK;
-    if (!r || zrc != ZOK) {
-      if (r)
-        drop_req(r);
-      send_failed(a, zrc, q);
-    }
+    sent(a, r, zrc, q);
     return;
   }
   }
