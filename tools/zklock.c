@@ -109,6 +109,7 @@ static void help(void) {
   printf(
       "Usage: %s [OPTIONS] PATH [--] COMMAND [ARGS...]\n"
       "       %s [OPTIONS] status [--json] PATH\n"
+      "       %s [OPTIONS] revoke PATH\n"
       "\n"
       "Run COMMAND while holding the ZooKeeper lock at PATH, release it when\n"
       "COMMAND exits and exit with its status. COMMAND gets ZKLOCK_PATH,\n"
@@ -143,6 +144,10 @@ static void help(void) {
       "      --compat PROFILE      share the lock with other libraries'\n"
       "                            processes: native (default), curator,\n"
       "                            kazoo (else $ZKLOCK_COMPAT)\n"
+      "      --also PATH2          also lock PATH2 (repeatable): all or none\n"
+      "      --revoke-signal SIG   signal for COMMAND when 'zklock revoke "
+      "PATH'\n"
+      "                            asks for the lock (default USR1)\n"
       "  -v, --verbose             report lock state changes on stderr\n"
       "  -h, --help                show this help and exit\n"
       "  -V, --version             show the version and exit\n"
@@ -163,7 +168,7 @@ static void help(void) {
       "  128+N  zklock got signal N before COMMAND started\n"
       "These can clash with COMMAND's own exit codes; use 'status' or -v\n"
       "when you must tell them apart.\n",
-      prog, prog);
+      prog, prog, prog);
 }
 
 /* Seconds with fractions -> milliseconds, rounded up so a tiny positive
