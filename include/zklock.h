@@ -402,7 +402,7 @@ ZKLOCK_EXTERN int zklock_revoke(zklock_client *c, const char *path);
 
 /* ---- inspection (for tools and tests) ---- */
 typedef struct zklock_node_info {
-  char kind;        /* 'x' (exclusive/write) or 'r' (read) */
+  char kind;        /* 'x' (exclusive/write), 'r' (read), 's' (lease) */
   int32_t seq;      /* sequence number ZooKeeper assigned */
   int64_t token;    /* czxid */
   int64_t ctime_ms; /* creation time, ms since the epoch */
@@ -414,6 +414,7 @@ typedef struct zklock_node_info {
    * does not own, "Curator", "kazoo", "ZooKeeper recipes" or "unknown"
    * (listed last, holder 0: acquiring there returns ZKLOCK_EFOREIGN). */
   char library[24];
+  int permits; /* kind 's' (semaphore lease): the path's permit count */
 } zklock_node_info;
 
 /* Lists the lock queue at path in order (holders first). *out is malloc'd

@@ -139,7 +139,19 @@ int zklock_queue_list(zklock_client *c, const char *path,
     }
     sent++;
   }
+  /* The path's own data: a semaphore's permit count. */
+  zklock_node_info pathinfo;
+  memset(&pathinfo, 0, sizeof pathinfo);
+  node_read pathread = {.op = &op, .ni = &pathinfo, .rc = ZNONODE};
+  if (rc == ZKLOCK_OK) {
+    op.pending++;
+    if (zoo_aget(zh, path, 0, owner_done, &pathread) != ZOK)
+      op.pending--;
+  }
   zklock__op_wait_pending(c, &op); /* every sent read, also on error */
+  int permits = 0;
+  if (pathread.rc == ZOK && sscanf(pathinfo.owner, "permits=%d", &permits) != 1)
+    permits = 0;
   for (int i = 0; rc == ZKLOCK_OK && i < sent; i++) {
     node_read *r = &reads[i];
     if (r->rc == ZNONODE)
@@ -177,6 +189,10 @@ int zklock_queue_list(zklock_client *c, const char *path,
     int reader = v[i].kind == 'r' || v[i].holder == 'r';
     v[i].holder = reader ? !writer_seen : i == 0;
     writer_seen |= !reader;
+    if (v[i].kind == 's') { /* a semaphore: the first `permits` hold */
+      v[i].permits = permits;
+      v[i].holder = i < permits;
+    }
   }
   memcpy(v + k, foreign, sizeof *v * (size_t)nforeign);
   *out = v;

@@ -110,11 +110,17 @@ static void help(void) {
       "Usage: %s [OPTIONS] PATH [--] COMMAND [ARGS...]\n"
       "       %s [OPTIONS] status [--json] PATH\n"
       "       %s [OPTIONS] revoke PATH\n"
+      "       %s [OPTIONS] elect PATH --id ID [--] COMMAND [ARGS...]\n"
+      "       %s [OPTIONS] leader PATH\n"
       "\n"
       "Run COMMAND while holding the ZooKeeper lock at PATH, release it when\n"
       "COMMAND exits and exit with its status. COMMAND gets ZKLOCK_PATH,\n"
       "ZKLOCK_TOKEN (fencing token) and ZKLOCK_NODE in its environment.\n"
       "'status' lists the holders and waiters of PATH in queue order.\n"
+      "'elect' runs COMMAND while this process leads the election at PATH\n"
+      "(killed like a lost lock when the lead is lost); 'leader' prints\n"
+      "the current leader's id (exit 1 if none); 'revoke' asks PATH's\n"
+      "exclusive holder to let go.\n"
       "\n"
       "Options:\n"
       "  -z, --hosts HOSTS         ensemble (host:port,...); default\n"
@@ -148,6 +154,9 @@ static void help(void) {
       "      --revoke-signal SIG   signal for COMMAND when 'zklock revoke "
       "PATH'\n"
       "                            asks for the lock (default USR1)\n"
+      "      --permits N           take one of N permits (a semaphore) at "
+      "PATH\n"
+      "      --id ID               'elect': this candidate's id\n"
       "  -v, --verbose             report lock state changes on stderr\n"
       "  -h, --help                show this help and exit\n"
       "  -V, --version             show the version and exit\n"
@@ -168,7 +177,7 @@ static void help(void) {
       "  128+N  zklock got signal N before COMMAND started\n"
       "These can clash with COMMAND's own exit codes; use 'status' or -v\n"
       "when you must tell them apart.\n",
-      prog, prog, prog);
+      prog, prog, prog, prog, prog);
 }
 
 /* Seconds with fractions -> milliseconds, rounded up so a tiny positive
@@ -483,8 +492,15 @@ static int status_output(const cli_opts *o, const zklock_node_info *v, int n) {
   } else if (n == 0) {
     printf("%s: free (no holders, no waiters)\n", o->path);
   } else {
-    printf("%s: %d holder%s, %d waiting\n", o->path, holders,
-           holders == 1 ? "" : "s", n - holders);
+    if (v[0].kind == 's')
+      printf("%s: semaphore, %d permits: %d holder%s, %d waiting\n", o->path,
+             v[0].permits, holders, holders == 1 ? "" : "s", n - holders);
+    else if (!strstr(v[0].owner, "host="))
+      printf("%s: election, leader %s (term %" PRId64 "), %d candidate%s\n",
+             o->path, v[0].owner, v[0].token, n, n == 1 ? "" : "s");
+    else
+      printf("%s: %d holder%s, %d waiting\n", o->path, holders,
+             holders == 1 ? "" : "s", n - holders);
     printf("%-4s %-6s %-10s %-12s %-7s %-28s %s\n", "POS", "STATE", "KIND",
            "TOKEN", "AGE", "HOST:PID", "USER");
   }
@@ -496,7 +512,9 @@ static int status_output(const cli_opts *o, const zklock_node_info *v, int n) {
     int64_t age_ms = now - v[i].ctime_ms;
     if (age_ms < 0)
       age_ms = 0; /* clock skew between us and the server */
-    const char *kind = v[i].kind == 'r' ? "shared" : "exclusive";
+    const char *kind = v[i].kind == 'r'   ? "shared"
+                       : v[i].kind == 's' ? "permit"
+                                          : "exclusive";
     if (strcmp(v[i].library, "zklock") != 0) {
       /* another library's node: named, never mixed with */
       snprintf(user, sizeof user, "%s node (foreign: use --compat)",
