@@ -20,14 +20,9 @@ typedef struct zklock__bgdel {
   zklock_client *c;
   uint64_t gen;  /* conn_gen when last sent */
   char guid[40]; /* id of the nodes to sweep, in the client's profile */
+  int mark;      /* not a delete: set the semaphore turn mark on node */
   char node[ZKLOCK__NODE_MAX];
 } zklock__bgdel;
-
-/* An own-node watch being armed for a holder. */
-typedef struct {
-  zklock_client *c;
-  char node[ZKLOCK__NODE_MAX];
-} zklock__ownwatch;
 
 static void drop_log(const char *message) { (void)message; }
 static void *svc_main(void *arg);
@@ -245,12 +240,19 @@ void zklock__sync_done(int rc, const char *value, const void *data) {
   (void)data;
 }
 
+static void bg_mark_done(int rc, const struct Stat *st, const void *data) {
+  (void)st;
+  bg_delete_done(rc, data); /* the same retry rule */
+}
+
 /* Mutex held. */
 static void bg_send(zklock__bgdel *b) {
   zklock_client *c = b->c;
   b->gen = c->conn_gen;
   int zrc;
-  if (b->guid[0]) {
+  if (b->mark) {
+    zrc = zoo_aset(c->zh, b->node, "turn\n", 5, -1, bg_mark_done, b);
+  } else if (b->guid[0]) {
     /* sync first: a create that just committed must show in the list */
     zoo_async(c->zh, b->node, zklock__sync_done, NULL);
     zrc = zoo_aget_children(c->zh, b->node, 0, bg_children_done, b);
@@ -259,6 +261,19 @@ static void bg_send(zklock__bgdel *b) {
   }
   if (zrc != ZOK)
     free(b); /* invalid state: the session is gone */
+}
+
+void zklock__bg_mark(zklock_client *c, const char *node) {
+  zklock__bgdel *b = bg_new(c, node, NULL);
+  if (!b)
+    return;
+  b->mark = 1;
+  if (c->zh && c->zstate == ZKLOCK_SESSION_CONNECTED) {
+    bg_send(b);
+  } else {
+    b->gen = c->conn_gen;
+    bg_retry(c, b);
+  }
 }
 
 void zklock__bg_delete(zklock_client *c, const char *node, const char *guid) {

@@ -11,7 +11,6 @@
  *   LIST    list again (after a handoff that was not the last one)
  *   WATCH   getData with a watch on the node(s) we must outlast
  *   WAIT    until a watch event for one of them
- *   PROMOTE semaphore: a waiter that became a holder passes the turn on
  *   CONN    until the connection (or a replacement session) is back
  *
  * What a contender must outlast is the recipe's rule (evaluate()): an
@@ -25,16 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum {
-  S_CONN = 1,
-  S_ENQ,
-  S_RECOVER,
-  S_RECGET,
-  S_LIST,
-  S_WATCH,
-  S_WAIT,
-  S_PROMOTE
-};
+enum { S_CONN = 1, S_ENQ, S_RECOVER, S_RECGET, S_LIST, S_WATCH, S_WAIT };
 
 /* How the watched nodes end a wait. */
 enum {
@@ -844,7 +834,7 @@ static void evaluate(zklock__att *a, const struct String_vector *sv,
      * `permits` holders. The first waiter (exactly `permits` ahead, all
      * holders or about to be) watches them all: any one leaving frees
      * its permit. Every later waiter watches only its predecessor, a
-     * waiter, which marks its node when it becomes a holder (PROMOTE):
+     * waiter, which marks its node when it becomes a holder (grant()):
      * a release wakes one waiter and nobody lists on every release. */
     if (k < l->permits) {
       free(cv);
@@ -901,6 +891,14 @@ static void watch_nodes(zklock__att *a, zklock__cbq *q) {
     if (sent(a, r, zrc, q))
       return;
   }
+}
+
+/* Re-arms the watch on wn[i] alone (a first semaphore waiter). */
+static void rewatch(zklock__att *a, int i, zklock__cbq *q) {
+  begin(a, S_WATCH);
+  req *r = new_req(a, i);
+  int zrc = r ? zoo_aget(a->c->zh, a->wn[i], 1, wget_done, r) : ZOK;
+  sent(a, r, zrc, q);
 }
 
 /* Node i that we outlast is gone. */
@@ -960,29 +958,6 @@ static void wget_done(int rc, const char *v, int vlen, const struct Stat *st,
   zklock__cb_flush(c, &q);
 }
 
-static void promote_done(int rc, const struct Stat *st, const void *data) {
-  (void)st;
-  req *r = (req *)data;
-  zklock_client *c = r->a->c;
-  zklock__cbq q;
-  ZKLOCK__CBQ_INIT(&q);
-  pthread_mutex_lock(&c->mu);
-  int stale;
-  zklock__att *a = take(r, &stale);
-  if (!stale) {
-    if (rc == ZOK)
-      finish(a, ZKLOCK_OK, &q);
-    else if (rc == ZNONODE)
-      finish(a, ZKLOCK_ELOST, &q);
-    else
-      failed(a, rc, S_PROMOTE, &q);
-  }
-  att_unref(a);
-  free(r);
-  pthread_mutex_unlock(&c->mu);
-  zklock__cb_flush(c, &q);
-}
-
 static void grant(zklock__att *a, zklock__cbq *q) {
   zklock_client *c = a->c;
   /* Only a node of this very session may lead (CURATOR-696: a closing
@@ -991,11 +966,12 @@ static void grant(zklock__att *a, zklock__cbq *q) {
     finish(a, ZKLOCK_ELOST, q);
     return;
   }
-  if (a->waited) {
-    a->state = S_PROMOTE;
-    step(a, q);
-    return;
-  }
+  /* A semaphore waiter that became a holder marks its node: the waiter
+   * behind it watches it and lists again (it may hold now, or become the
+   * first waiter). The mark only wakes; holding never depends on it, so
+   * it goes out behind the grant and is retried after a reconnect. */
+  if (a->waited)
+    zklock__bg_mark(c, a->node);
   finish(a, ZKLOCK_OK, q);
 }
 
@@ -1032,16 +1008,6 @@ static void step(zklock__att *a, zklock__cbq *q) {
     begin(a, S_RECGET);
     req *r = new_req(a, 0);
     int zrc = r ? zoo_aget(c->zh, a->node, 0, recget_done, r) : ZOK;
-    sent(a, r, zrc, q);
-    return;
-  }
-  case S_PROMOTE: {
-    begin(a, S_PROMOTE);
-    /* A data change on our node tells the waiter behind us that we hold
-     * now: it lists again and becomes the first waiter. */
-    req *r = new_req(a, 0);
-    int zrc =
-        r ? zoo_aset(c->zh, a->node, "turn\n", 5, -1, promote_done, r) : ZOK;
     sent(a, r, zrc, q);
     return;
   }
@@ -1120,6 +1086,10 @@ void zklock__engine_event(zklock_client *c, int type, const char *path,
           outlasted(a, idx, q);
         } else if (a->wmode == W_TURN) {
           send_list(a, q);
+        } else if (a->wmode == W_ANY && idx >= 0) {
+          /* a holder's data changed (its turn mark): its watch is used
+           * up, so read that one node again, not all of them */
+          rewatch(a, idx, q);
         } else {
           /* changed (a reader may pass now) or anything else: look
            * again, which also re-arms the watch */

@@ -229,6 +229,9 @@ void zklock__held_set(zklock_client *c, zklock__held *h, int state,
  * lock path and every child carrying that guid is deleted. If done is
  * given, it gets the outcome (ZOK, ZNONODE, ...) once known. */
 void zklock__bg_delete(zklock_client *c, const char *node, const char *guid);
+/* Mutex held: sets the semaphore turn mark on node the same way (now or
+ * on reconnect, until done or the session ends). */
+void zklock__bg_mark(zklock_client *c, const char *node);
 
 const struct ACL_vector *zklock__acl(zklock_client *c);
 
