@@ -209,7 +209,8 @@ ZKLOCK_EXTERN int zklock_client_open(const char *hosts,
                                      zklock_client **out);
 /* Ends the session (its lock nodes go with it) and wakes any waiter with
  * ZKLOCK_ECLOSED. Lock handles stay valid (every call returns ECLOSED)
- * until freed. NULL is fine. Must not be called from a callback.
+ * until freed. NULL is fine. Must not be called from a callback: there
+ * (including a callback run by zklock_client_dispatch) it is ignored.
  * The client pointer is invalid after this call: do not pass it to any
  * function again (its memory goes with the last lock handle freed, or at
  * once when there is none). */

@@ -455,11 +455,16 @@ int zklock_client_dispatch(zklock_client *c) {
   if (read(c->evfd, &v, sizeof v) < 0) {
     /* EAGAIN: nothing was signalled */
   }
+  c->dispatcher = pthread_self();
+  c->dispatching++;
   pthread_mutex_unlock(&c->mu);
   int n = 0;
   for (zklock__cb *p = cb; p; p = p->next)
     n++;
   cb_run(c, cb);
+  pthread_mutex_lock(&c->mu);
+  c->dispatching--;
+  pthread_mutex_unlock(&c->mu);
   return n;
 }
 
@@ -987,7 +992,11 @@ void zklock_client_close(zklock_client *c) {
   if (!c || c->magic != ZKLOCK__MAGIC_CLIENT)
     return;
   pthread_mutex_lock(&c->mu);
-  if (c->closed || zklock__on_cb_thread(c)) {
+  /* From a callback (completion or service thread, or a loop's dispatch
+   * with more callbacks of the batch still to run) a close is ignored:
+   * the client must outlive the callback that is running. */
+  if (c->closed || zklock__on_cb_thread(c) ||
+      (c->dispatching && pthread_equal(c->dispatcher, pthread_self()))) {
     pthread_mutex_unlock(&c->mu);
     return;
   }

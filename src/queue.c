@@ -696,9 +696,12 @@ static int cand_cmp(const void *x, const void *y) {
   return (a < b) - (a > b); /* nearest (largest negative distance) first */
 }
 
-/* Waiting needs only the nearest few listed nodes; keeping all would cost
- * O(queue length) memory per waiter for the whole wait. */
-#define KEEP 4
+/* A writer watches only the nearest node and, when it goes, lists again
+ * unless it was the only node ahead (then nothing can be ahead any more):
+ * keeping more of the listing would never spare a request, and would cost
+ * memory per waiter for the whole wait. Readers keep every writer (they
+ * may pass downgraded ones). */
+#define KEEP 1
 
 static void watch_nodes(zklock__att *a, zklock__cbq *q);
 static void grant(zklock__att *a, zklock__cbq *q);

@@ -163,6 +163,8 @@ struct zklock_client {
   /* loop mode */
   int evfd;
   zklock__cbq loopq;
+  pthread_t dispatcher; /* the thread inside zklock_client_dispatch */
+  int dispatching;
   struct zklock__listener *listeners; /* src/listen.c */
 };
 
