@@ -988,6 +988,39 @@ void zklock__client_unref(zklock_client *c) {
     client_free(c);
 }
 
+/* The close barrier's answer and the closer each mark it done; whichever
+ * comes second frees it. The completion never touches the client: once
+ * the closer gave up waiting, the client may be gone. */
+static void barrier_done(int rc, const char *value, const void *data) {
+  (void)rc;
+  (void)value;
+  int *done = (int *)data;
+  if (__atomic_exchange_n(done, 1, __ATOMIC_ACQ_REL))
+    free(done);
+}
+
+/* Mutex held. Waits (bounded by the session timeout) until every request
+ * sent before now has its answer. */
+static void barrier(zklock_client *c) {
+  if (!c->zh || zklock__session_dead(c))
+    return;
+  int *done = calloc(1, sizeof *done);
+  if (!done)
+    return;
+  if (zoo_async(c->zh, "/", barrier_done, done) != ZOK) {
+    free(done);
+    return;
+  }
+  int64_t deadline = zklock__now_ms() + c->session_timeout_ms;
+  pthread_mutex_unlock(&c->mu);
+  while (!__atomic_load_n(done, __ATOMIC_ACQUIRE) &&
+         zklock__now_ms() < deadline)
+    usleep(1000);
+  pthread_mutex_lock(&c->mu);
+  if (__atomic_exchange_n(done, 1, __ATOMIC_ACQ_REL))
+    free(done);
+}
+
 void zklock_client_close(zklock_client *c) {
   if (!c || c->magic != ZKLOCK__MAGIC_CLIENT)
     return;
@@ -1016,8 +1049,11 @@ void zklock_client_close(zklock_client *c) {
     pthread_join(c->svc, NULL);
   pthread_mutex_lock(&c->mu);
   c->svc_running = 0;
-  /* Deletes sent before this point go out ahead of the close; the
-   * session's end removes the rest. */
+  /* Pipelined deletes and every other request still out are answered
+   * before the session ends: a barrier request queues behind them. It
+   * keeps releases from being cut off by the close, and the C client
+   * from dropping answers (with their memory) it never delivers. */
+  barrier(c);
   end_session(c);
   c->zstate = ZKLOCK_SESSION_CLOSED;
   for (zklock__held *h = c->held.next; h != &c->held; h = h->next)
