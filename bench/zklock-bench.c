@@ -810,11 +810,24 @@ static void heap_settle(double limit_us) {
   }
 }
 
+/* Connection losses during a run: each makes the waits in flight resend,
+ * which shows in the requests per handoff. Runs in the loop (dispatch). */
+static void aherd_session(zklock_client *c, zklock_session_state st,
+                          void *arg) {
+  (void)c;
+  if (st == ZKLOCK_SESSION_CONNECTING)
+    (*(int *)arg)++;
+}
+
 static void bench_asyncherd(int s, int w, int limit_s) {
   char *path = unique_path("asyncherd");
   zklock_client **cs = calloc((size_t)s, sizeof *cs);
+  static int disconnects;
+  disconnects = 0;
   zklock_client_opts o = {0};
   o.dispatch = ZKLOCK_DISPATCH_LOOP;
+  o.on_session = aherd_session;
+  o.cb_arg = &disconnects;
   for (int i = 0; i < s; i++) {
     int rc = zklock_client_open(hosts, &o, &cs[i]);
     if (rc)
@@ -831,11 +844,16 @@ static void bench_asyncherd(int s, int w, int limit_s) {
   int threads0 = thread_count();
   long rss0 = rss_bytes(), heap0 = heap_in_use();
   double q0 = now_us();
+  /* handles first, so their share of the memory shows apart */
   for (int i = 0; i < w; i++) {
     as[i] = (awaiter){NULL, &inside, &violations, &done};
     rc = zklock_mutex_new(cs[i % s], path, &as[i].m);
-    if (rc == ZKLOCK_OK)
-      rc = zklock_mutex_lock_async(as[i].m, -1, aherd_done, &as[i]);
+    if (rc)
+      die("asyncherd new", rc);
+  }
+  long heap_handles = heap_in_use();
+  for (int i = 0; i < w; i++) {
+    rc = zklock_mutex_lock_async(as[i].m, -1, aherd_done, &as[i]);
     if (rc)
       die("asyncherd lock_async", rc);
   }
@@ -865,13 +883,15 @@ static void bench_asyncherd(int s, int w, int limit_s) {
          "queue_ms=%.0f settle_ms=%.0f drain_ms=%.0f per_handoff_us=%.0f "
          "requests_per_handoff=%.2f rss_at_queued_per_waiter=%.0f "
          "mem_per_waiter_bytes=%.0f rss_trimmed_per_waiter=%.0f "
-         "heap_per_waiter_bytes=%.0f threads_before=%d threads_queued=%d "
-         "violations=%d\n",
+         "heap_per_waiter_bytes=%.0f handle_heap_bytes=%.0f threads_before=%d "
+         "threads_queued=%d "
+         "violations=%d disconnects=%d\n",
          s, w, done, queue_ms, settle_ms, (t1 - t0) / 1e3,
          done ? (t1 - t0) / done : 0.0, per(p0, p1, done),
          (double)(rss_peak - rss0) / w, (double)(rss1 - rss0) / w,
-         (double)(rss_trim - rss0) / w, (double)(heap1 - heap0) / w, threads0,
-         threads1, violations);
+         (double)(rss_trim - rss0) / w, (double)(heap1 - heap0) / w,
+         (double)(heap_handles - heap0) / w, threads0, threads1, violations,
+         disconnects);
   fflush(stdout);
   if (late)
     fprintf(stderr, "zklock-bench: asyncherd did not drain within %d s\n",

@@ -546,6 +546,97 @@ static void test_timeout_thread(void **state) {
   timeout_case(0);
 }
 
+/* ---- read-write lock, asynchronously ---- */
+
+#define RW_READERS 5
+
+typedef struct {
+  zklock_rwlock *l;
+  char kind;
+  int grants, rc;
+  int order; /* grant position */
+} rwaiter;
+
+static int rw_granted, rw_readers_in, rw_writer_in, rw_broken;
+
+static void rw_done(int rc, void *arg) {
+  rwaiter *w = arg;
+  w->rc = rc;
+  w->grants++;
+  w->order = rw_granted++;
+  if (rc != ZKLOCK_OK)
+    return;
+  if (w->kind == 'r') {
+    rw_readers_in++;
+    rw_broken += rw_writer_in;
+    assert_int_equal(zklock_rwlock_mode(w->l), 'r');
+  } else {
+    rw_broken += rw_readers_in + rw_writer_in;
+    rw_writer_in++;
+    assert_int_equal(zklock_rwlock_mode(w->l), 'w');
+  }
+}
+
+/* Readers queued first share the lock at once; the writer behind them
+ * waits for all of them; readers behind the writer wait for it. */
+static void test_rwlock_async(void **state) {
+  (void)state;
+  char root[256];
+  zkt_root(root, sizeof root, "async-rw");
+  zklock_client *c = loop_client();
+  enum { N = 2 * RW_READERS + 1 };
+  rwaiter w[N];
+  memset(w, 0, sizeof w);
+  rw_granted = rw_readers_in = rw_writer_in = rw_broken = 0;
+  for (int i = 0; i < N; i++) {
+    w[i].kind = i == RW_READERS ? 'w' : 'r';
+    assert_int_equal(zklock_rwlock_new(c, root, &w[i].l), ZKLOCK_OK);
+    assert_int_equal(
+        w[i].kind == 'w'
+            ? zklock_rwlock_wrlock_async(w[i].l, LOOP_WAIT_MS, rw_done, &w[i])
+            : zklock_rwlock_rdlock_async(w[i].l, LOOP_WAIT_MS, rw_done, &w[i]),
+        ZKLOCK_OK);
+    /* queue in this order: the next request after this one's node */
+    assert_int_equal(zkt_nodes_settle(raw, root, i + 1), i + 1);
+  }
+  /* the first readers all hold together; nobody else */
+  assert_int_equal(run_loop(&c, 1, &rw_granted, RW_READERS, LOOP_WAIT_MS, NULL),
+                   RW_READERS);
+  run_loop(&c, 1, &rw_granted, RW_READERS + 1, 300, NULL);
+  assert_int_equal(rw_granted, RW_READERS);
+  for (int i = 0; i < RW_READERS; i++) {
+    assert_int_equal(w[i].grants, 1);
+    rw_readers_in--;
+    assert_int_equal(zklock_rwlock_unlock_async(w[i].l, NULL, NULL), ZKLOCK_OK);
+  }
+  /* then the writer alone */
+  assert_int_equal(
+      run_loop(&c, 1, &rw_granted, RW_READERS + 1, LOOP_WAIT_MS, NULL),
+      RW_READERS + 1);
+  assert_int_equal(w[RW_READERS].grants, 1);
+  run_loop(&c, 1, &rw_granted, RW_READERS + 2, 300, NULL);
+  assert_int_equal(rw_granted, RW_READERS + 1);
+  rw_writer_in--;
+  ending e = {0};
+  assert_int_equal(zklock_rwlock_unlock_async(w[RW_READERS].l, end_done, &e),
+                   ZKLOCK_OK);
+  /* then the later readers, together */
+  assert_int_equal(run_loop(&c, 1, &rw_granted, N, LOOP_WAIT_MS, NULL), N);
+  assert_int_equal(run_loop(&c, 1, &e.calls, 1, LOOP_WAIT_MS, NULL), 1);
+  assert_int_equal(e.rc, ZKLOCK_OK);
+  assert_int_equal(rw_broken, 0);
+  for (int i = 0; i < N; i++) {
+    assert_int_equal(w[i].rc, ZKLOCK_OK);
+    assert_int_equal(w[i].grants, 1);
+  }
+  for (int i = RW_READERS + 1; i < N; i++)
+    assert_int_equal(zklock_rwlock_unlock(w[i].l), ZKLOCK_OK);
+  for (int i = 0; i < N; i++)
+    zklock_rwlock_free(w[i].l);
+  zklock_client_close(c);
+  zkt_assert_empty(root);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_many_waits_one_thread),
@@ -557,6 +648,7 @@ int main(void) {
       cmocka_unit_test(test_thread_mode),
       cmocka_unit_test(test_timeout_loop),
       cmocka_unit_test(test_timeout_thread),
+      cmocka_unit_test(test_rwlock_async),
   };
   return cmocka_run_group_tests_name("async", tests, zkt_group_setup,
                                      zkt_group_teardown);
