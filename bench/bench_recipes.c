@@ -13,6 +13,7 @@
 #include "bench_recipes.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdatomic.h>

@@ -292,8 +292,12 @@ row "sem $SEM_PERMITS/$SEM_SESSIONS median (us)" "$(get "zklock ${smp}n=" median
   "$(get "curator $smp" median_us)" "$(get "kazoo $smp" median_us)" "-"
 row "sem requests per release" "$(get "zklock ${smp}n=" requests_per_release)" \
   "$(get "curator $smp" requests_per_op)" "$(get "kazoo $smp" requests_per_op)" "-"
-row "async RSS per waiting lock (B)" "$(get "zklock mutex asyncherd" mem_per_waiter_bytes)" \
+row "async heap per waiting lock (B)" "$(get "zklock mutex asyncherd" heap_per_waiter_bytes)" \
   "" "" "zklock < 1024"
+row "async RSS/lock, settled+trim (B)" "$(get "zklock mutex asyncherd" rss_trimmed_per_waiter)" \
+  "" "" "zklock < 1024"
+row "async RSS/lock, settled (B)" "$(get "zklock mutex asyncherd" mem_per_waiter_bytes)" \
+  "" "" "-"
 row "async herd drain (ms)" "$(get "zklock mutex asyncherd" drain_ms)" "" "" "-"
 grep -q "^kazoo ${rwp}deadlock=1" "$OUT" &&
   echo "(kazoo rwlock: deadlocked in $(grep -c "^kazoo ${rwp}deadlock=1" "$OUT") of $ROUNDS rounds, python-zk/kazoo#649, fixed in kazoo 2.9; its figures come from the other rounds)"
