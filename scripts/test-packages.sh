@@ -39,12 +39,12 @@ done
 [ ! -e "$tmp/src/tests/.ensemble" ] || fail "the package build started an ensemble"
 # New zklock_* symbols only warn (check level 1): remind, do not fail.
 if grep -q "some new symbols appeared" "$tmp/build.log"; then
-  echo "note: libzklock0 exports symbols missing from debian/libzklock0.symbols;"
+  echo "note: libzklock1 exports symbols missing from debian/libzklock1.symbols;"
   echo "      run debian/update-symbols and commit the file"
-  sed -n '/^--- debian\/libzklock0.symbols/,/^[^-+ @]/p' "$tmp/build.log" | grep '^+ ' || true
+  sed -n '/^--- debian\/libzklock1.symbols/,/^[^-+ @]/p' "$tmp/build.log" | grep '^+ ' || true
 fi
 debs=$(cd "$tmp" && ls ./*.deb | grep -v -- -dbgsym_)
-for p in libzklock0 libzklock-dev zklock; do
+for p in libzklock1 libzklock-dev zklock; do
   echo "$debs" | grep -q "/${p}_" || fail "no $p package built"
 done
 
@@ -71,7 +71,7 @@ export LD_LIBRARY_PATH="$libdir"
 
 # uses_unpacked BINARY: it loads libzklock from the unpacked tree.
 uses_unpacked() {
-  ldd "$1" | grep -q "=> $libdir/libzklock.so.0 " ||
+  ldd "$1" | grep -q "=> $libdir/libzklock.so.1 " ||
     fail "$1 does not use the unpacked libzklock: $(ldd "$1")"
 }
 
