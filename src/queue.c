@@ -416,6 +416,15 @@ static void node_data(zklock__lock *l, const char **v, int *len) {
   *len = (int)strlen(*v);
 }
 
+/* Lock paths are containers (the server removes them once empty), except
+ * where the server has none, and in the kazoo profile: kazoo makes a lock
+ * path once per Lock object (ensure_path) and fails (NoNodeError) if it
+ * is reaped between acquisitions. */
+static int parent_mode(const zklock_client *c) {
+  return c->no_containers || c->compat == ZKLOCK_COMPAT_KAZOO ? ZOO_PERSISTENT
+                                                              : ZOO_CONTAINER;
+}
+
 /* Step ENQ: [container creates for the ancestors] [get path data]
  * create2 + getChildren, all pipelined. */
 static void send_enqueue(zklock__att *a, int parents, zklock__cbq *q) {
@@ -436,12 +445,10 @@ static void send_enqueue(zklock__att *a, int parents, zklock__cbq *q) {
         continue;
       buf[i] = '\0';
       req *r = new_req(a, 0);
-      int zrc =
-          r ? zoo_acreate2(c->zh, buf, i == len ? pdata : "",
-                           i == len ? plen : 0, zklock__acl(c),
-                           c->no_containers ? ZOO_PERSISTENT : ZOO_CONTAINER,
-                           parent_done, r)
-            : ZOK;
+      int zrc = r ? zoo_acreate2(c->zh, buf, i == len ? pdata : "",
+                                 i == len ? plen : 0, zklock__acl(c),
+                                 parent_mode(c), parent_done, r)
+                  : ZOK;
       if (sent(a, r, zrc, q))
         return;
       buf[i] = i == len ? '\0' : '/';
