@@ -37,22 +37,24 @@ has_compat=0
 $ZKLOCK --help 2>&1 | grep -q -- "--compat" && has_compat=1
 
 # zklock_worker PATH MODE K COUNTER LOG [COMPAT]: the tool, K holds.
+# MODE also semaphore:N (--permits N) and leaderlatch/election (elect).
 zklock_worker() {
   p=$1 m=$2 k=$3 c=$4 l=$5 compat=$6
   set -- -z "$hosts" -t "$LIMIT"
   [ -n "$compat" ] && set -- "$@" --compat "$compat"
+  kind=x
   case $m in
-  rwlock-read) set -- "$@" -s ;;
-  rwlock-write) set -- "$@" -w ;;
-  mutex) ;;
+  rwlock-read) set -- "$@" -s "$p" && kind=r ;;
+  rwlock-write) set -- "$@" -w "$p" ;;
+  mutex) set -- "$@" "$p" ;;
+  semaphore:*) set -- "$@" --permits "${m#semaphore:}" "$p" && kind=l ;;
+  leaderlatch | election) set -- "$@" elect "$p" --id "zklock-$$" ;;
   *) echo "zklock worker: no mode $m in the tool" >&2; return 2 ;;
   esac
-  kind=x
-  [ "$m" = rwlock-read ] && kind=r
   i=0
   while [ $i -lt "$k" ]; do
     # shellcheck disable=SC2016
-    $ZKLOCK "$@" "$p" -- sh -c '
+    $ZKLOCK "$@" -- sh -c '
       t0=$(date +%s%N)
       if [ "$4" = x ]; then
         v=$(cat "$1"); sleep "$3"
@@ -226,5 +228,15 @@ scenario curator-profile-rwlock 0 pass zklock/curator:rwlock-write:$K \
   zklock/curator:rwlock-read:$K curator:rwlock-write:$K curator:rwlock-read:$K
 scenario kazoo-profile-rwlock 0 pass zklock/kazoo:rwlock-write:$K \
   zklock/kazoo:rwlock-read:$K kazoo:rwlock-write:$K
+# semaphores: the library's mutex, then its lease pool (src/compat_sem.c)
+scenario curator-profile-semaphore 2 pass zklock/curator:semaphore:2:$K \
+  zklock/curator:semaphore:2:$K curator:semaphore:2:$K curator:semaphore:2:$K
+scenario kazoo-profile-semaphore 2 pass zklock/kazoo:semaphore:2:$K \
+  zklock/kazoo:semaphore:2:$K kazoo:semaphore:2:$K kazoo:semaphore:2:$K
+# elections: LeaderLatch / kazoo Election candidates, one leader at a time
+scenario curator-profile-latch 1 pass zklock/curator:leaderlatch:$K \
+  zklock/curator:leaderlatch:$K curator:leaderlatch:$K curator:leaderlatch:$K
+scenario kazoo-profile-election 1 pass zklock/kazoo:election:$K \
+  zklock/kazoo:election:$K kazoo:election:$K kazoo:election:$K
 
 echo "1..$checks"
