@@ -48,8 +48,8 @@ int zklock_semaphore_new(zklock_client *c, const char *path, int permits,
       zklock__lock_free(l);
       return rc;
     }
-    l->sub->recipe =
-        c->compat == ZKLOCK_COMPAT_CURATOR ? ZKLOCK__R_SEMLOCK : ZKLOCK__R_MUTEX;
+    l->sub->recipe = c->compat == ZKLOCK_COMPAT_CURATOR ? ZKLOCK__R_SEMLOCK
+                                                        : ZKLOCK__R_MUTEX;
   }
   *out = (zklock_semaphore *)l;
   return ZKLOCK_OK;

@@ -243,8 +243,8 @@ static void send_ensure(zklock__csem *s, zklock__cbq *q) {
   for (char *p = strchr(buf + 1, '/'); p; p = strchr(p + 1, '/')) {
     *p = '\0';
     creq *r = new_req(s);
-    int zrc = r ? zoo_acreate(c->zh, buf, "", 0, zklock__acl(c),
-                              ZOO_PERSISTENT, parent_done, r)
+    int zrc = r ? zoo_acreate(c->zh, buf, "", 0, zklock__acl(c), ZOO_PERSISTENT,
+                              parent_done, r)
                 : ZSYSTEMERROR;
     *p = '/';
     if (zrc != ZOK) {
@@ -321,11 +321,11 @@ static void create_done(int rc, const char *path, const struct Stat *st,
              s->parents++ < 3) {
     /* no "<path>/leases" yet: Curator creates parent containers */
     creq *r2 = new_req(s);
-    int zrc = r2 ? zoo_acreate(c->zh, s->pool, "", 0, zklock__acl(c),
-                               c->no_containers ? ZOO_PERSISTENT
-                                                : ZOO_CONTAINER,
-                               parent_done, r2)
-                 : ZSYSTEMERROR;
+    int zrc =
+        r2 ? zoo_acreate(c->zh, s->pool, "", 0, zklock__acl(c),
+                         c->no_containers ? ZOO_PERSISTENT : ZOO_CONTAINER,
+                         parent_done, r2)
+           : ZSYSTEMERROR;
     sent(s, r2, zrc, &q);
     if (!s->finished)
       step(s, &q);
@@ -415,8 +415,7 @@ static void send_list(zklock__csem *s, zklock__cbq *q) {
   begin(s, C_LIST);
   creq *r = new_req(s);
   sent(s, r,
-       r ? zoo_aget_children(s->c->zh, s->pool, 1, list_done, r)
-         : ZSYSTEMERROR,
+       r ? zoo_aget_children(s->c->zh, s->pool, 1, list_done, r) : ZSYSTEMERROR,
        q);
 }
 
@@ -507,8 +506,8 @@ static int start(zklock__lock *l, int timeout_ms, zklock__direct_cb fin,
   c->csems = s;
   l->csem = s;
   zklock__svc_kick(c); /* a new deadline */
-  s->state = s->profile == ZKLOCK__P_KAZOO && !l->path_checked ? C_ENSURE
-                                                                : C_MUTEX;
+  s->state =
+      s->profile == ZKLOCK__P_KAZOO && !l->path_checked ? C_ENSURE : C_MUTEX;
   if (s->state == C_MUTEX) {
     send_mutex(s, q); /* the engine waits for the connection itself */
   } else if (zklock__session_dead(c)) {
@@ -584,9 +583,9 @@ void zklock__csem_end(zklock__lock *l, int rc, zklock__cbq *q) {
 }
 
 /* Runs fn on every attempt; each may finish (and unlink) itself. */
-static void each(zklock_client *c, void (*fn)(zklock__csem *, void *,
-                                              zklock__cbq *),
-                 void *arg, zklock__cbq *q) {
+static void each(zklock_client *c,
+                 void (*fn)(zklock__csem *, void *, zklock__cbq *), void *arg,
+                 zklock__cbq *q) {
   int n = 0;
   for (zklock__csem *s = c->csems; s; s = s->next)
     n++;

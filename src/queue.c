@@ -1296,8 +1296,7 @@ static int start(zklock__lock *l, char kind, int timeout_ms,
 }
 
 int zklock__lock_start_direct(zklock__lock *l, char kind, int timeout_ms,
-                              zklock__direct_cb cb, void *arg,
-                              zklock__cbq *q) {
+                              zklock__direct_cb cb, void *arg, zklock__cbq *q) {
   return start(l, kind, timeout_ms, NULL, cb, arg, q);
 }
 

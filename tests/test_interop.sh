@@ -10,7 +10,8 @@
 # Workers (tests/interop/): CuratorLock.java, kazoo_lock.py, and the zklock
 # tool running a small sh increment. Spec of a worker: LIB:MODE:K with LIB
 # curator | kazoo | zklock | zklock/curator | zklock/kazoo (the tool with
-# --compat, skipped until the tool has it) and MODE mutex | rwlock-read |
+# --compat, skipped until the tool has it) | zkasync/PROFILE (the async C
+# API in a poll loop, tests/interop/zk_async.c: mutex, semaphore:N) and MODE mutex | rwlock-read |
 # rwlock-write | semaphore:N | leaderlatch (Curator) | election (kazoo).
 #
 # Env: INTEROP_K (holds per worker, default 15), INTEROP_HOLD_MS (5),
@@ -102,6 +103,11 @@ scenario() {
       ;;
     zklock) zklock_worker "$path" "$mode" "$k" "$d/counter" "$d/log" \
       >"$d/w$n.out" 2>&1 & ;;
+    zkasync/*)
+      "$top_builddir/tests/interop/zk_async" "$hosts" "$path" "$mode" "$k" \
+        "$d/counter" "$d/log" "$HOLD" "$LIMIT" "${lib#zkasync/}" \
+        >"$d/w$n.out" 2>&1 &
+      ;;
     zklock/*)
       if [ $has_compat = 0 ]; then
         echo "# $sname: skipped (the tool has no --compat yet)"
@@ -221,18 +227,19 @@ fi
 
 # ---- with profiles (run once the tool has --compat) ----
 scenario kazoo-profile-mutex 1 pass zklock/kazoo:mutex:$K zklock/kazoo:mutex:$K \
-  kazoo:mutex:$K kazoo:mutex:$K
+  zkasync/kazoo:mutex:$K kazoo:mutex:$K kazoo:mutex:$K
 scenario curator-profile-mutex 1 pass zklock/curator:mutex:$K \
-  zklock/curator:mutex:$K curator:mutex:$K curator:mutex:$K
+  zklock/curator:mutex:$K zkasync/curator:mutex:$K curator:mutex:$K \
+  curator:mutex:$K
 scenario curator-profile-rwlock 0 pass zklock/curator:rwlock-write:$K \
   zklock/curator:rwlock-read:$K curator:rwlock-write:$K curator:rwlock-read:$K
 scenario kazoo-profile-rwlock 0 pass zklock/kazoo:rwlock-write:$K \
   zklock/kazoo:rwlock-read:$K kazoo:rwlock-write:$K
 # semaphores: the library's mutex, then its lease pool (src/compat_sem.c)
 scenario curator-profile-semaphore 2 pass zklock/curator:semaphore:2:$K \
-  zklock/curator:semaphore:2:$K curator:semaphore:2:$K curator:semaphore:2:$K
+  zkasync/curator:semaphore:2:$K curator:semaphore:2:$K curator:semaphore:2:$K
 scenario kazoo-profile-semaphore 2 pass zklock/kazoo:semaphore:2:$K \
-  zklock/kazoo:semaphore:2:$K kazoo:semaphore:2:$K kazoo:semaphore:2:$K
+  zkasync/kazoo:semaphore:2:$K kazoo:semaphore:2:$K kazoo:semaphore:2:$K
 # elections: LeaderLatch / kazoo Election candidates, one leader at a time
 scenario curator-profile-latch 1 pass zklock/curator:leaderlatch:$K \
   zklock/curator:leaderlatch:$K curator:leaderlatch:$K curator:leaderlatch:$K
