@@ -225,6 +225,64 @@ if [ $has_compat = 1 ]; then
   foreign_refused curator mutex
 fi
 
+# ---- a semaphore that gives up leaves nothing behind ----
+# sem_timeout_clean LIB: a LIB holder of the only permit (6 s); an async
+# C-API semaphore (zk_async) in LIB's profile must time out after 1 s and,
+# its session still open, have removed its lease and its node in the
+# library's mutex while the holder still holds.
+sem_timeout_clean() {
+  path="$root/semto-$1"
+  d="$tmp/semto-$1"
+  mkdir -p "$d"
+  if [ "$1" = curator ]; then
+    pool=$path/leases mutex=$path/locks
+    sh "$RUN" curator "$OUT" "$hosts" "$path" semaphore:1 1 "$d/counter" \
+      "$d/log" 6000 "$LIMIT" >"$d/holder.out" 2>&1 &
+  else
+    pool=$path mutex=$path-__lock__
+    "$PY" "$top_srcdir/tests/interop/kazoo_lock.py" "$hosts" "$path" \
+      semaphore:1 1 "$d/counter" "$d/log" 6000 "$LIMIT" >"$d/holder.out" 2>&1 &
+  fi
+  h=$!
+  bg_pids="$bg_pids $h"
+  i=0
+  until [ -n "$(zk children "$pool" 2>/dev/null)" ]; do
+    i=$((i + 1))
+    [ $i -gt 400 ] && fail "semto-$1: the $1 holder never took its lease"
+    sleep 0.05
+  done
+  t0=$(date +%s%N)
+  "$top_builddir/tests/interop/zk_async" "$hosts" "$path" semaphore:1 1 \
+    "$d/counter" "$d/log" 1 1 "$1" >"$d/out" 2>&1 &
+  w=$!
+  bg_pids="$bg_pids $w"
+  until grep -q "timed out" "$d/out"; do
+    kill -0 $w 2>/dev/null || fail "semto-$1: no timeout: $(cat "$d/out")"
+    sleep 0.02
+  done
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  # the deletes go out in the background: allow them a moment
+  i=0
+  while :; do
+    leases=$(zk children "$pool" 2>/dev/null | wc -l)
+    locks=$(zk children "$mutex" 2>/dev/null | wc -l)
+    [ "$leases" = 1 ] && [ "$locks" = 0 ] && break
+    i=$((i + 1))
+    [ $i -gt 10 ] &&
+      fail "semto-$1: left $leases leases (1 is the holder's), $locks mutex nodes after $ms ms: $(cat "$d/out")"
+    sleep 0.1
+  done
+  wait $w
+  [ $? = 3 ] || fail "semto-$1: zk_async did not time out: $(cat "$d/out")"
+  wait "$h" || fail "semto-$1: the $1 holder failed"
+  [ $ms -ge 1000 ] && [ $ms -lt 3000 ] || fail "semto-$1: gave up after $ms ms"
+  ok "semto-$1: timed out after $ms ms next to a $1 holder, no lease or mutex node left"
+}
+if [ $has_compat = 1 ]; then
+  case semto-curator in *"${INTEROP_ONLY:-}"*) sem_timeout_clean curator ;; esac
+  case semto-kazoo in *"${INTEROP_ONLY:-}"*) sem_timeout_clean kazoo ;; esac
+fi
+
 # ---- with profiles (run once the tool has --compat) ----
 scenario kazoo-profile-mutex 1 pass zklock/kazoo:mutex:$K zklock/kazoo:mutex:$K \
   zkasync/kazoo:mutex:$K kazoo:mutex:$K kazoo:mutex:$K

@@ -7,7 +7,10 @@
  *   (zklock_semaphore_acquire_async); COMPAT: native | curator | kazoo.
  *   K holds; each appends "<enter_ns> <exit_ns> <kind> <who>" to LOG and,
  *   for a mutex, does a read-sleep-write increment of COUNTER.
- * Exit 0 on success, 2 on usage, 3 on timeout, 1 on any other error. */
+ * Exit 0 on success, 2 on usage, 3 on timeout, 1 on any other error. On
+ * a timeout it prints "timed out" and keeps its session 3 s more, so a
+ * test can see that the attempt removed its nodes itself (the session's
+ * end would hide a leak). */
 #include "zklock.h"
 
 #include <errno.h>
@@ -130,6 +133,11 @@ int main(int argc, char **argv) {
   if (rc) {
     fprintf(stderr, "%s: %s\n", who, zklock_strerror(rc));
     status = rc == ZKLOCK_ETIMEDOUT ? 3 : 1;
+    if (status == 3) {
+      printf("timed out\n");
+      fflush(stdout);
+      sleep(3);
+    }
   }
   zklock_mutex_free(m);
   zklock_semaphore_free(s);
