@@ -282,6 +282,42 @@ if [ $has_compat = 1 ]; then
   case semto-kazoo in *"${INTEROP_ONLY:-}"*) sem_timeout_clean kazoo ;; esac
 fi
 
+# ---- the leader as each library orders its candidates ----
+# leader_seen LIB MODE: a LIB candidate leading for 4 s; `zklock --compat
+# LIB leader` must name it (its id is its worker name), the native tool
+# must refuse the path (EFOREIGN: it cannot order those nodes).
+leader_seen() {
+  path="$root/leader-$1"
+  d="$tmp/leader-$1"
+  mkdir -p "$d"
+  echo 0 >"$d/counter"
+  if [ "$1" = curator ]; then
+    sh "$RUN" curator "$OUT" "$hosts" "$path" "$2" 1 "$d/counter" "$d/log" \
+      4000 "$LIMIT" >"$d/holder.out" 2>&1 &
+  else
+    "$PY" "$top_srcdir/tests/interop/kazoo_lock.py" "$hosts" "$path" "$2" 1 \
+      "$d/counter" "$d/log" 4000 "$LIMIT" >"$d/holder.out" 2>&1 &
+  fi
+  h=$!
+  bg_pids="$bg_pids $h"
+  i=0
+  until zl --compat "$1" leader "$path" >"$d/id" 2>"$d/err"; do
+    i=$((i + 1))
+    [ $i -gt 100 ] && fail "leader-$1: no leader seen: $(cat "$d/err")"
+    sleep 0.05
+  done
+  grep -q "^$1-$2-" "$d/id" || fail "leader-$1: leader '$(cat "$d/id")'"
+  zl leader "$path" >"$d/out" 2>&1 && fail "leader-$1: native tool named a leader"
+  grep -qi "another lock library\|foreign" "$d/out" ||
+    fail "leader-$1: no EFOREIGN message: $(cat "$d/out")"
+  wait "$h" || fail "leader-$1: the $1 candidate failed"
+  ok "leader-$1: the $1 profile names $(cat "$d/id"), native refuses the path"
+}
+if [ $has_compat = 1 ]; then
+  case leader-curator in *"${INTEROP_ONLY:-}"*) leader_seen curator leaderlatch ;; esac
+  case leader-kazoo in *"${INTEROP_ONLY:-}"*) leader_seen kazoo election ;; esac
+fi
+
 # ---- with profiles (run once the tool has --compat) ----
 scenario kazoo-profile-mutex 1 pass zklock/kazoo:mutex:$K zklock/kazoo:mutex:$K \
   zkasync/kazoo:mutex:$K kazoo:mutex:$K kazoo:mutex:$K
