@@ -14,7 +14,7 @@
 # API in a poll loop, tests/interop/zk_async.c: mutex, semaphore:N) and MODE mutex | rwlock-read |
 # rwlock-write | semaphore:N | leaderlatch (Curator) | election (kazoo).
 #
-# Env: INTEROP_K (holds per worker, default 15), INTEROP_HOLD_MS (5),
+# Env: INTEROP_K (holds per worker, default 5: about 95 s in all), INTEROP_HOLD_MS (5),
 # INTEROP_ONLY (run only scenarios whose name contains this text),
 # INTEROP_LIMIT (seconds one acquisition may take, 60), INTEROP_KAZOO_RW=1
 # (also kazoo readers with kazoo writers: may deadlock, kazoo #649).
@@ -24,7 +24,7 @@
 
 RUN="$top_srcdir/tests/interop/run.sh"
 OUT="$top_builddir/tests/interop"
-K=${INTEROP_K:-15}
+K=${INTEROP_K:-5}
 HOLD=${INTEROP_HOLD_MS:-5}
 LIMIT=${INTEROP_LIMIT:-60} # seconds one acquisition may take before a worker gives up
 
@@ -328,11 +328,22 @@ scenario curator-profile-rwlock 0 pass zklock/curator:rwlock-write:$K \
   zklock/curator:rwlock-read:$K curator:rwlock-write:$K curator:rwlock-read:$K
 scenario kazoo-profile-rwlock 0 pass zklock/kazoo:rwlock-write:$K \
   zklock/kazoo:rwlock-read:$K kazoo:rwlock-write:$K
-# semaphores: the library's mutex, then its lease pool (src/compat_sem.c)
-scenario curator-profile-semaphore 2 pass zklock/curator:semaphore:2:$K \
-  zkasync/curator:semaphore:2:$K curator:semaphore:2:$K curator:semaphore:2:$K
-scenario kazoo-profile-semaphore 2 pass zklock/kazoo:semaphore:2:$K \
-  zkasync/kazoo:semaphore:2:$K kazoo:semaphore:2:$K kazoo:semaphore:2:$K
+# semaphores: the library's mutex, then its lease pool (src/compat_sem.c).
+# One permit: the pool is full whenever a lease is out, so mutex holders
+# do wait in the pool (the watch on its children) and the count is exact.
+scenario curator-profile-semaphore 1 pass zklock/curator:semaphore:1:$K \
+  zkasync/curator:semaphore:1:$K curator:semaphore:1:$K curator:semaphore:1:$K
+scenario kazoo-profile-semaphore 1 pass zklock/kazoo:semaphore:1:$K \
+  zkasync/kazoo:semaphore:1:$K kazoo:semaphore:1:$K kazoo:semaphore:1:$K
+# kazoo keeps max_leases in the pool's data: another count is refused
+case kazoo-profile-semaphore in *"${INTEROP_ONLY:-}"*)
+  zl --compat kazoo --permits 3 "$root/kazoo-profile-semaphore" -- true \
+    >"$tmp/eperm" 2>&1 && fail "kazoo-permits: 3 permits accepted on a 1-permit pool"
+  grep -q "permit count differs" "$tmp/eperm" ||
+    fail "kazoo-permits: no EPERMITS message: $(cat "$tmp/eperm")"
+  ok "kazoo-permits: another permit count than kazoo's stored one is refused"
+  ;;
+esac
 # elections: LeaderLatch / kazoo Election candidates, one leader at a time
 scenario curator-profile-latch 1 pass zklock/curator:leaderlatch:$K \
   zklock/curator:leaderlatch:$K curator:leaderlatch:$K curator:leaderlatch:$K
