@@ -11,9 +11,10 @@
  *           kazoo: "<32 hex>" (plain) once the pool has room
  *   LIST    the pool's children WITH a watch, then the pool rule
  *           (zklock__sem_rule): hold, create, or wait
- *   WAIT    until the pool's children change, still holding the mutex:
- *           every waiter wakes on every change (the libraries' herd, kept
- *           so they and we keep counting the same way)
+ *   WAIT    until the pool's children change, still holding the mutex
+ *           (so one waiter at a time waits here); any change wakes it,
+ *           also one that frees no permit: the libraries' way, kept so
+ *           they and we count alike
  *   CONN    until the connection is back, then the step again
  * A hold releases the mutex at once; the lease is the hold. */
 #include "compat.h"
