@@ -279,6 +279,31 @@ static zklock_client *compat_client(int compat) {
   return c;
 }
 
+typedef struct {
+  pthread_mutex_t mu;
+  char id[256];
+  int calls;
+} seen_leader;
+
+static void on_seen(const char *leader_id, int64_t term, void *arg) {
+  (void)term;
+  seen_leader *s = arg;
+  pthread_mutex_lock(&s->mu);
+  snprintf(s->id, sizeof s->id, "%s", leader_id ? leader_id : "");
+  s->calls++;
+  pthread_mutex_unlock(&s->mu);
+}
+
+static seen_leader *want_seen;
+static const char *want_id;
+static int leader_is(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&want_seen->mu);
+  int ok = want_seen->calls > 0 && strcmp(want_seen->id, want_id) == 0;
+  pthread_mutex_unlock(&want_seen->mu);
+  return ok;
+}
+
 static void mknode(const char *dir, const char *name, const char *data) {
   char p[512];
   snprintf(p, sizeof p, "%s/%s", dir, name);
@@ -325,6 +350,21 @@ static void test_profile_leader(void **state) {
                    ZKLOCK_EFOREIGN);
   assert_int_equal(zklock_election_leader(n, kaz, id, sizeof id),
                    ZKLOCK_EFOREIGN);
+  /* an observer in the kazoo profile follows the same order */
+  seen_leader sl = {.mu = PTHREAD_MUTEX_INITIALIZER};
+  zklock_observer *o;
+  assert_int_equal(zklock_election_observe(k, kaz, on_seen, &sl, &o),
+                   ZKLOCK_OK);
+  want_seen = &sl;
+  want_id = "k2";
+  assert_int_equal(zkt_wait_for(leader_is, NULL, 5000), 1);
+  char gone[512];
+  snprintf(gone, sizeof gone, "%s/%s", kaz,
+           "ffeeddccbbaa99887766554433221100__lock__0000000002");
+  assert_int_equal(zoo_delete(raw, gone, -1), ZOK);
+  want_id = "k7";
+  assert_int_equal(zkt_wait_for(leader_is, NULL, 5000), 1);
+  zklock_observer_free(o);
   /* a zklock candidate in the Curator profile queues behind "first" (its
    * counter, 2, comes after the two keys made above) */
   zklock_election *e;
