@@ -49,7 +49,10 @@ zklock_worker() {
   rwlock-write) set -- "$@" -w "$p" ;;
   mutex) set -- "$@" "$p" ;;
   semaphore:*) set -- "$@" --permits "${m#semaphore:}" "$p" && kind=l ;;
-  leaderlatch | election) set -- "$@" elect "$p" --id "zklock-$$" ;;
+  leaderlatch | election)
+    # one id per worker (LeaderLatch and kazoo show it as the leader's)
+    set -- "$@" elect "$p" --id "zklock-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')"
+    ;;
   *) echo "zklock worker: no mode $m in the tool" >&2; return 2 ;;
   esac
   i=0
