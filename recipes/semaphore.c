@@ -50,6 +50,8 @@ int zklock_semaphore_new(zklock_client *c, const char *path, int permits,
     }
     l->sub->recipe = c->compat == ZKLOCK_COMPAT_CURATOR ? ZKLOCK__R_SEMLOCK
                                                         : ZKLOCK__R_MUTEX;
+    /* the application's on_lock hears of its lease, not of this mutex */
+    l->sub->h.quiet = 1;
   }
   *out = (zklock_semaphore *)l;
   return ZKLOCK_OK;

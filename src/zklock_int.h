@@ -80,6 +80,7 @@ typedef struct zklock__held {
   int state;   /* zklock_lock_state */
   int64_t sid; /* session that created the node */
   int revoke;  /* a revocation request was already reported */
+  int quiet;   /* internal (a profile semaphore's mutex): no on_lock */
 } zklock__held;
 
 /* A callback to run once the client mutex is dropped: on the calling
