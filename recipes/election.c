@@ -2,6 +2,7 @@
  * queue (src/queue.c) whose data is the candidate's id: the lowest node
  * leads, and its czxid is the term. Observers follow the lowest node
  * without being candidates. */
+#include "compat.h"
 #include "zklock_int.h"
 
 #include <stdio.h>
@@ -40,6 +41,9 @@ int zklock_election_new(zklock_client *c, const char *path, const char *id,
     return rc;
   }
   l->data = data; /* written as the node's data instead of the owner */
+  /* In a profile the engine names and orders by the library's election:
+   * Curator LeaderLatch "latch-" nodes, kazoo Election's Lock nodes. */
+  l->recipe = ZKLOCK__R_ELECTION;
   *out = (zklock_election *)l;
   return ZKLOCK_OK;
 }
@@ -77,19 +81,43 @@ int64_t zklock_election_token(const zklock_election *e) {
 
 void zklock_election_free(zklock_election *e) { zklock__lock_free(L(e)); }
 
-/* The leader among listed children: the lowest sequence (wrap-safe). */
-static const char *lowest(const struct String_vector *sv) {
-  const char *best = NULL;
-  zklock__name bn, nm;
+/* The leader among listed children, ordered as the profile's library
+ * orders its candidates (src/compat.c): native the lowest counter
+ * (wrap-safe), Curator the lowest key text after "latch-" (LeaderLatch
+ * sorts every child, so any other name makes the order unknowable),
+ * kazoo the lowest "__lock__" counter text (Election.contenders() skips
+ * names its regex does not match). *best is NULL when nobody runs.
+ * Returns ZKLOCK_OK or ZKLOCK_EFOREIGN. */
+static int leader_of(int profile, const struct String_vector *sv,
+                     const char **best) {
+  *best = NULL;
+  const char *bkey = NULL;
+  zklock__name bn = {0}, nm;
   for (int i = 0; sv && i < sv->count; i++) {
-    if (zklock__name_parse(sv->data[i], &nm))
+    const char *name = sv->data[i];
+    if (profile == ZKLOCK_COMPAT_NATIVE) {
+      if (zklock__name_parse(name, &nm) || nm.kind != 'x')
+        return ZKLOCK_EFOREIGN;
+      if (!*best || zklock__seq_cmp(nm.seq, bn.seq) < 0) {
+        *best = name;
+        bn = nm;
+      }
       continue;
-    if (!best || zklock__seq_cmp(nm.seq, bn.seq) < 0) {
-      best = sv->data[i];
-      bn = nm;
+    }
+    zklock__cname cn;
+    int ok = zklock__cname_parse(profile, name, &cn) == 0 &&
+             cn.profile == profile && cn.key_off >= 0;
+    if (profile == ZKLOCK_COMPAT_CURATOR && (!ok || cn.kind != 'e'))
+      return ZKLOCK_EFOREIGN;
+    if (profile == ZKLOCK_COMPAT_KAZOO && (!ok || cn.kind != 'x' || !cn.seq_ok))
+      continue;
+    const char *key = name + cn.key_off;
+    if (!*best || strcmp(key, bkey) < 0) {
+      *best = name;
+      bkey = key;
     }
   }
-  return best;
+  return ZKLOCK_OK;
 }
 
 /* ---- the current leader, once ---- */
@@ -152,7 +180,10 @@ int zklock_election_leader(zklock_client *c, const char *path, char *id,
       rc = zklock__zk_err(op.children_rc);
       break;
     }
-    const char *best = lowest(&op.children);
+    const char *best;
+    rc = leader_of(c->compat, &op.children, &best);
+    if (rc)
+      break;
     if (!best) {
       rc = ZKLOCK_ENOLEADER;
       break;
@@ -297,7 +328,11 @@ static void o_kids_done(int rc, const struct String_vector *sv,
   pthread_mutex_lock(&c->mu);
   zklock_observer *o = o_take(r);
   if (o) {
-    const char *best = rc == ZOK ? lowest(sv) : NULL;
+    /* foreign nodes: nobody can be told the leader; the parent watch
+     * below tells when they go */
+    const char *best = NULL;
+    if (rc == ZOK && leader_of(c->compat, sv, &best))
+      best = NULL;
     if (rc == ZNONODE) {
       o_report(o, &q, NULL, -1);
       if (o_can_send(o)) {

@@ -1,7 +1,12 @@
 /* Counting semaphore: s lease nodes in the shared queue (src/queue.c),
  * which grants a lease while fewer than `permits` nodes are ahead of it.
- * A handle holds at most one lease; this file only sets the rules. */
+ * A handle holds at most one lease; this file only sets the rules. In a
+ * Curator or kazoo profile the library's layout is used instead
+ * (src/compat_sem.c). */
+#include "compat.h"
 #include "zklock_int.h"
+
+#include <string.h>
 
 #define PERMITS_MAX 1000000
 
@@ -27,20 +32,43 @@ int zklock_semaphore_new(zklock_client *c, const char *path, int permits,
     return ZKLOCK_EINVAL;
   zklock__lock *l;
   int rc = zklock__lock_new(c, path, &l);
-  if (rc == ZKLOCK_OK)
-    l->permits = permits;
+  if (rc)
+    return rc;
+  l->permits = permits;
+  if (c->compat != ZKLOCK_COMPAT_NATIVE) {
+    /* In a profile the library's own mutex guards the lease pool
+     * (src/compat_sem.c): a second lock handle at its path. */
+    char lock_path[ZKLOCK__NODE_MAX], pool[ZKLOCK__NODE_MAX];
+    rc = zklock__sem_paths(c->compat, path, lock_path, sizeof lock_path, pool,
+                           sizeof pool) ||
+                 strlen(lock_path) > ZKLOCK_PATH_MAX
+             ? ZKLOCK_EINVAL
+             : zklock__lock_new(c, lock_path, &l->sub);
+    if (rc) {
+      zklock__lock_free(l);
+      return rc;
+    }
+    l->sub->recipe = c->compat == ZKLOCK_COMPAT_CURATOR ? ZKLOCK__R_SEMLOCK
+                                                        : ZKLOCK__R_MUTEX;
+    /* the application's on_lock hears of its lease, not of this mutex */
+    l->sub->h.quiet = 1;
+  }
   *out = (zklock_semaphore *)l;
-  return rc;
+  return ZKLOCK_OK;
 }
 
 /* A second lease on one handle is refused by the engine (ZKLOCK_EBUSY):
  * one node per handle keeps release unambiguous. */
 int zklock_semaphore_acquire(zklock_semaphore *s, int timeout_ms) {
+  if (zklock__lock_check(L(s)) == ZKLOCK_OK && L(s)->sub)
+    return zklock__csem_acquire(L(s), timeout_ms);
   return zklock__lock_acquire(L(s), 's', timeout_ms);
 }
 
 int zklock_semaphore_acquire_async(zklock_semaphore *s, int timeout_ms,
                                    zklock_done_cb done, void *arg) {
+  if (zklock__lock_check(L(s)) == ZKLOCK_OK && L(s)->sub)
+    return zklock__csem_acquire_async(L(s), timeout_ms, done, arg);
   return zklock__lock_acquire_async(L(s), 's', timeout_ms, done, arg);
 }
 
@@ -60,4 +88,10 @@ int zklock_semaphore_cancel(zklock_semaphore *s) {
   return zklock__lock_cancel(L(s));
 }
 
-void zklock_semaphore_free(zklock_semaphore *s) { zklock__lock_free(L(s)); }
+void zklock_semaphore_free(zklock_semaphore *s) {
+  if (zklock__lock_check(L(s)))
+    return;
+  zklock__lock *sub = L(s)->sub;
+  zklock__lock_free(L(s)); /* ends an attempt, which lets go of sub */
+  zklock__lock_free(sub);
+}

@@ -518,7 +518,8 @@ void zklock__held_set(zklock_client *c, zklock__held *h, int state,
   if (h->state == state || h->state == ZKLOCK_LOCK_LOST)
     return;
   h->state = state;
-  zklock__cb_lock(c, q, h->path, h->node, state);
+  if (!h->quiet)
+    zklock__cb_lock(c, q, h->path, h->node, state);
 }
 
 static void own_watch_done(int rc, const char *v, int vlen,
@@ -541,7 +542,8 @@ static void own_watch_done(int rc, const char *v, int vlen,
                  zklock__curator_is_revoke(v, vlen)))) {
       /* someone asked us to let go; the hold stays until we unlock */
       h->revoke = 1;
-      zklock__cb_lock(c, &q, h->path, h->node, ZKLOCK_LOCK_REVOKE_REQUESTED);
+      if (!h->quiet)
+        zklock__cb_lock(c, &q, h->path, h->node, ZKLOCK_LOCK_REVOKE_REQUESTED);
     }
   }
   pthread_mutex_unlock(&c->mu);

@@ -60,6 +60,7 @@ struct zklock__att {
   char **wn;
   zklock__watch *went; /* armed watches, one per wn */
   zklock_done_cb done;
+  zklock__direct_cb direct; /* instead of done: an internal user */
   void *arg;
 };
 
@@ -281,7 +282,10 @@ static void finish(zklock__att *a, int rc, zklock__cbq *q) {
   a->l = NULL;
   if (a->done == sync_wake)
     ((sync_wait *)a->arg)->zrc = a->zrc;
-  deliver(c, q, a->done, a->arg, rc);
+  if (a->direct)
+    a->direct(rc, a->arg, q);
+  else
+    deliver(c, q, a->done, a->arg, rc);
   att_unref(a);
 }
 
@@ -1030,6 +1034,7 @@ void zklock__engine_session(zklock_client *c, int zstate, zklock__cbq *q) {
   if (zstate != ZKLOCK_SESSION_CONNECTED && zstate != ZKLOCK_SESSION_EXPIRED &&
       zstate != ZKLOCK_SESSION_AUTH_FAILED)
     return; /* a disconnect: the answers in flight say so themselves */
+  zklock__csem_session(c, zstate, q);
   /* Collect first: handling one may finish others' neighbours. */
   int n = 0;
   for (zklock__att *a = c->atts; a; a = a->next)
@@ -1061,6 +1066,7 @@ void zklock__engine_session(zklock_client *c, int zstate, zklock__cbq *q) {
 
 void zklock__engine_event(zklock_client *c, int type, const char *path,
                           zklock__cbq *q) {
+  zklock__csem_event(c, type, path, q);
   /* Collect first: handling an event re-arms and disarms watches. */
   zklock__att *hit[16];
   int n = 0;
@@ -1140,10 +1146,13 @@ int64_t zklock__engine_timers(zklock_client *c, zklock__cbq *q) {
       }
     }
   }
-  return c->nheap > 0 ? wake_at(c->heap[0]) : -1;
+  int64_t next = c->nheap > 0 ? wake_at(c->heap[0]) : -1;
+  int64_t cs = zklock__csem_timers(c, q);
+  return next < 0 || (cs >= 0 && cs < next) ? cs : next;
 }
 
 void zklock__engine_abort(zklock_client *c, int rc, zklock__cbq *q) {
+  zklock__csem_abort(c, rc, q); /* first: they end their mutex attempts */
   while (c->atts)
     finish(c->atts, rc, q);
 }
@@ -1183,7 +1192,8 @@ int zklock__lock_new(zklock_client *c, const char *path, zklock__lock **out) {
 
 /* Mutex held. Starts an acquisition; ZKLOCK_OK if it is under way. */
 static int start(zklock__lock *l, char kind, int timeout_ms,
-                 zklock_done_cb done, void *arg, zklock__cbq *q) {
+                 zklock_done_cb done, zklock__direct_cb direct, void *arg,
+                 zklock__cbq *q) {
   zklock_client *c = l->c;
   if (c->closed)
     return ZKLOCK_ECLOSED;
@@ -1193,8 +1203,8 @@ static int start(zklock__lock *l, char kind, int timeout_ms,
     l->cancel = 0;
     return ZKLOCK_ECANCELED;
   }
-  /* semaphores share paths with Curator/kazoo only in their own layouts,
-   * which this engine does not speak: refuse rather than mix */
+  /* a semaphore in a profile follows its library's lease layout
+   * (src/compat_sem.c), never this engine's s nodes */
   if (kind == 's' && c->compat != ZKLOCK_COMPAT_NATIVE)
     return ZKLOCK_EINVAL;
   if (zklock__profile_id(c->compat, l->guid, sizeof l->guid) < 0) {
@@ -1216,6 +1226,7 @@ static int start(zklock__lock *l, char kind, int timeout_ms,
                                   : now + timeout_ms;
   a->retry_at = -1;
   a->done = done;
+  a->direct = direct;
   a->arg = arg;
   a->state = S_CONN;
   a->resume = S_ENQ;
@@ -1227,6 +1238,7 @@ static int start(zklock__lock *l, char kind, int timeout_ms,
   l->att = a;
   if (heap_update(c, a)) {
     a->done = NULL;
+    a->direct = NULL;
     finish(a, ZKLOCK_ENOMEM, q);
     return ZKLOCK_ENOMEM;
   }
@@ -1242,7 +1254,14 @@ static int start(zklock__lock *l, char kind, int timeout_ms,
   return ZKLOCK_OK;
 }
 
-int zklock__lock_busy(const zklock__lock *l) { return l->att != NULL; }
+int zklock__lock_start_direct(zklock__lock *l, char kind, int timeout_ms,
+                              zklock__direct_cb cb, void *arg, zklock__cbq *q) {
+  return start(l, kind, timeout_ms, NULL, cb, arg, q);
+}
+
+int zklock__lock_busy(const zklock__lock *l) {
+  return l->att != NULL || l->csem != NULL;
+}
 
 int zklock__lock_acquire_async(zklock__lock *l, char kind, int timeout_ms,
                                zklock_done_cb done, void *arg) {
@@ -1252,7 +1271,7 @@ int zklock__lock_acquire_async(zklock__lock *l, char kind, int timeout_ms,
   zklock__cbq q;
   ZKLOCK__CBQ_INIT(&q);
   pthread_mutex_lock(&c->mu);
-  int rc = start(l, kind, timeout_ms, done, arg, &q);
+  int rc = start(l, kind, timeout_ms, done, NULL, arg, &q);
   pthread_mutex_unlock(&c->mu);
   zklock__cb_flush(c, &q);
   return rc;
@@ -1269,7 +1288,7 @@ int zklock__lock_acquire(zklock__lock *l, char kind, int timeout_ms) {
   zklock__cbq q;
   ZKLOCK__CBQ_INIT(&q);
   pthread_mutex_lock(&c->mu);
-  int rc = start(l, kind, timeout_ms, sync_wake, &w, &q);
+  int rc = start(l, kind, timeout_ms, sync_wake, NULL, &w, &q);
   if (rc == ZKLOCK_OK) {
     pthread_mutex_unlock(&c->mu);
     zklock__cb_flush(c, &q);
@@ -1360,6 +1379,13 @@ static int release(zklock__lock *l, zklock_done_cb done, void *arg,
   return rc;
 }
 
+void zklock__lock_drop_locked(zklock__lock *l, zklock__cbq *q) {
+  if (l->att)
+    finish(l->att, ZKLOCK_ECANCELED, q);
+  int pending;
+  release(l, NULL, NULL, &pending);
+}
+
 int zklock__lock_release_async(zklock__lock *l, zklock_done_cb done,
                                void *arg) {
   if (zklock__lock_check(l))
@@ -1402,7 +1428,9 @@ int zklock__lock_cancel(zklock__lock *l) {
   zklock__cbq q;
   ZKLOCK__CBQ_INIT(&q);
   pthread_mutex_lock(&c->mu);
-  if (l->att)
+  if (l->csem)
+    zklock__csem_end(l, ZKLOCK_ECANCELED, &q);
+  else if (l->att)
     finish(l->att, ZKLOCK_ECANCELED, &q);
   else
     l->cancel = 1;
@@ -1606,6 +1634,8 @@ void zklock__lock_free(zklock__lock *l) {
   zklock__cbq q;
   ZKLOCK__CBQ_INIT(&q);
   pthread_mutex_lock(&c->mu);
+  if (l->csem)
+    zklock__csem_end(l, ZKLOCK_ECANCELED, &q);
   if (l->att) /* a pending acquisition ends with ECANCELED */
     finish(l->att, ZKLOCK_ECANCELED, &q);
   int pending;

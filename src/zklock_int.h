@@ -80,6 +80,7 @@ typedef struct zklock__held {
   int state;   /* zklock_lock_state */
   int64_t sid; /* session that created the node */
   int revoke;  /* a revocation request was already reported */
+  int quiet;   /* internal (a profile semaphore's mutex): no on_lock */
 } zklock__held;
 
 /* A callback to run once the client mutex is dropped: on the calling
@@ -166,6 +167,7 @@ struct zklock_client {
   pthread_t dispatcher; /* the thread inside zklock_client_dispatch */
   int dispatching;
   struct zklock__listener *listeners; /* src/listen.c */
+  struct zklock__csem *csems;         /* src/compat_sem.c, in flight */
 };
 
 /* Begin/end a blocking one-shot call: checks closed/callback thread,
@@ -303,6 +305,10 @@ struct zklock__lock {
   char *data;       /* node data (election id); NULL: owner text */
   zklock__att *att; /* acquisition in flight */
   int recipe;       /* ZKLOCK__R_* (src/compat.h): names in a profile */
+  /* semaphore in a profile (src/compat_sem.c): the library's mutex guarding
+   * the lease pool, and the acquisition in flight */
+  zklock__lock *sub;
+  struct zklock__csem *csem;
   /* id tying our nodes to this attempt: zklock guid, Curator uuid or kazoo
    * hex, by profile */
   char guid[40];
@@ -335,6 +341,33 @@ const char *zklock__lock_node(const zklock__lock *l);
 int zklock__lock_check(const zklock__lock *l);
 /* 1 while an acquisition is in flight on l. */
 int zklock__lock_busy(const zklock__lock *l);
+
+/* An internal acquisition's result, run with the mutex held from inside
+ * the engine (no dispatch needed in loop mode); q collects callbacks. */
+typedef void (*zklock__direct_cb)(int rc, void *arg, zklock__cbq *q);
+/* Mutex held: zklock__lock_acquire_async with a direct callback (called
+ * exactly once when this returns ZKLOCK_OK). */
+int zklock__lock_start_direct(zklock__lock *l, char kind, int timeout_ms,
+                              zklock__direct_cb cb, void *arg, zklock__cbq *q);
+/* Mutex held: ends l's acquisition in flight (ECANCELED) and releases a
+ * hold (the node goes in the background). */
+void zklock__lock_drop_locked(zklock__lock *l, zklock__cbq *q);
+
+/* ---- semaphores in a profile (src/compat_sem.c) ----
+ * Curator InterProcessSemaphoreV2 and kazoo Semaphore: the library's
+ * mutex (an engine acquisition of l->sub), then the lease pool step. */
+int zklock__csem_acquire(zklock__lock *l, int timeout_ms);
+int zklock__csem_acquire_async(zklock__lock *l, int timeout_ms,
+                               zklock_done_cb done, void *arg);
+/* Mutex held: ends l's acquisition in flight with rc (lease and mutex node
+ * removed). */
+void zklock__csem_end(zklock__lock *l, int rc, zklock__cbq *q);
+/* Engine hooks (mutex held), like the ones below. */
+void zklock__csem_session(zklock_client *c, int zstate, zklock__cbq *q);
+void zklock__csem_event(zklock_client *c, int type, const char *path,
+                        zklock__cbq *q);
+int64_t zklock__csem_timers(zklock_client *c, zklock__cbq *q);
+void zklock__csem_abort(zklock_client *c, int rc, zklock__cbq *q);
 
 /* Engine hooks called by the client (mutex held). */
 void zklock__engine_session(zklock_client *c, int zstate, zklock__cbq *q);

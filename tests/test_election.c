@@ -270,12 +270,123 @@ static void test_observe_loop(void **state) {
   zkt_assert_empty(root);
 }
 
+static zklock_client *compat_client(int compat) {
+  zklock_client_opts o;
+  memset(&o, 0, sizeof o);
+  o.compat = compat;
+  zklock_client *c = NULL;
+  assert_int_equal(zklock_client_open(zkt_hosts(), &o, &c), ZKLOCK_OK);
+  return c;
+}
+
+typedef struct {
+  pthread_mutex_t mu;
+  char id[256];
+  int calls;
+} seen_leader;
+
+static void on_seen(const char *leader_id, int64_t term, void *arg) {
+  (void)term;
+  seen_leader *s = arg;
+  pthread_mutex_lock(&s->mu);
+  snprintf(s->id, sizeof s->id, "%s", leader_id ? leader_id : "");
+  s->calls++;
+  pthread_mutex_unlock(&s->mu);
+}
+
+static seen_leader *want_seen;
+static const char *want_id;
+static int leader_is(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&want_seen->mu);
+  int ok = want_seen->calls > 0 && strcmp(want_seen->id, want_id) == 0;
+  pthread_mutex_unlock(&want_seen->mu);
+  return ok;
+}
+
+static void mknode(const char *dir, const char *name, const char *data) {
+  char p[512];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  assert_int_equal(zoo_create(raw, p, data, (int)strlen(data),
+                              &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0),
+                   ZOK);
+}
+
+/* The leader as Curator's LeaderLatch and kazoo's Election order their
+ * candidates: by the counter text after "latch-" / "__lock__", not by
+ * creation; kazoo skips names it does not match, Curator sorts every
+ * child (so an unknown one makes the order unknowable: EFOREIGN), and
+ * native zklock refuses both libraries' nodes. */
+static void test_profile_leader(void **state) {
+  (void)state;
+  char root[256], cur[300], kaz[300], id[256];
+  zkt_root(root, sizeof root, "elect-profiles");
+  zoo_create(raw, "/zklock-test", NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+  assert_int_equal(
+      zoo_create(raw, root, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0), ZOK);
+  snprintf(cur, sizeof cur, "%s/curator", root);
+  snprintf(kaz, sizeof kaz, "%s/kazoo", root);
+  assert_int_equal(
+      zoo_create(raw, cur, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0), ZOK);
+  assert_int_equal(
+      zoo_create(raw, kaz, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0), ZOK);
+  mknode(cur, "_c_0b5c2a5e-6a43-4c57-9d0e-3f4a1b2c3d4e-latch-0000000001",
+         "late");
+  mknode(cur, "_c_9f1e2d3c-4b5a-4698-8776-a5b4c3d2e1f0-latch-0000000000",
+         "first");
+  mknode(kaz, "00112233445566778899aabbccddeeff__lock__0000000007", "k7");
+  mknode(kaz, "ffeeddccbbaa99887766554433221100__lock__0000000002", "k2");
+  /* not kazoo Election contenders: a reader's node, an unknown name */
+  mknode(kaz, "0123456789abcdef0123456789abcdef__rlock__0000000001", "r1");
+  mknode(kaz, "zzz-not-a-candidate", "junk");
+  zklock_client *c = compat_client(ZKLOCK_COMPAT_CURATOR);
+  zklock_client *k = compat_client(ZKLOCK_COMPAT_KAZOO);
+  zklock_client *n = zkt_client(0);
+  assert_int_equal(zklock_election_leader(c, cur, id, sizeof id), ZKLOCK_OK);
+  assert_string_equal(id, "first");
+  assert_int_equal(zklock_election_leader(k, kaz, id, sizeof id), ZKLOCK_OK);
+  assert_string_equal(id, "k2");
+  assert_int_equal(zklock_election_leader(n, cur, id, sizeof id),
+                   ZKLOCK_EFOREIGN);
+  assert_int_equal(zklock_election_leader(n, kaz, id, sizeof id),
+                   ZKLOCK_EFOREIGN);
+  /* an observer in the kazoo profile follows the same order */
+  seen_leader sl = {.mu = PTHREAD_MUTEX_INITIALIZER};
+  zklock_observer *o;
+  assert_int_equal(zklock_election_observe(k, kaz, on_seen, &sl, &o),
+                   ZKLOCK_OK);
+  want_seen = &sl;
+  want_id = "k2";
+  assert_int_equal(zkt_wait_for(leader_is, NULL, 5000), 1);
+  char gone[512];
+  snprintf(gone, sizeof gone, "%s/%s", kaz,
+           "ffeeddccbbaa99887766554433221100__lock__0000000002");
+  assert_int_equal(zoo_delete(raw, gone, -1), ZOK);
+  want_id = "k7";
+  assert_int_equal(zkt_wait_for(leader_is, NULL, 5000), 1);
+  zklock_observer_free(o);
+  /* a zklock candidate in the Curator profile queues behind "first" (its
+   * counter, 2, comes after the two keys made above) */
+  zklock_election *e;
+  assert_int_equal(zklock_election_new(c, cur, "zk", &e), ZKLOCK_OK);
+  assert_int_equal(zklock_election_campaign(e, 0), ZKLOCK_EBUSY);
+  zklock_election_free(e);
+  mknode(cur, "junk", "");
+  assert_int_equal(zklock_election_leader(c, cur, id, sizeof id),
+                   ZKLOCK_EFOREIGN);
+  zklock_client_close(c);
+  zklock_client_close(k);
+  zklock_client_close(n);
+  zkt_rmr(raw, root);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_ids),
       cmocka_unit_test(test_campaign_resign),
       cmocka_unit_test(test_observe_and_expiry),
       cmocka_unit_test(test_observe_loop),
+      cmocka_unit_test(test_profile_leader),
   };
   return cmocka_run_group_tests_name("election", tests, zkt_group_setup,
                                      zkt_group_teardown);

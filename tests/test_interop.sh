@@ -10,10 +10,11 @@
 # Workers (tests/interop/): CuratorLock.java, kazoo_lock.py, and the zklock
 # tool running a small sh increment. Spec of a worker: LIB:MODE:K with LIB
 # curator | kazoo | zklock | zklock/curator | zklock/kazoo (the tool with
-# --compat, skipped until the tool has it) and MODE mutex | rwlock-read |
+# --compat, skipped until the tool has it) | zkasync/PROFILE (the async C
+# API in a poll loop, tests/interop/zk_async.c: mutex, semaphore:N) and MODE mutex | rwlock-read |
 # rwlock-write | semaphore:N | leaderlatch (Curator) | election (kazoo).
 #
-# Env: INTEROP_K (holds per worker, default 15), INTEROP_HOLD_MS (5),
+# Env: INTEROP_K (holds per worker, default 5: about 95 s in all), INTEROP_HOLD_MS (5),
 # INTEROP_ONLY (run only scenarios whose name contains this text),
 # INTEROP_LIMIT (seconds one acquisition may take, 60), INTEROP_KAZOO_RW=1
 # (also kazoo readers with kazoo writers: may deadlock, kazoo #649).
@@ -23,7 +24,7 @@
 
 RUN="$top_srcdir/tests/interop/run.sh"
 OUT="$top_builddir/tests/interop"
-K=${INTEROP_K:-15}
+K=${INTEROP_K:-5}
 HOLD=${INTEROP_HOLD_MS:-5}
 LIMIT=${INTEROP_LIMIT:-60} # seconds one acquisition may take before a worker gives up
 
@@ -37,22 +38,27 @@ has_compat=0
 $ZKLOCK --help 2>&1 | grep -q -- "--compat" && has_compat=1
 
 # zklock_worker PATH MODE K COUNTER LOG [COMPAT]: the tool, K holds.
+# MODE also semaphore:N (--permits N) and leaderlatch/election (elect).
 zklock_worker() {
   p=$1 m=$2 k=$3 c=$4 l=$5 compat=$6
   set -- -z "$hosts" -t "$LIMIT"
   [ -n "$compat" ] && set -- "$@" --compat "$compat"
+  kind=x
   case $m in
-  rwlock-read) set -- "$@" -s ;;
-  rwlock-write) set -- "$@" -w ;;
-  mutex) ;;
+  rwlock-read) set -- "$@" -s "$p" && kind=r ;;
+  rwlock-write) set -- "$@" -w "$p" ;;
+  mutex) set -- "$@" "$p" ;;
+  semaphore:*) set -- "$@" --permits "${m#semaphore:}" "$p" && kind=l ;;
+  leaderlatch | election)
+    # one id per worker (LeaderLatch and kazoo show it as the leader's)
+    set -- "$@" elect "$p" --id "zklock-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')"
+    ;;
   *) echo "zklock worker: no mode $m in the tool" >&2; return 2 ;;
   esac
-  kind=x
-  [ "$m" = rwlock-read ] && kind=r
   i=0
   while [ $i -lt "$k" ]; do
     # shellcheck disable=SC2016
-    $ZKLOCK "$@" "$p" -- sh -c '
+    $ZKLOCK "$@" -- sh -c '
       t0=$(date +%s%N)
       if [ "$4" = x ]; then
         v=$(cat "$1"); sleep "$3"
@@ -100,6 +106,11 @@ scenario() {
       ;;
     zklock) zklock_worker "$path" "$mode" "$k" "$d/counter" "$d/log" \
       >"$d/w$n.out" 2>&1 & ;;
+    zkasync/*)
+      "$top_builddir/tests/interop/zk_async" "$hosts" "$path" "$mode" "$k" \
+        "$d/counter" "$d/log" "$HOLD" "$LIMIT" "${lib#zkasync/}" \
+        >"$d/w$n.out" 2>&1 &
+      ;;
     zklock/*)
       if [ $has_compat = 0 ]; then
         echo "# $sname: skipped (the tool has no --compat yet)"
@@ -217,14 +228,129 @@ if [ $has_compat = 1 ]; then
   foreign_refused curator mutex
 fi
 
+# ---- a semaphore that gives up leaves nothing behind ----
+# sem_timeout_clean LIB: a LIB holder of the only permit (6 s); an async
+# C-API semaphore (zk_async) in LIB's profile must time out after 1 s and,
+# its session still open, have removed its lease and its node in the
+# library's mutex while the holder still holds.
+sem_timeout_clean() {
+  path="$root/semto-$1"
+  d="$tmp/semto-$1"
+  mkdir -p "$d"
+  if [ "$1" = curator ]; then
+    pool=$path/leases mutex=$path/locks
+    sh "$RUN" curator "$OUT" "$hosts" "$path" semaphore:1 1 "$d/counter" \
+      "$d/log" 6000 "$LIMIT" >"$d/holder.out" 2>&1 &
+  else
+    pool=$path mutex=$path-__lock__
+    "$PY" "$top_srcdir/tests/interop/kazoo_lock.py" "$hosts" "$path" \
+      semaphore:1 1 "$d/counter" "$d/log" 6000 "$LIMIT" >"$d/holder.out" 2>&1 &
+  fi
+  h=$!
+  bg_pids="$bg_pids $h"
+  i=0
+  until [ -n "$(zk children "$pool" 2>/dev/null)" ]; do
+    i=$((i + 1))
+    [ $i -gt 400 ] && fail "semto-$1: the $1 holder never took its lease"
+    sleep 0.05
+  done
+  t0=$(date +%s%N)
+  "$top_builddir/tests/interop/zk_async" "$hosts" "$path" semaphore:1 1 \
+    "$d/counter" "$d/log" 1 1 "$1" >"$d/out" 2>&1 &
+  w=$!
+  bg_pids="$bg_pids $w"
+  until grep -q "timed out" "$d/out"; do
+    kill -0 $w 2>/dev/null || fail "semto-$1: no timeout: $(cat "$d/out")"
+    sleep 0.02
+  done
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  # The deletes go out in the background: look until they are done, but
+  # only while zk_async keeps its session (3 s), or the session's end
+  # would remove the nodes instead.
+  while :; do
+    leases=$(zk children "$pool" 2>/dev/null | wc -l)
+    locks=$(zk children "$mutex" 2>/dev/null | wc -l)
+    kill -0 $w 2>/dev/null ||
+      fail "semto-$1: left $leases leases (1 is the holder's), $locks mutex nodes while its session lasted"
+    [ "$leases" = 1 ] && [ "$locks" = 0 ] && break
+  done
+  wait $w
+  [ $? = 3 ] || fail "semto-$1: zk_async did not time out: $(cat "$d/out")"
+  wait "$h" || fail "semto-$1: the $1 holder failed"
+  [ $ms -ge 1000 ] && [ $ms -lt 3000 ] || fail "semto-$1: gave up after $ms ms"
+  ok "semto-$1: timed out after $ms ms next to a $1 holder, no lease or mutex node left"
+}
+if [ $has_compat = 1 ]; then
+  case semto-curator in *"${INTEROP_ONLY:-}"*) sem_timeout_clean curator ;; esac
+  case semto-kazoo in *"${INTEROP_ONLY:-}"*) sem_timeout_clean kazoo ;; esac
+fi
+
+# ---- the leader as each library orders its candidates ----
+# leader_seen LIB MODE: a LIB candidate leading for 4 s; `zklock --compat
+# LIB leader` must name it (its id is its worker name), the native tool
+# must refuse the path (EFOREIGN: it cannot order those nodes).
+leader_seen() {
+  path="$root/leader-$1"
+  d="$tmp/leader-$1"
+  mkdir -p "$d"
+  echo 0 >"$d/counter"
+  if [ "$1" = curator ]; then
+    sh "$RUN" curator "$OUT" "$hosts" "$path" "$2" 1 "$d/counter" "$d/log" \
+      4000 "$LIMIT" >"$d/holder.out" 2>&1 &
+  else
+    "$PY" "$top_srcdir/tests/interop/kazoo_lock.py" "$hosts" "$path" "$2" 1 \
+      "$d/counter" "$d/log" 4000 "$LIMIT" >"$d/holder.out" 2>&1 &
+  fi
+  h=$!
+  bg_pids="$bg_pids $h"
+  i=0
+  until zl --compat "$1" leader "$path" >"$d/id" 2>"$d/err"; do
+    i=$((i + 1))
+    [ $i -gt 100 ] && fail "leader-$1: no leader seen: $(cat "$d/err")"
+    sleep 0.05
+  done
+  grep -q "^$1-$2-" "$d/id" || fail "leader-$1: leader '$(cat "$d/id")'"
+  zl leader "$path" >"$d/out" 2>&1 && fail "leader-$1: native tool named a leader"
+  grep -qi "another lock library\|foreign" "$d/out" ||
+    fail "leader-$1: no EFOREIGN message: $(cat "$d/out")"
+  wait "$h" || fail "leader-$1: the $1 candidate failed"
+  ok "leader-$1: the $1 profile names $(cat "$d/id"), native refuses the path"
+}
+if [ $has_compat = 1 ]; then
+  case leader-curator in *"${INTEROP_ONLY:-}"*) leader_seen curator leaderlatch ;; esac
+  case leader-kazoo in *"${INTEROP_ONLY:-}"*) leader_seen kazoo election ;; esac
+fi
+
 # ---- with profiles (run once the tool has --compat) ----
 scenario kazoo-profile-mutex 1 pass zklock/kazoo:mutex:$K zklock/kazoo:mutex:$K \
-  kazoo:mutex:$K kazoo:mutex:$K
+  zkasync/kazoo:mutex:$K kazoo:mutex:$K kazoo:mutex:$K
 scenario curator-profile-mutex 1 pass zklock/curator:mutex:$K \
-  zklock/curator:mutex:$K curator:mutex:$K curator:mutex:$K
+  zklock/curator:mutex:$K zkasync/curator:mutex:$K curator:mutex:$K \
+  curator:mutex:$K
 scenario curator-profile-rwlock 0 pass zklock/curator:rwlock-write:$K \
   zklock/curator:rwlock-read:$K curator:rwlock-write:$K curator:rwlock-read:$K
 scenario kazoo-profile-rwlock 0 pass zklock/kazoo:rwlock-write:$K \
   zklock/kazoo:rwlock-read:$K kazoo:rwlock-write:$K
+# semaphores: the library's mutex, then its lease pool (src/compat_sem.c).
+# One permit: the pool is full whenever a lease is out, so mutex holders
+# do wait in the pool (the watch on its children) and the count is exact.
+scenario curator-profile-semaphore 1 pass zklock/curator:semaphore:1:$K \
+  zkasync/curator:semaphore:1:$K curator:semaphore:1:$K curator:semaphore:1:$K
+scenario kazoo-profile-semaphore 1 pass zklock/kazoo:semaphore:1:$K \
+  zkasync/kazoo:semaphore:1:$K kazoo:semaphore:1:$K kazoo:semaphore:1:$K
+# kazoo keeps max_leases in the pool's data: another count is refused
+case kazoo-profile-semaphore in *"${INTEROP_ONLY:-}"*)
+  zl --compat kazoo --permits 3 "$root/kazoo-profile-semaphore" -- true \
+    >"$tmp/eperm" 2>&1 && fail "kazoo-permits: 3 permits accepted on a 1-permit pool"
+  grep -q "permit count differs" "$tmp/eperm" ||
+    fail "kazoo-permits: no EPERMITS message: $(cat "$tmp/eperm")"
+  ok "kazoo-permits: another permit count than kazoo's stored one is refused"
+  ;;
+esac
+# elections: LeaderLatch / kazoo Election candidates, one leader at a time
+scenario curator-profile-latch 1 pass zklock/curator:leaderlatch:$K \
+  zklock/curator:leaderlatch:$K curator:leaderlatch:$K curator:leaderlatch:$K
+scenario kazoo-profile-election 1 pass zklock/kazoo:election:$K \
+  zklock/kazoo:election:$K kazoo:election:$K kazoo:election:$K
 
 echo "1..$checks"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compat.h"     /* zklock__cname_parse, to check profile names */
 #include "zklock_int.h" /* zklock__name_parse, to sort the queue */
 
 #define raw zkt_rawzh
@@ -336,12 +337,158 @@ static void test_fifo_one_wakeup(void **state) {
   zkt_assert_empty(root);
 }
 
+/* ---- profiles: Curator InterProcessSemaphoreV2, kazoo Semaphore ---- */
+
+static zklock_client *compat_client(int compat) {
+  zklock_client_opts o;
+  memset(&o, 0, sizeof o);
+  o.compat = compat;
+  zklock_client *c = NULL;
+  assert_int_equal(zklock_client_open(zkt_hosts(), &o, &c), ZKLOCK_OK);
+  return c;
+}
+
+typedef struct {
+  const char *pool, *mutex;
+} sem_paths;
+
+/* Mutex node count of a waiter: 1 once it holds the library's mutex (and
+ * so waits in the pool). */
+static int one_mutex_node(void *arg) {
+  return zkt_nodes(raw, ((sem_paths *)arg)->mutex) == 1;
+}
+
+/* A waiter ends (how) while it waits in the pool holding the library's
+ * mutex; afterwards its lease and mutex node are gone, the client still
+ * open (a session's end would hide a leak). */
+enum { END_CANCEL, END_FREE, END_TIMEOUT };
+
+static void profile_sem(int compat) {
+  char root[256], pool[300], mutex[300];
+  zkt_root(root, sizeof root,
+           compat == ZKLOCK_COMPAT_CURATOR ? "semcurator" : "semkazoo");
+  if (compat == ZKLOCK_COMPAT_CURATOR) {
+    snprintf(pool, sizeof pool, "%s/leases", root);
+    snprintf(mutex, sizeof mutex, "%s/locks", root);
+  } else {
+    snprintf(pool, sizeof pool, "%s", root);
+    snprintf(mutex, sizeof mutex, "%s-__lock__", root);
+  }
+  sem_paths sp = {pool, mutex};
+  enum { P = 2 };
+  zklock_client *c = compat_client(compat);
+  zklock_semaphore *s[P + 1];
+  int64_t last = -1;
+  for (int i = 0; i <= P; i++)
+    assert_int_equal(zklock_semaphore_new(c, root, P, &s[i]), ZKLOCK_OK);
+  for (int i = 0; i < P; i++) {
+    assert_int_equal(zklock_semaphore_acquire(s[i], 0), ZKLOCK_OK);
+    assert_int_equal(zklock_semaphore_state(s[i]), ZKLOCK_LOCK_HELD);
+    assert_true(zklock_semaphore_token(s[i]) > last);
+    last = zklock_semaphore_token(s[i]);
+  }
+  /* the leases are named as the library names them */
+  struct String_vector sv = {0, NULL};
+  assert_int_equal(zoo_get_children(raw, pool, 0, &sv), ZOK);
+  assert_int_equal(sv.count, P);
+  for (int i = 0; i < sv.count; i++) {
+    zklock__cname cn;
+    assert_int_equal(zklock__cname_parse(compat, sv.data[i], &cn), 0);
+    assert_int_equal(cn.profile, compat);
+    assert_int_equal(cn.kind, 'l');
+  }
+  deallocate_String_vector(&sv);
+  assert_int_equal(zklock_semaphore_acquire(s[0], 0), ZKLOCK_EBUSY);
+  assert_int_equal(zklock_semaphore_acquire(s[P], 0), ZKLOCK_EBUSY);
+  int64_t t0 = zkt_now_ms();
+  assert_int_equal(zklock_semaphore_acquire(s[P], 300), ZKLOCK_ETIMEDOUT);
+  int64_t took = zkt_now_ms() - t0;
+  assert_true(took >= 300 && took < 300 + 250);
+  assert_int_equal(zkt_nodes_settle(raw, pool, P), P);
+  assert_int_equal(zkt_nodes_settle(raw, mutex, 0), 0);
+  for (int how = END_CANCEL; how <= END_TIMEOUT; how++) {
+    atomic_int r = 0;
+    assert_int_equal(zklock_semaphore_acquire_async(
+                         s[P], how == END_TIMEOUT ? 1500 : -1, async_done, &r),
+                     ZKLOCK_OK);
+    assert_int_equal(zkt_wait_for(one_mutex_node, &sp, 5000), 1);
+    /* Curator creates its lease before it counts; kazoo counts first */
+    assert_int_equal(zkt_nodes(raw, pool),
+                     compat == ZKLOCK_COMPAT_CURATOR ? P + 1 : P);
+    if (how == END_CANCEL) {
+      assert_int_equal(zklock_semaphore_cancel(s[P]), ZKLOCK_OK);
+    } else if (how == END_FREE) {
+      zklock_semaphore_free(s[P]);
+      assert_int_equal(zklock_semaphore_new(c, root, P, &s[P]), ZKLOCK_OK);
+    }
+    assert_int_equal(zkt_wait_for(nonzero, &r, 5000), 1);
+    assert_int_equal(atomic_load(&r),
+                     how == END_TIMEOUT ? ZKLOCK_ETIMEDOUT : ZKLOCK_ECANCELED);
+    assert_int_equal(zkt_nodes_settle(raw, pool, P), P);
+    assert_int_equal(zkt_nodes_settle(raw, mutex, 0), 0);
+  }
+  /* a released permit goes to the waiter, woken by the pool's watch */
+  atomic_int r = 0;
+  assert_int_equal(zklock_semaphore_acquire_async(s[P], -1, async_done, &r),
+                   ZKLOCK_OK);
+  assert_int_equal(zkt_wait_for(one_mutex_node, &sp, 5000), 1);
+  assert_int_equal(zklock_semaphore_release(s[0]), ZKLOCK_OK);
+  assert_int_equal(zkt_wait_for(nonzero, &r, 5000), 1);
+  assert_int_equal(atomic_load(&r), 1);
+  assert_true(zklock_semaphore_token(s[P]) > last);
+  assert_int_equal(zkt_nodes_settle(raw, pool, P), P);
+  assert_int_equal(zkt_nodes_settle(raw, mutex, 0), 0);
+  if (compat == ZKLOCK_COMPAT_KAZOO) {
+    /* kazoo's max_leases lives in the pool's data */
+    char buf[16];
+    int len = sizeof buf - 1;
+    assert_int_equal(zoo_get(raw, root, 0, buf, &len, NULL), ZOK);
+    buf[len] = '\0';
+    assert_string_equal(buf, "2");
+    zklock_semaphore *other;
+    assert_int_equal(zklock_semaphore_new(c, root, 3, &other), ZKLOCK_OK);
+    assert_int_equal(zklock_semaphore_acquire(other, 1000), ZKLOCK_EPERMITS);
+    zklock_semaphore_free(other);
+  }
+  /* a waiter's client closes: it ends with ECLOSED */
+  zklock_client *c2 = compat_client(compat);
+  zklock_semaphore *w;
+  assert_int_equal(zklock_semaphore_new(c2, root, P, &w), ZKLOCK_OK);
+  r = 0;
+  assert_int_equal(zklock_semaphore_acquire_async(w, -1, async_done, &r),
+                   ZKLOCK_OK);
+  assert_int_equal(zkt_wait_for(one_mutex_node, &sp, 5000), 1);
+  zklock_client_close(c2);
+  assert_int_equal(zkt_wait_for(nonzero, &r, 5000), 1);
+  assert_int_equal(atomic_load(&r), ZKLOCK_ECLOSED);
+  zklock_semaphore_free(w);
+  for (int i = 0; i <= P; i++)
+    zklock_semaphore_free(s[i]);
+  zklock_client_close(c);
+  assert_int_equal(zkt_nodes_settle(raw, pool, 0), 0);
+  zkt_rmr(raw, root);
+  if (compat == ZKLOCK_COMPAT_KAZOO)
+    zkt_rmr(raw, mutex);
+}
+
+static void test_profile_curator(void **state) {
+  (void)state;
+  profile_sem(ZKLOCK_COMPAT_CURATOR);
+}
+
+static void test_profile_kazoo(void **state) {
+  (void)state;
+  profile_sem(ZKLOCK_COMPAT_KAZOO);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_permits),
       cmocka_unit_test(test_busy_and_permits),
       cmocka_unit_test(test_contention),
       cmocka_unit_test(test_fifo_one_wakeup),
+      cmocka_unit_test(test_profile_curator),
+      cmocka_unit_test(test_profile_kazoo),
   };
   return cmocka_run_group_tests_name("semaphore", tests, zkt_group_setup,
                                      zkt_group_teardown);
