@@ -165,6 +165,9 @@ int zklock_election_leader(zklock_client *c, const char *path, char *id,
   /* A leader that resigns between the listing and the read: list again.
    * Each round means one candidate left, so this ends. */
   for (;;) {
+    /* A server that lags would not show a leader elected a moment ago on
+     * another server: sync first (the session keeps the order). */
+    zoo_async(zh, path, zklock__sync_done, NULL);
     op.pending++;
     int zrc = zoo_aget_children(zh, path, 0, zklock__children_done, &op);
     if (zrc != ZOK) {
