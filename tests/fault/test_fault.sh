@@ -78,7 +78,11 @@ run() {
 
 kinds_default="mutex rwlock semaphore:3 multilock election async"
 kinds_default="$kinds_default mutex+curator rwlock+kazoo"
+# One seed per kind (derived from FAULT_SEED, so still replayable): with
+# one schedule for all, every short run would see the same few faults.
+kseed=$seed
 for kind in ${FAULT_KINDS:-$kinds_default}; do
+  kseed=$((kseed + 1))
   lock=${kind%%+*}
   set -- --lock "$lock"
   [ "$lock" != "$kind" ] && set -- "$@" --compat "${kind#*+}"
@@ -87,7 +91,7 @@ for kind in ${FAULT_KINDS:-$kinds_default}; do
   case $kind in
     mutex | rwlock) set -- "$@" --require isolate-leader,isolate-follower ;;
   esac
-  run "$kind" "$@" --duration "$secs" --seed "$seed" \
+  run "$kind" "$@" --duration "$secs" --seed "$kseed" \
     --ensemble "$ens" --proxy "$b/zkproxy"
 done
 run naive-nowait --lock naive-nowait --duration 4 --seed "$seed" \
