@@ -104,8 +104,8 @@ run rwlock-gap-downgrade --lock rwlock-gap-downgrade --duration 4 \
   --seed "$seed" --faults none --expect violations
 run semaphore-nowait --lock semaphore-nowait:2 --duration 4 --seed "$seed" \
   --faults none --hold-ms 50 --expect violations
-run multilock-unsorted --lock multilock-unsorted --duration 6 --seed "$seed" \
-  --faults none --hold-ms 50 --expect violations
+run multilock-unsorted --lock multilock-unsorted --duration 8 --seed "$seed" \
+  --faults none --hold-ms 200 --expect violations
 run election-noresign-check --lock election-noresign-check --duration 10 \
   --seed "$seed" --faults expire --interval 800:1200 --hold-ms 400 \
   --expect violations
