@@ -3,17 +3,24 @@
 # must not disturb tests running in parallel on the suite's ensemble), with
 # the links between servers through zkproxy --peers (ZK_PEER_PROXY) so a
 # server can be cut off from the others, then runs tests/fault/zkfault:
-#   1. each lock kind (mutex, rwlock), 8 workers, every fault kind at random
-#      seeded intervals, isolate-leader and isolate-follower first (they
-#      must take effect: a new leader among the followers, the isolated
-#      follower out of service): must report no violation;
+#   1. each lock kind, 8 workers, every fault kind at random seeded
+#      intervals: mutex, rwlock, semaphore:3, multilock, election, async,
+#      and mutex / rwlock under the Curator and kazoo naming profiles
+#      (KIND+PROFILE, --compat). mutex and rwlock take isolate-leader and
+#      isolate-follower first (they must take effect: a new leader among
+#      the followers, the isolated follower out of service); the others
+#      get the plain random schedule. Must report no violation;
 #   2. the deliberately broken locks, each must be caught:
 #      naive-nowait (no predecessor check), naive-nolost (ignores session
 #      expiry, under expiry faults), rwlock-nowait-readers (readers take no
-#      lock), rwlock-gap-downgrade (downgrade = unlock + rdlock).
+#      lock), rwlock-gap-downgrade (downgrade = unlock + rdlock),
+#      semaphore-nowait (goes in when the semaphore is full),
+#      multilock-unsorted (one mutex at a time, goes on without the second),
+#      election-noresign-check (a leader that never checks its state, under
+#      expiry faults).
 # FAULT_SOAK=1 runs each kind of step 1 for FAULT_SOAK_SECONDS (default
-# 600) instead of FAULT_SECONDS (default 30). FAULT_SEED replays a fault
-# schedule; FAULT_KINDS (default "mutex rwlock") picks the kinds.
+# 600) instead of FAULT_SECONDS (default 20). FAULT_SEED replays a fault
+# schedule; FAULT_KINDS picks the kinds of step 1.
 : "${top_srcdir:?}" "${top_builddir:?}"
 b=$top_builddir/tests/fault
 ens=$top_srcdir/tests/ensemble.sh
@@ -41,7 +48,7 @@ if ! "$ens" start > "$work/ensemble-start.log" 2>&1; then
   exit 77
 fi
 
-secs=${FAULT_SECONDS:-30}
+secs=${FAULT_SECONDS:-20}
 [ "${FAULT_SOAK:-0}" = 1 ] && secs=${FAULT_SOAK_SECONDS:-600}
 seed=${FAULT_SEED:-$(date +%s)}
 rc=0
@@ -69,10 +76,23 @@ run() {
   mv "$work/zkfault-records.txt" "$work/records-$name.txt" 2>/dev/null
 }
 
-for kind in ${FAULT_KINDS:-mutex rwlock}; do
-  run "$kind" --lock "$kind" --duration "$secs" --seed "$seed" \
-    --ensemble "$ens" --proxy "$b/zkproxy" \
-    --require isolate-leader,isolate-follower
+kinds_default="mutex rwlock semaphore:3 multilock election async"
+kinds_default="$kinds_default mutex+curator rwlock+kazoo"
+# One seed per kind (derived from FAULT_SEED, so still replayable): with
+# one schedule for all, every short run would see the same few faults.
+kseed=$seed
+for kind in ${FAULT_KINDS:-$kinds_default}; do
+  kseed=$((kseed + 1))
+  lock=${kind%%+*}
+  set -- --lock "$lock"
+  [ "$lock" != "$kind" ] && set -- "$@" --compat "${kind#*+}"
+  # The peer-proxy faults are slow (a cut lasts until a new leader
+  # serves): required where they matter most, random for the others.
+  case $kind in
+    mutex | rwlock) set -- "$@" --require isolate-leader,isolate-follower ;;
+  esac
+  run "$kind" "$@" --duration "$secs" --seed "$kseed" \
+    --ensemble "$ens" --proxy "$b/zkproxy"
 done
 run naive-nowait --lock naive-nowait --duration 4 --seed "$seed" \
   --faults none --expect violations
@@ -82,6 +102,13 @@ run rwlock-nowait-readers --lock rwlock-nowait-readers --duration 4 \
   --seed "$seed" --faults none --expect violations
 run rwlock-gap-downgrade --lock rwlock-gap-downgrade --duration 4 \
   --seed "$seed" --faults none --expect violations
+run semaphore-nowait --lock semaphore-nowait:2 --duration 4 --seed "$seed" \
+  --faults none --hold-ms 50 --expect violations
+run multilock-unsorted --lock multilock-unsorted --duration 8 --seed "$seed" \
+  --faults none --hold-ms 200 --expect violations
+run election-noresign-check --lock election-noresign-check --duration 10 \
+  --seed "$seed" --faults expire --interval 800:1200 --hold-ms 400 \
+  --expect violations
 
 echo "== summary (seed $seed)"
 for f in "$work"/report-*.txt; do
@@ -94,6 +121,8 @@ for f in "$work"/report-*.txt; do
     /^  cycles/ { c = $2 }
     /^  faults/ { sub(/^  faults +/, ""); fl = $0 }
     /^  overlaps/ { o = $2 }
+    /^  term order/ { to = $3 }
+    /^  starved workers/ { sw = ", starved workers " $3 }
     /^  zk counter/ { zl = after($0, "-> lost") }
     /^  file counter/ { fl2 = after($0, "lost updates") }
     /^  orphans/ { or = $2 + after($0, "release,") }
@@ -101,9 +130,10 @@ for f in "$work"/report-*.txt; do
     /^  violations/ { v = $2 }
     /^zkfault: (PASS|FAIL)/ { r = $2 }
     END {
-      printf "%-22s %s cycles %s, overlaps %s, lost updates zk %s file %s, " \
-        "orphans %s, violations %s, worst recovery %s ms\n" \
-        "%-22s faults %s\n", n, r, c, o, zl, fl2, or, v, rm, "", fl
+      printf "%-22s %s cycles %s, overlaps %s, term regressions %s, " \
+        "lost updates zk %s file %s, orphans %s%s, violations %s, " \
+        "worst recovery %s ms\n%-22s faults %s\n", n, r, c, o, to, zl, fl2, \
+        or, sw, v, rm, "", fl
     }' "$f"
 done
 exit $rc

@@ -44,6 +44,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -65,6 +66,7 @@ extern char **environ;
 
 #define MAXW 64
 #define MAX_FAULTS 4096
+#define MAXP 3 /* lock paths of a run (multilock kinds use all three) */
 
 enum { R_LOST = 1, R_KILLED = 2, R_OPEN = 4, R_WROTE = 8, R_NOTOKEN = 16 };
 
@@ -77,6 +79,8 @@ typedef struct {
   int32_t worker, pid;
   _Atomic int32_t flags;
   int32_t mode;
+  int32_t paths;      /* bit p: the hold covers S->paths[p] */
+  int64_t ptok[MAXP]; /* token on each path it covers */
 } rec_t;
 
 #define COUNTERS(X)                                                            \
@@ -90,6 +94,9 @@ typedef struct {
   X(unlock_err)                                                                \
   X(zk_ok)                                                                     \
   X(zk_badversion)                                                             \
+  X(zk_regress)                                                                \
+  X(zk_doubt)                                                                  \
+  X(async_late)                                                                \
   X(zk_fenced)                                                                 \
   X(zk_unknown)                                                                \
   X(zk_other)                                                                  \
@@ -117,9 +124,12 @@ typedef struct {
 typedef struct {
   char hosts[1024]; /* what workers connect to (maybe the proxy) */
   char lock_path[256];
+  char paths[MAXP][300]; /* multilock kinds: three lock paths */
   char counter_path[256];
   char file_path[512];
   int kind, hold_ms, session_ms, nworkers;
+  int permits; /* semaphore kinds */
+  int compat;  /* zklock_client_opts.compat of every worker */
   uint64_t seed;
   _Atomic int stop, close_go;
   _Atomic long nrec;
@@ -226,10 +236,22 @@ static void publish_id(zhandle_t *zh) {
  * write are. Adding a recipe is one set of these functions and one row. */
 
 typedef struct {
+  int done, rc;
+} adone; /* completion of an async call (async kinds) */
+
+typedef struct {
   zklock_client *c;
   void *h;       /* the recipe handle (zklock_mutex *, zklock_rwlock *, ...) */
   naive_lock *n; /* naive kinds: the raw-API lock instead of c and h */
   int mode;      /* of the current hold: 'w', 'r' or 's' */
+  /* multi-path kinds: this worker's paths (indexes into S->paths) in the
+   * order it names them, and the broken kinds' one mutex per path */
+  int np, pidx[MAXP];
+  zklock_mutex *hx[MAXP];
+  int held[MAXP];
+  int fake;       /* broken kinds: "holding" without a lease */
+  int64_t cached; /* election-noresign-check: the term it believes in */
+  adone ad;       /* in the handle: a freed handle may still complete into it */
 } wlock;
 
 typedef struct {
@@ -249,7 +271,14 @@ typedef struct {
   int (*downgrade)(wlock *l);
   int downgrade_pct; /* of the write holds */
   int (*release)(wlock *l);
-  int permits; /* 's' holds allowed at once (a semaphore's permits) */
+  int permits; /* 's' holds allowed at once (default; --lock KIND:N) */
+  /* Multi-path kinds: token of the hold on path i of l->pidx, or NULL
+   * for one path. Each path gets its own overlap and token check. */
+  int64_t (*ptoken)(wlock *l, int i);
+  int ignores_lost; /* broken on purpose: never asks whether it lost */
+  int loop;         /* ZKLOCK_DISPATCH_LOOP client, driven by poll */
+  int progress;     /* fail if a worker starves (deadlock check) */
+  int compat_ok;    /* --compat applies */
 } kind_ops;
 
 static const kind_ops *K;
@@ -340,11 +369,239 @@ static int nv_release(wlock *l) {
   return ZKLOCK_OK;
 }
 
-/* A new recipe is one row here plus its functions, e.g. a semaphore:
- * .acquire sets mode 's' and calls zklock_semaphore_acquire, .permits the
- * permits it was made with; an election: mode 'w', zklock_election_campaign
- * / _resign / _token, no fenced multi; zklock_mutex_lock_async: mx_* with an
- * .acquire that waits for the done callback. */
+/* async: the mutex driven from an event loop. The client runs in loop
+ * mode, so every callback (the done of lock/unlock, on_lock, on_session)
+ * runs only when the worker polls zklock_client_fd and dispatches. */
+static void as_done(int rc, void *arg) {
+  adone *d = arg;
+  d->rc = rc;
+  d->done = 1;
+}
+
+/* Runs queued callbacks without waiting. */
+static void wl_pump(wlock *l) {
+  if (K->loop && l->c)
+    zklock_client_dispatch(l->c);
+}
+
+/* Polls and dispatches until l->ad completes. A completion later than
+ * the call's timeout + 2 s is counted: the API promises about + 250 ms. */
+static int as_wait(wlock *l, int timeout_ms) {
+  int64_t late = now_ns() + (int64_t)(timeout_ms + 2000) * 1000000;
+  int counted = 0;
+  while (!l->ad.done) {
+    int fd = zklock_client_fd(l->c);
+    if (fd < 0)
+      return fd;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, 100) > 0)
+      zklock_client_dispatch(l->c);
+    if (!counted && now_ns() > late) {
+      atomic_fetch_add(&W->async_late, 1);
+      counted = 1;
+    }
+  }
+  return l->ad.rc;
+}
+static int as_acquire(wlock *l, int timeout_ms, uint64_t *rs) {
+  (void)rs;
+  l->mode = 'w';
+  l->ad = (adone){0, 0};
+  int rc = zklock_mutex_lock_async(l->h, timeout_ms, as_done, &l->ad);
+  return rc ? rc : as_wait(l, timeout_ms);
+}
+static int as_release(wlock *l) {
+  l->ad = (adone){0, 0};
+  int rc = zklock_mutex_unlock_async(l->h, as_done, &l->ad);
+  return rc ? rc : as_wait(l, 0);
+}
+
+/* semaphore: every hold is one of S->permits leases. */
+static int sm_make(wlock *l) {
+  return zklock_semaphore_new(l->c, S->lock_path, S->permits,
+                              (zklock_semaphore **)&l->h);
+}
+static void sm_destroy(wlock *l) { zklock_semaphore_free(l->h); }
+static int sm_acquire(wlock *l, int timeout_ms, uint64_t *rs) {
+  (void)rs;
+  l->mode = 's';
+  return zklock_semaphore_acquire(l->h, timeout_ms);
+}
+static int64_t sm_token(wlock *l) { return zklock_semaphore_token(l->h); }
+static zklock_lock_state sm_state(wlock *l) {
+  return zklock_semaphore_state(l->h);
+}
+static int sm_release(wlock *l) { return zklock_semaphore_release(l->h); }
+
+/* Broken: a try, and on a full semaphore (EBUSY) it goes in anyway. */
+static int smb_acquire(wlock *l, int timeout_ms, uint64_t *rs) {
+  (void)rs, (void)timeout_ms;
+  l->mode = 's';
+  int rc = zklock_semaphore_acquire(l->h, 0);
+  l->fake = rc == ZKLOCK_EBUSY;
+  return l->fake ? ZKLOCK_OK : rc; /* the bug: "busy is good enough" */
+}
+static int64_t smb_token(wlock *l) { return l->fake ? 0 : sm_token(l); }
+static zklock_lock_state smb_state(wlock *l) {
+  return l->fake ? ZKLOCK_LOCK_HELD : sm_state(l);
+}
+static int smb_release(wlock *l) {
+  int rc = l->fake ? ZKLOCK_OK : sm_release(l);
+  l->fake = 0;
+  return rc;
+}
+
+/* election: a hold is a term as leader; the term is the token written
+ * with the counter, so a lower term writing after a higher one shows two
+ * leaders at once even where the times do not. */
+static int el_make(wlock *l) {
+  char id[32];
+  snprintf(id, sizeof id, "worker-%d", widx);
+  return zklock_election_new(l->c, S->lock_path, id, (zklock_election **)&l->h);
+}
+static void el_destroy(wlock *l) { zklock_election_free(l->h); }
+static int el_acquire(wlock *l, int timeout_ms, uint64_t *rs) {
+  (void)rs;
+  l->mode = 'w';
+  return zklock_election_campaign(l->h, timeout_ms);
+}
+static int64_t el_token(wlock *l) { return zklock_election_token(l->h); }
+static zklock_lock_state el_state(wlock *l) {
+  return zklock_election_state(l->h);
+}
+static int el_release(wlock *l) { return zklock_election_resign(l->h); }
+
+/* Broken: once elected it acts as leader cycle after cycle on the term it
+ * was given and never looks at the state again; it resigns now and then
+ * so that leadership moves. An expired session leaves it "leading". */
+static int elb_acquire(wlock *l, int timeout_ms, uint64_t *rs) {
+  (void)rs;
+  l->mode = 'w';
+  if (l->cached > 0)
+    return ZKLOCK_OK;
+  int rc = zklock_election_campaign(l->h, timeout_ms);
+  if (rc == ZKLOCK_OK)
+    l->cached = zklock_election_token(l->h);
+  return rc;
+}
+static int64_t elb_token(wlock *l) { return l->cached; }
+static zklock_lock_state elb_state(wlock *l) {
+  (void)l;
+  return ZKLOCK_LOCK_HELD;
+}
+static int elb_release(wlock *l) {
+  if (rand() % 8)
+    return ZKLOCK_OK;
+  l->cached = 0;
+  zklock_election_resign(l->h);
+  return ZKLOCK_OK;
+}
+
+/* multilock: worker i locks two of the three paths, {0,1}, {1,2} or
+ * {2,0}, every other triple of workers in the reverse order: any two sets
+ * share a path (so the counters stay guarded) and the orders cross (so a
+ * recipe that took them as listed could deadlock). */
+static void ml_paths(wlock *l) {
+  l->np = 2;
+  l->pidx[0] = widx % 3;
+  l->pidx[1] = (widx + 1) % 3;
+  if ((widx / 3) % 2) {
+    l->pidx[0] = (widx + 1) % 3;
+    l->pidx[1] = widx % 3;
+  }
+}
+static int ml_make(wlock *l) {
+  ml_paths(l);
+  const char *p[MAXP];
+  for (int i = 0; i < l->np; i++)
+    p[i] = S->paths[l->pidx[i]];
+  return zklock_multilock_new(l->c, p, l->np, (zklock_multilock **)&l->h);
+}
+static void ml_destroy(wlock *l) { zklock_multilock_free(l->h); }
+static int ml_acquire(wlock *l, int timeout_ms, uint64_t *rs) {
+  (void)rs;
+  l->mode = 'w';
+  return zklock_multilock_lock(l->h, timeout_ms);
+}
+static int64_t ml_ptoken(wlock *l, int i) {
+  return zklock_multilock_token(l->h, i);
+}
+static int64_t ml_token(wlock *l) { /* the highest: for the log only */
+  int64_t t = -1;
+  for (int i = 0; i < l->np; i++)
+    if (K->ptoken(l, i) > t)
+      t = K->ptoken(l, i);
+  return t;
+}
+/* No state call for a multilock: its tokens read -1 once a path is lost. */
+static zklock_lock_state ml_state(wlock *l) {
+  for (int i = 0; i < l->np; i++)
+    if (K->ptoken(l, i) <= 0)
+      return ZKLOCK_LOCK_LOST;
+  return ZKLOCK_LOCK_HELD;
+}
+static int ml_release(wlock *l) { return zklock_multilock_unlock(l->h); }
+
+/* Broken: one mutex per path, taken one by one in the caller's order with
+ * a short timeout each; when the second times out it goes on without it
+ * (it "avoids the deadlock" by not waiting). */
+static int mlb_make(wlock *l) {
+  ml_paths(l);
+  for (int i = 0; i < l->np; i++) {
+    int rc = zklock_mutex_new(l->c, S->paths[l->pidx[i]], &l->hx[i]);
+    if (rc) {
+      while (i-- > 0)
+        zklock_mutex_free(l->hx[i]);
+      return rc;
+    }
+  }
+  l->h = l; /* so wl_close calls destroy */
+  return ZKLOCK_OK;
+}
+static void mlb_destroy(wlock *l) {
+  for (int i = 0; i < l->np; i++)
+    zklock_mutex_free(l->hx[i]);
+}
+static int mlb_acquire(wlock *l, int timeout_ms, uint64_t *rs) {
+  (void)rs;
+  l->mode = 'w';
+  int each = timeout_ms ? timeout_ms / 4 + 1 : 0;
+  for (int i = 0; i < l->np; i++) {
+    int rc = each ? zklock_mutex_lock(l->hx[i], each)
+                  : zklock_mutex_trylock(l->hx[i]);
+    l->held[i] = rc == ZKLOCK_OK;
+    if (i == 0 && rc)
+      return rc;
+  }
+  return ZKLOCK_OK; /* the bug: with or without the second */
+}
+static int64_t mlb_ptoken(wlock *l, int i) {
+  return l->held[i] ? zklock_mutex_token(l->hx[i]) : 0;
+}
+static zklock_lock_state mlb_state(wlock *l) {
+  (void)l;
+  return ZKLOCK_LOCK_HELD;
+}
+static int mlb_release(wlock *l) {
+  int rc = ZKLOCK_OK;
+  for (int i = l->np - 1; i >= 0; i--)
+    if (l->held[i]) {
+      int u = zklock_mutex_unlock(l->hx[i]);
+      rc = u ? u : rc;
+    }
+  memset(l->held, 0, sizeof l->held);
+  return rc;
+}
+
+/* A new recipe is one row here plus its functions: .acquire sets the mode
+ * of the hold ('w' exclusive, 'r' shared, 's' one of .permits leases) and
+ * returns a ZKLOCK_* code; .token, .state and .release are those of the
+ * recipe; .fenced_multi if it has one (else the counter write is a plain
+ * multi with a version check, made only while the hold looks held);
+ * .ptoken if a hold covers several of S->paths; .loop for a loop-mode
+ * client; .progress to fail on a starving worker; .broken (and
+ * .ignores_lost for a holder that never asks) for a variant the checker
+ * must catch. */
 static const kind_ops kinds[] = {
     {.name = "mutex",
      .about = "zklock_mutex",
@@ -354,7 +611,8 @@ static const kind_ops kinds[] = {
      .token = mx_token,
      .state = mx_state,
      .fenced_multi = mx_fenced,
-     .release = mx_release},
+     .release = mx_release,
+     .compat_ok = 1},
     {.name = "rwlock",
      .about = "zklock_rwlock, 40% writers, a quarter of them downgrade",
      .make = rw_make,
@@ -365,7 +623,8 @@ static const kind_ops kinds[] = {
      .fenced_multi = rw_fenced,
      .downgrade = rw_downgrade,
      .downgrade_pct = 25,
-     .release = rw_release},
+     .release = rw_release,
+     .compat_ok = 1},
     {.name = "naive-nowait",
      .about = "broken: no wait for the nodes ahead",
      .naive = NAIVE_NOWAIT,
@@ -404,15 +663,92 @@ static const kind_ops kinds[] = {
      .downgrade = rwb_downgrade_gap,
      .downgrade_pct = 100,
      .release = rw_release},
+    {.name = "semaphore",
+     .about = "zklock_semaphore (semaphore:N for N permits, default 3)",
+     .make = sm_make,
+     .destroy = sm_destroy,
+     .acquire = sm_acquire,
+     .token = sm_token,
+     .state = sm_state,
+     .release = sm_release,
+     .permits = 3},
+    {.name = "multilock",
+     .about = "zklock_multilock, two of three paths, orders crossed",
+     .make = ml_make,
+     .destroy = ml_destroy,
+     .acquire = ml_acquire,
+     .token = ml_token,
+     .ptoken = ml_ptoken,
+     .state = ml_state,
+     .release = ml_release,
+     .progress = 1},
+    {.name = "election",
+     .about = "zklock_election, the term written with the counter",
+     .make = el_make,
+     .destroy = el_destroy,
+     .acquire = el_acquire,
+     .token = el_token,
+     .state = el_state,
+     .release = el_release},
+    {.name = "async",
+     .about = "zklock_mutex_lock_async/unlock_async on a poll loop",
+     .make = mx_make,
+     .destroy = mx_destroy,
+     .acquire = as_acquire,
+     .token = mx_token,
+     .state = mx_state,
+     .fenced_multi = mx_fenced,
+     .release = as_release,
+     .loop = 1},
+    {.name = "semaphore-nowait",
+     .about = "broken: a try, and in anyway when the semaphore is full",
+     .broken = 1,
+     .make = sm_make,
+     .destroy = sm_destroy,
+     .acquire = smb_acquire,
+     .token = smb_token,
+     .state = smb_state,
+     .release = smb_release,
+     .permits = 2},
+    {.name = "multilock-unsorted",
+     .about = "broken: one mutex at a time in caller order, goes on "
+              "without the second after a timeout",
+     .broken = 1,
+     .make = mlb_make,
+     .destroy = mlb_destroy,
+     .acquire = mlb_acquire,
+     .token = ml_token,
+     .ptoken = mlb_ptoken,
+     .state = mlb_state,
+     .release = mlb_release,
+     .ignores_lost = 1},
+    {.name = "election-noresign-check",
+     .about = "broken: a leader that never checks its state again",
+     .broken = 1,
+     .make = el_make,
+     .destroy = el_destroy,
+     .acquire = elb_acquire,
+     .token = elb_token,
+     .state = elb_state,
+     .release = elb_release,
+     .ignores_lost = 1},
 };
 #define NKINDS ((int)(sizeof kinds / sizeof kinds[0]))
 
-static const kind_ops *kind_by_name(const char *name) {
+/* "KIND" or "KIND:N" (N permits for a semaphore kind, in *permits). */
+static const kind_ops *kind_by_name(const char *name, int *permits) {
   if (strcmp(name, "zklock") == 0) /* the old name of mutex */
     name = "mutex";
-  for (int i = 0; i < NKINDS; i++)
-    if (strcmp(kinds[i].name, name) == 0)
-      return &kinds[i];
+  size_t len = strcspn(name, ":");
+  for (int i = 0; i < NKINDS; i++) {
+    if (strlen(kinds[i].name) != len || strncmp(kinds[i].name, name, len))
+      continue;
+    *permits = kinds[i].permits;
+    if (name[len] &&
+        (!kinds[i].permits || (*permits = atoi(name + len + 1)) < 1))
+      return NULL;
+    return &kinds[i];
+  }
   return NULL;
 }
 
@@ -432,6 +768,8 @@ static int wl_open(wlock *l) {
   o.owner_text = "zkfault";
   o.on_lock = on_lock;
   o.on_session = on_session;
+  o.dispatch = K->loop ? ZKLOCK_DISPATCH_LOOP : ZKLOCK_DISPATCH_THREAD;
+  o.compat = S->compat;
   if (zklock_client_open(S->hosts, &o, &l->c))
     return -1;
   if (K->make(l)) {
@@ -453,10 +791,13 @@ static void wl_close(wlock *l) {
 /* The znode counter holds "<value> <token of the writer>". After a
  * connection loss the writer's token tells whether our write landed. */
 static void zk_increment(wlock *l, int got, const char *buf,
-                         const struct Stat *st, int64_t token, int *fenced) {
+                         const struct Stat *st, int64_t token, int *fenced,
+                         int *badver, int *regress) {
   if (!got)
     return;
   long long v = atoll(buf);
+  const char *sp = strchr(buf, ' ');
+  int64_t prev = sp ? strtoll(sp + 1, NULL, 10) : 0;
   char nb[64];
   int nlen = snprintf(nb, sizeof nb, "%lld %" PRId64, v + 1, token);
   zoo_op_t op;
@@ -477,11 +818,15 @@ static void zk_increment(wlock *l, int got, const char *buf,
   if (rc == ZOK) {
     atomic_fetch_add(&W->zk_ok, 1);
     atomic_store(&W->zk_pending, 0);
+    /* Our token replaced a higher one: its holder came before us, yet we
+     * held (single-token kinds: for a multilock the highest of its
+     * tokens does not follow the order of the holds). */
+    *regress = !K->ptoken && token > 0 && prev > token;
   } else if (rc == ZKLOCK_ELOST && K->fenced_multi) {
     atomic_fetch_add(&W->zk_fenced, 1);
     *fenced = 1;
   } else if (zerr == ZBADVERSION) {
-    atomic_fetch_add(&W->zk_badversion, 1);
+    *badver = 1;
   } else if (zerr == ZCONNECTIONLOSS) {
     atomic_fetch_add(&W->zk_unknown, 1);
   } else {
@@ -500,6 +845,7 @@ static void read_phase(int fd, long long seen, uint64_t *rs, int *changed) {
 }
 
 static void critical_section(wlock *l, int fd, uint64_t *rs) {
+  wl_pump(l); /* loop mode: state callbacks from before the hold */
   int64_t token = K->token(l);
   int64_t sid0 = l->c ? zklock_client_session_id(l->c) : 0;
   int ev0 = atomic_load(&sess_events);
@@ -510,6 +856,15 @@ static void critical_section(wlock *l, int fd, uint64_t *rs) {
   r->worker = widx;
   r->pid = (int32_t)getpid();
   r->mode = l->mode;
+  r->paths = 1;
+  r->ptok[0] = token;
+  if (K->ptoken) {
+    r->paths = 0;
+    for (int i = 0; i < l->np; i++) {
+      r->paths |= 1 << l->pidx[i];
+      r->ptok[l->pidx[i]] = K->ptoken(l, i);
+    }
+  }
   r->down_ns = 0;
   r->exit_ns = 0;
   atomic_store(&r->flags, R_OPEN);
@@ -517,7 +872,7 @@ static void critical_section(wlock *l, int fd, uint64_t *rs) {
   if (r != &spare)
     atomic_store(&W->open_rec, ri + 1);
 
-  int fenced = 0, wrote = 0, changed = 0, dgerr = 0;
+  int fenced = 0, wrote = 0, changed = 0, dgerr = 0, badver = 0, regress = 0;
   if (l->mode != 'w') { /* shared: read only */
     atomic_fetch_add(&W->read_holds, 1);
     read_phase(fd, file_read(fd), rs, &changed);
@@ -530,8 +885,10 @@ static void critical_section(wlock *l, int fd, uint64_t *rs) {
       buf[blen < 0 ? 0 : blen] = '\0';
     long long fv = file_read(fd);
     sleep_us(rnd_range(rs, 0, (long)S->hold_ms * 1000));
-    int ok = K->state(l) == ZKLOCK_LOCK_HELD && !atomic_load(&lost_flag) &&
-             atomic_load(&sess_events) == ev0;
+    wl_pump(l);
+    int ok = K->state(l) == ZKLOCK_LOCK_HELD &&
+             (K->ignores_lost ||
+              (!atomic_load(&lost_flag) && atomic_load(&sess_events) == ev0));
     if (ok && fv >= 0) {
       atomic_store(&W->file_pending, 1);
       file_write(fd, fv + 1);
@@ -539,7 +896,10 @@ static void critical_section(wlock *l, int fd, uint64_t *rs) {
       atomic_store(&W->file_pending, 0);
       wrote = 1;
     }
-    zk_increment(l, got, buf, &st, token, &fenced);
+    /* Unfenced kinds write only while the hold looks held, as a careful
+     * application would; fenced ones always, to exercise the fence. */
+    zk_increment(l, got && (ok || K->fenced_multi), buf, &st, token, &fenced,
+                 &badver, &regress);
     if (K->downgrade && rnd_range(rs, 0, 99) < K->downgrade_pct) {
       /* From here on we count as a reader, whatever the call does. */
       r->down_ns = now_ns();
@@ -557,7 +917,8 @@ static void critical_section(wlock *l, int fd, uint64_t *rs) {
 
   r->exit_ns = now_ns();
   int lost = 0;
-  if (!K->naive) {
+  wl_pump(l);
+  if (!K->naive && !K->ignores_lost) {
     int st_end = K->state(l);
     int urc = K->release(l);
     if (urc != ZKLOCK_OK)
@@ -567,9 +928,16 @@ static void critical_section(wlock *l, int fd, uint64_t *rs) {
            atomic_load(&lost_flag) || atomic_load(&sess_events) != ev0 || !zh ||
            zoo_state(zh) != ZOO_CONNECTED_STATE ||
            zklock_client_session_id(l->c) != sid0;
-  } else {
-    K->release(l);
+  } else if (K->release(l) != ZKLOCK_OK) {
+    atomic_fetch_add(&W->unlock_err, 1);
   }
+  /* A conflict in a hold its holder knew was in doubt is what fencing is
+   * for; without a fence it is no fault of the recipe. */
+  int excused = lost && !K->fenced_multi;
+  if (badver)
+    atomic_fetch_add(excused ? &W->zk_doubt : &W->zk_badversion, 1);
+  if (regress)
+    atomic_fetch_add(excused ? &W->zk_doubt : &W->zk_regress, 1);
   if (lost) {
     atomic_fetch_add(&W->lost_holds, 1);
     if (wrote)
@@ -1118,33 +1486,44 @@ static zhandle_t *raw_connect(void) {
   return NULL;
 }
 
-/* Lock nodes now under the lock path: all of them, and those whose
- * ephemeral owner is a live worker session (one that released all). */
-static void count_nodes(zhandle_t *zh, int *all, int *live_owned) {
-  *all = *live_owned = 0;
+/* Ephemeral (lock) nodes now under dir, at any depth (multilock paths
+ * are children of the lock path): all of them, and those whose owner is
+ * a live worker session (one that released all). */
+static void count_under(zhandle_t *zh, const char *dir, int depth, int *all,
+                        int *live_owned) {
   struct String_vector sv = {0, NULL};
-  int rc = zoo_get_children(zh, S->lock_path, 0, &sv);
+  int rc = zoo_get_children(zh, dir, 0, &sv);
   if (rc != ZOK) {
     if (rc != ZNONODE)
       *all = -1;
     return;
   }
-  for (int i = 0; i < sv.count; i++) {
+  for (int i = 0; i < sv.count && *all >= 0; i++) {
     char p[1024];
-    snprintf(p, sizeof p, "%s/%s", S->lock_path, sv.data[i]);
+    snprintf(p, sizeof p, "%s/%s", dir, sv.data[i]);
     struct Stat st;
     if (zoo_exists(zh, p, 0, &st) != ZOK)
       continue;
+    if (!st.ephemeralOwner) {
+      if (depth < 2)
+        count_under(zh, p, depth + 1, all, live_owned);
+      continue;
+    }
     (*all)++;
     for (int w = 0; w < S->nworkers; w++) {
-      if (st.ephemeralOwner && st.ephemeralOwner == atomic_load(&S->w[w].sid) &&
+      if (st.ephemeralOwner == atomic_load(&S->w[w].sid) &&
           atomic_load(&S->w[w].done)) {
         (*live_owned)++;
-        flog("node %s owned by live worker %d", sv.data[i], w);
+        flog("node %s owned by live worker %d", p, w);
       }
     }
   }
   deallocate_String_vector(&sv);
+}
+
+static void count_nodes(zhandle_t *zh, int *all, int *live_owned) {
+  *all = *live_owned = 0;
+  count_under(zh, S->lock_path, 0, all, live_owned);
 }
 
 /* Logs the queue (with the worker owning each node) when acquires stall:
@@ -1253,9 +1632,15 @@ static void segs_check(rec_t **clean, long nclean, int permits,
 static void usage(void) {
   fputs(
       "usage: zkfault [options]\n"
-      "  --lock KIND        mutex (default; also \"zklock\"), rwlock; broken\n"
-      "                     on purpose: naive-nowait, naive-nolost,\n"
-      "                     rwlock-nowait-readers, rwlock-gap-downgrade\n"
+      "  --lock KIND        mutex (default; also \"zklock\"), rwlock,\n"
+      "                     semaphore[:N] (N permits, default 3), multilock,\n"
+      "                     election, async; broken on purpose:\n"
+      "                     naive-nowait, naive-nolost,\n"
+      "                     rwlock-nowait-readers, rwlock-gap-downgrade,\n"
+      "                     semaphore-nowait[:N], multilock-unsorted,\n"
+      "                     election-noresign-check\n"
+      "  --compat PROFILE   native (default), curator or kazoo naming\n"
+      "                     (mutex and rwlock only)\n"
       "  --workers N        worker processes (default 8)\n"
       "  --duration SEC     how long to inject faults (default 60)\n"
       "  --seed N           fault schedule seed (default: time)\n"
@@ -1307,25 +1692,39 @@ int main(int argc, char **argv) {
   zoo_set_debug_level(0);
 
   int nworkers = 8, duration = 60, hold_ms = 5, session_ms = 4000;
-  int imin = 1000, imax = 4000, kind = 0;
+  int imin = 1000, imax = 4000, kind = 0, permits = 0, compat = 0;
   uint64_t seed = (uint64_t)time(NULL);
   const char *hosts = NULL, *proxy = NULL, *faults = "all", *require = NULL;
   const char *workdir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-  static const struct option opts[] = {
-      {"lock", 1, 0, 'l'},     {"workers", 1, 0, 'w'},
-      {"duration", 1, 0, 'd'}, {"seed", 1, 0, 's'},
-      {"faults", 1, 0, 'f'},   {"interval", 1, 0, 'i'},
-      {"hold-ms", 1, 0, 'H'},  {"session-ms", 1, 0, 'S'},
-      {"hosts", 1, 0, 'z'},    {"ensemble", 1, 0, 'e'},
-      {"proxy", 1, 0, 'p'},    {"expect", 1, 0, 'x'},
-      {"require", 1, 0, 'r'},  {"workdir", 1, 0, 'W'},
-      {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
+  static const struct option opts[] = {{"lock", 1, 0, 'l'},
+                                       {"workers", 1, 0, 'w'},
+                                       {"duration", 1, 0, 'd'},
+                                       {"seed", 1, 0, 's'},
+                                       {"faults", 1, 0, 'f'},
+                                       {"interval", 1, 0, 'i'},
+                                       {"hold-ms", 1, 0, 'H'},
+                                       {"session-ms", 1, 0, 'S'},
+                                       {"hosts", 1, 0, 'z'},
+                                       {"ensemble", 1, 0, 'e'},
+                                       {"proxy", 1, 0, 'p'},
+                                       {"expect", 1, 0, 'x'},
+                                       {"require", 1, 0, 'r'},
+                                       {"workdir", 1, 0, 'W'},
+                                       {"compat", 1, 0, 'c'},
+                                       {"help", 0, 0, 'h'},
+                                       {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (o) {
     case 'l':
-      K = kind_by_name(optarg);
+      K = kind_by_name(optarg, &permits);
       kind = K ? (int)(K - kinds) : -1;
+      break;
+    case 'c':
+      compat = strcmp(optarg, "curator") == 0  ? ZKLOCK_COMPAT_CURATOR
+               : strcmp(optarg, "kazoo") == 0  ? ZKLOCK_COMPAT_KAZOO
+               : strcmp(optarg, "native") == 0 ? ZKLOCK_COMPAT_NATIVE
+                                               : -1;
       break;
     case 'r':
       require = optarg;
@@ -1374,10 +1773,10 @@ int main(int argc, char **argv) {
   }
   int enabled[F_NKINDS], required[F_NKINDS] = {0};
   K = &kinds[kind < 0 ? 0 : kind];
-  if ((require && parse_faults(require, required)) || kind < 0 ||
-      nworkers < 1 || nworkers > MAXW || duration < 0 || hold_ms < 0 ||
-      session_ms < 1000 || imin < 0 || imax < imin ||
-      parse_faults(faults, enabled)) {
+  if ((require && parse_faults(require, required)) || kind < 0 || compat < 0 ||
+      (compat && !K->compat_ok) || nworkers < 1 || nworkers > MAXW ||
+      duration < 0 || hold_ms < 0 || session_ms < 1000 || imin < 0 ||
+      imax < imin || parse_faults(faults, enabled)) {
     usage();
     return 2;
   }
@@ -1447,6 +1846,8 @@ int main(int argc, char **argv) {
   S->session_ms = session_ms;
   S->nworkers = nworkers;
   S->seed = seed;
+  S->permits = permits;
+  S->compat = compat;
   snprintf(S->hosts, sizeof S->hosts, "%s", hosts);
   if (proxy && start_proxy(proxy, S->hosts, sizeof S->hosts)) {
     fprintf(stderr, "zkfault: could not start %s\n", proxy);
@@ -1465,7 +1866,11 @@ int main(int argc, char **argv) {
   mkpath(zh, base, NULL);
   snprintf(S->lock_path, sizeof S->lock_path, "%s/lock", base);
   snprintf(S->counter_path, sizeof S->counter_path, "%s/counter", base);
-  mkpath(zh, S->lock_path, NULL);
+  /* A semaphore keeps its permits in the path's data: it creates it. */
+  if (!K->permits)
+    mkpath(zh, S->lock_path, NULL);
+  for (int p = 0; p < MAXP; p++)
+    snprintf(S->paths[p], sizeof S->paths[p], "%s/%c", S->lock_path, 'a' + p);
   mkpath(zh, S->counter_path, "0 0");
   snprintf(S->file_path, sizeof S->file_path, "%s/zkfault-counter-%ld", workdir,
            (long)getpid());
@@ -1476,10 +1881,12 @@ int main(int argc, char **argv) {
   }
   file_write(ffd, 0);
 
-  printf("zkfault: lock=%s (%s) workers=%d duration=%ds seed=%" PRIu64
+  static const char *const cname[] = {"native", "curator", "kazoo"};
+  printf("zkfault: lock=%s (%s) permits=%d compat=%s workers=%d "
+         "duration=%ds seed=%" PRIu64
          " hold<=%dms session=%dms proxy=%s peer-proxy=%s\n",
-         K->name, K->about, nworkers, duration, seed, hold_ms, session_ms,
-         proxy ? "yes" : "no", C.peer_ctl ? "yes" : "no");
+         K->name, K->about, permits, cname[compat], nworkers, duration, seed,
+         hold_ms, session_ms, proxy ? "yes" : "no", C.peer_ctl ? "yes" : "no");
   fflush(stdout);
   flog("start seed %" PRIu64 " lock %s", seed, K->name);
   for (int i = 0; i < nworkers; i++)
@@ -1541,6 +1948,7 @@ int main(int argc, char **argv) {
 
   /* ---- wind down: heal, let workers release, look for orphans ---- */
   atomic_store(&S->stop, 1);
+  int64_t t_stop = now_ns();
   if (C.peer_ctl)
     ctl_cmd(C.peer_ctl, "heal", NULL, 0);
   if (proxy) {
@@ -1625,23 +2033,77 @@ int main(int argc, char **argv) {
   if (df)
     fclose(df);
   long overlaps = 0, token_bad = 0;
-  segs_check(clean, nclean, K->permits, &overlaps);
-  /* Tokens grow in queue order: each write hold's beyond every earlier
-   * write hold's, and a reader that entered after a writer queued after
-   * it (else the writer would have waited for it). */
-  rec_t *lastw = NULL;
-  for (long i = 0; i < nclean; i++) {
-    rec_t *r = clean[i];
-    if (atomic_load(&r->flags) & R_NOTOKEN)
+  /* Each path on its own: the overlap sweep over the holds that cover it,
+   * and token order with their tokens on it. Tokens grow in queue order:
+   * each write hold's beyond every earlier write hold's, and a reader
+   * that entered after a writer queued after it (else the writer would
+   * have waited for it). */
+  rec_t **onp = malloc(sizeof *onp * (size_t)(nclean + 1));
+  for (int p = 0; p < MAXP; p++) {
+    long n = 0;
+    for (long i = 0; i < nclean; i++)
+      if (clean[i]->paths & (1 << p))
+        onp[n++] = clean[i];
+    if (n == 0)
       continue;
-    if (lastw && r->token <= lastw->token) {
-      if (token_bad < 5)
-        printf("  token order: %c %" PRId64 " acquired after w %" PRId64 "\n",
-               r->mode, r->token, lastw->token);
-      token_bad++;
+    segs_check(onp, n, S->permits, &overlaps);
+    const rec_t *lastw = NULL;
+    for (long i = 0; i < n; i++) {
+      rec_t *r = onp[i];
+      if (K->broken && r->ptok[p] <= 0)
+        continue; /* a broken kind's hold without a node there */
+      if (lastw && r->ptok[p] <= lastw->ptok[p]) {
+        if (token_bad < 5)
+          printf("  token order: path %d %c %" PRId64 " acquired after w "
+                 "%" PRId64 "\n",
+                 p, r->mode, r->ptok[p], lastw->ptok[p]);
+        token_bad++;
+      }
+      if (r->mode == 'w')
+        lastw = r;
     }
-    if (r->mode == 'w')
-      lastw = r;
+  }
+  free(onp);
+
+  /* Progress: every worker's longest time without an acquire (from the
+   * start, between acquires, to the stop), and how often the others
+   * acquired meanwhile. A deadlock-free recipe keeps every worker
+   * going; .progress kinds fail on a worker with no cycle at all, or one
+   * idle for more than half the run (at least 4 session timeouts: a
+   * killed holder blocks its paths for one) while the others went on. */
+  long wcyc[MAXW] = {0}, starved = 0;
+  int64_t wgap[MAXW], wlast[MAXW];
+  long wothers[MAXW] = {0};
+  int64_t wfrom[MAXW];
+  for (int i = 0; i < nworkers; i++)
+    wlast[i] = wfrom[i] = t0, wgap[i] = 0;
+  for (long i = 0; i < nclean + 1; i++) {
+    int last = i == nclean;
+    const rec_t *r = last ? NULL : clean[i];
+    for (int w = 0; w < nworkers; w++) {
+      if (!last && r->worker != w)
+        continue;
+      int64_t t = last ? t_stop : r->enter_ns, g = t - wlast[w];
+      if (g > wgap[w])
+        wgap[w] = g, wfrom[w] = wlast[w];
+      wlast[w] = t;
+      wcyc[w] += !last;
+    }
+  }
+  int64_t gap_limit = (t_stop - t0) / 2;
+  if (gap_limit < (int64_t)4 * session_ms * 1000000)
+    gap_limit = (int64_t)4 * session_ms * 1000000;
+  int worst = 0;
+  for (int w = 0; w < nworkers; w++) {
+    for (long i = 0; i < nclean; i++)
+      if (clean[i]->worker != w && clean[i]->enter_ns > wfrom[w] &&
+          clean[i]->enter_ns < wfrom[w] + wgap[w])
+        wothers[w]++;
+    if (wgap[w] > wgap[worst])
+      worst = w;
+    if (K->progress &&
+        (wcyc[w] == 0 || (wgap[w] > gap_limit && wothers[w] > 0)))
+      starved++;
   }
 
   /* recovery: from each fault to the next acquire (any hold) */
@@ -1776,6 +2238,17 @@ int main(int argc, char **argv) {
   printf("  recovery max     %.0f ms (faults with no acquire after: %" PRId64
          ")\n",
          rec_all / 1e6, unrecovered);
+  printf("  per worker       cycles");
+  for (int w = 0; w < nworkers; w++)
+    printf(" %ld", wcyc[w]);
+  printf("; longest gap %.1f s (worker %d, %ld acquires by others "
+         "meanwhile)\n",
+         wgap[worst] / 1e9, worst, wothers[worst]);
+  if (K->progress)
+    printf("  starved workers  %ld (limit %.1f s)\n", starved, gap_limit / 1e9);
+  if (K->loop)
+    printf("  async            %ld completions later than timeout + 2 s\n",
+           async_late);
   printf("  overlaps         %ld\n", overlaps);
   printf("  token order      %ld violations\n", token_bad);
   printf("  read changes     %ld (the counter changed under a clean read "
@@ -1786,6 +2259,9 @@ int main(int argc, char **argv) {
          "lost %ld, phantom %ld\n",
          zk_final, zk_ok, zk_unknown, zk_fenced, zk_badversion, zk_other,
          zk_lost, zk_phantom);
+  printf("  term order       %ld writes of a lower token over a higher one "
+         "(%ld conflicts in holds found lost, unfenced: not counted)\n",
+         zk_regress, zk_doubt);
   printf("  file counter     final %lld, increments %ld (%ld by holds found "
          "lost) -> lost updates %ld (unexplained %ld), phantom %ld\n",
          file_final, file_incs, file_incs_lost, file_lost,
@@ -1797,8 +2273,9 @@ int main(int argc, char **argv) {
     printf("  stuck workers    %d\n", stuck);
 
   long violations = overlaps + token_bad + zk_lost + zk_phantom +
-                    zk_badversion + file_lost_unexplained + file_phantom +
-                    orphans_live + orphans_after + read_changed;
+                    zk_badversion + zk_regress + file_lost_unexplained +
+                    file_phantom + orphans_live + orphans_after + read_changed +
+                    starved;
   printf("  violations       %ld\n", violations);
 
   if (proxy) {
