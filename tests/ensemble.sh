@@ -69,6 +69,9 @@ else
     STATE_DIR="${TMPDIR:-/tmp}/zklock-ensemble-${UID}-${checkout_id}"
 fi
 [[ $STATE_DIR == /* ]] || STATE_DIR="$PWD/$STATE_DIR"
+# One spelling per directory ("a/./b", "a//b", links): stop finds its
+# servers by the config path in their command lines.
+STATE_DIR=$(realpath -m -- "$STATE_DIR")
 while [[ $STATE_DIR == */ && $STATE_DIR != / ]]; do STATE_DIR=${STATE_DIR%/}; done
 
 MARKER="$STATE_DIR/.zklock-ensemble"
