@@ -41,6 +41,11 @@ tail -1 "$tmp/out"
 grep -q "limit broken 0 times, 0 processes failed" "$tmp/out" ||
   fail "semaphore_demo output"
 
+# revoke_demo: the holder is told, lets go, and the asker gets the lock.
+expect_rc 0 "revoke_demo" run "$ex/revoke_demo" "$hosts" "$root/revoke"
+grep -q "^holder: asked to let go" "$tmp/out" || fail "revoke_demo: no request"
+grep -q "^asker: holding $root/revoke" "$tmp/out" || fail "revoke_demo output"
+
 # election_demo: every candidate leads once, the observer sees each.
 expect_rc 0 "election_demo: 3 candidates" \
   run "$ex/election_demo" "$hosts" "$root/elect" 3
