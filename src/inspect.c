@@ -75,6 +75,10 @@ int zklock_queue_list(zklock_client *c, const char *path,
   zklock_node_info *v = NULL, *foreign = NULL;
   node_read *reads = NULL;
   int k = 0;
+  /* Our server may lag behind the one a holder used: sync first (the
+   * session keeps the order), so the list shows every node created
+   * before the call. */
+  zoo_async(zh, path, zklock__sync_done, NULL);
   op.pending++;
   int zrc = zoo_aget_children(zh, path, 0, zklock__children_done, &op);
   if (zrc != ZOK) {
