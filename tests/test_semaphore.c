@@ -106,6 +106,45 @@ static void test_busy_and_permits(void **state) {
   zkt_assert_empty(root);
 }
 
+static int is_lost(void *p) {
+  return zklock_semaphore_state(p) == ZKLOCK_LOCK_LOST;
+}
+
+/* A holder's session ends: its permit goes to the next waiter, and the
+ * handle says so until released. */
+static void test_lost_lease(void **state) {
+  (void)state;
+  char root[256];
+  zkt_root(root, sizeof root, "semlost");
+  zklock_client *a = zkt_client(2000), *b = zkt_client(0);
+  zklock_semaphore *sa, *sb;
+  assert_int_equal(zklock_semaphore_new(a, root, 1, &sa), ZKLOCK_OK);
+  assert_int_equal(zklock_semaphore_new(b, root, 1, &sb), ZKLOCK_OK);
+  assert_int_equal(zklock_semaphore_acquire(sa, 5000), ZKLOCK_OK);
+  int64_t ta = zklock_semaphore_token(sa);
+  atomic_int got = 0;
+  assert_int_equal(zklock_semaphore_acquire_async(sb, 15000, async_done, &got),
+                   ZKLOCK_OK);
+  assert_int_equal(zkt_nodes_settle(raw, root, 2), 2);
+  zkt_expire(a);
+  assert_true(zkt_wait_for(nonzero, &got, 15000));
+  assert_int_equal(atomic_load(&got), 1);
+  assert_true(zklock_semaphore_token(sb) > ta);
+  assert_true(zkt_wait_for(is_lost, sa, 10000));
+  assert_int_equal(zklock_semaphore_token(sa), -1);
+  assert_int_equal(zklock_semaphore_acquire(sa, 0), ZKLOCK_ELOST);
+  assert_int_equal(zklock_semaphore_release(sa), ZKLOCK_ELOST);
+  assert_int_equal(zklock_semaphore_acquire(sa, 0), ZKLOCK_EBUSY); /* full */
+  assert_int_equal(zklock_semaphore_release(sb), ZKLOCK_OK);
+  assert_int_equal(zklock_semaphore_acquire(sa, 5000), ZKLOCK_OK);
+  assert_int_equal(zklock_semaphore_release(sa), ZKLOCK_OK);
+  zklock_semaphore_free(sa);
+  zklock_semaphore_free(sb);
+  zklock_client_close(a);
+  zklock_client_close(b);
+  zkt_assert_empty(root);
+}
+
 /* ---- many sessions contending ---- */
 
 enum { NS = 8, TURNS = 40, PERMITS = 3, HOLD_MS = 25 };
@@ -340,6 +379,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_permits),
       cmocka_unit_test(test_busy_and_permits),
+      cmocka_unit_test(test_lost_lease),
       cmocka_unit_test(test_contention),
       cmocka_unit_test(test_fifo_one_wakeup),
   };
