@@ -256,29 +256,6 @@ static int has_children(void *p) {
 
 static int is_granted(void *p) { return atomic_load(&((waiter *)p)->granted); }
 
-/* Data watches per watched path under root, summed over the servers
- * (wchp: "/path" then one "\t0xsession" line per watching session). */
-static int watches_on(const char *root, const char *path) {
-  char hosts[512];
-  snprintf(hosts, sizeof hosts, "%s", zkt_hosts());
-  int n = 0, in = 0;
-  for (char *save, *hp = strtok_r(hosts, ",", &save); hp;
-       hp = strtok_r(NULL, ",", &save)) {
-    char *reply = zkt_4lw(hp, "wchp");
-    assert_non_null(reply);
-    for (char *s2, *line = strtok_r(reply, "\n", &s2); line;
-         line = strtok_r(NULL, "\n", &s2)) {
-      if (line[0] == '/')
-        in = path ? strcmp(line, path) == 0
-                  : strncmp(line, root, strlen(root)) == 0;
-      else if (in && strstr(line, "0x"))
-        n++;
-    }
-    free(reply);
-  }
-  return n;
-}
-
 static int name_cmp(const void *a, const void *b) {
   zklock__name x, y;
   zklock__name_parse(*(char *const *)a, &x);
@@ -328,13 +305,13 @@ static void test_fifo_one_wakeup(void **state) {
   for (int i = 0; i < 100 && have < want; i++) {
     if (i)
       zkt_sleep_ms(50);
-    have = watches_on(root, NULL);
+    have = zkt_watches(root, NULL);
   }
   printf("semaphore: %d holders, %d waiters: %d data watches under the "
          "path (want %d)\n",
          NH, NWAIT, have, want);
   assert_int_equal(have, want);
-  assert_int_equal(watches_on(root, root), 0);
+  assert_int_equal(zkt_watches(root, root), 0);
   struct String_vector sv;
   assert_int_equal(zoo_get_children(raw, root, 0, &sv), ZOK);
   assert_int_equal(sv.count, NH + NWAIT);
@@ -343,7 +320,7 @@ static void test_fifo_one_wakeup(void **state) {
     char node[ZKLOCK__NODE_MAX];
     snprintf(node, sizeof node, "%s/%s", root, sv.data[i]);
     int expect = i < NH ? 2 : i < NH + NWAIT - 1 ? 1 : 0;
-    assert_int_equal(watches_on(root, node), expect);
+    assert_int_equal(zkt_watches(root, node), expect);
   }
   deallocate_String_vector(&sv);
   assert_int_equal(granted_count(w), 0);
