@@ -48,12 +48,21 @@ int zklock_election_new(zklock_client *c, const char *path, const char *id,
   return ZKLOCK_OK;
 }
 
+/* A lost lead is reported as such until resigned (as for locks). */
+static int lost(zklock_election *e) {
+  return zklock__lock_state(L(e)) == ZKLOCK_LOCK_LOST;
+}
+
 int zklock_election_campaign(zklock_election *e, int timeout_ms) {
+  if (lost(e))
+    return ZKLOCK_ELOST;
   return zklock__lock_acquire(L(e), 'x', timeout_ms);
 }
 
 int zklock_election_campaign_async(zklock_election *e, int timeout_ms,
                                    zklock_done_cb done, void *arg) {
+  if (lost(e))
+    return ZKLOCK_ELOST;
   return zklock__lock_acquire_async(L(e), 'x', timeout_ms, done, arg);
 }
 

@@ -57,9 +57,16 @@ int zklock_semaphore_new(zklock_client *c, const char *path, int permits,
   return ZKLOCK_OK;
 }
 
-/* A second lease on one handle is refused by the engine (ZKLOCK_EBUSY):
- * one node per handle keeps release unambiguous. */
+/* A lost lease is reported as such until released (as for locks); a
+ * second lease on one handle is refused by the engine (ZKLOCK_EBUSY): one
+ * node per handle keeps release unambiguous. */
+static int lost(zklock_semaphore *s) {
+  return zklock__lock_state(L(s)) == ZKLOCK_LOCK_LOST;
+}
+
 int zklock_semaphore_acquire(zklock_semaphore *s, int timeout_ms) {
+  if (lost(s))
+    return ZKLOCK_ELOST;
   if (zklock__lock_check(L(s)) == ZKLOCK_OK && L(s)->sub)
     return zklock__csem_acquire(L(s), timeout_ms);
   return zklock__lock_acquire(L(s), 's', timeout_ms);
@@ -67,6 +74,8 @@ int zklock_semaphore_acquire(zklock_semaphore *s, int timeout_ms) {
 
 int zklock_semaphore_acquire_async(zklock_semaphore *s, int timeout_ms,
                                    zklock_done_cb done, void *arg) {
+  if (lost(s))
+    return ZKLOCK_ELOST;
   if (zklock__lock_check(L(s)) == ZKLOCK_OK && L(s)->sub)
     return zklock__csem_acquire_async(L(s), timeout_ms, done, arg);
   return zklock__lock_acquire_async(L(s), 's', timeout_ms, done, arg);

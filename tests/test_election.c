@@ -195,6 +195,7 @@ static void test_observe_and_expiry(void **state) {
   assert_true(zklock_election_token(e[2]) > t1);
   /* the old leader may first see only a disconnect (UNCERTAIN) */
   assert_true(zkt_wait_for(is_lost, e[1], 10000));
+  assert_int_equal(zklock_election_campaign(e[1], 0), ZKLOCK_ELOST);
   assert_int_equal(zklock_election_resign(e[1]), ZKLOCK_ELOST);
   assert_int_equal(zklock_election_resign(e[2]), ZKLOCK_OK);
   expect_seen(&s, 5, "(none)");

@@ -107,6 +107,45 @@ static void test_busy_and_permits(void **state) {
   zkt_assert_empty(root);
 }
 
+static int is_lost(void *p) {
+  return zklock_semaphore_state(p) == ZKLOCK_LOCK_LOST;
+}
+
+/* A holder's session ends: its permit goes to the next waiter, and the
+ * handle says so until released. */
+static void test_lost_lease(void **state) {
+  (void)state;
+  char root[256];
+  zkt_root(root, sizeof root, "semlost");
+  zklock_client *a = zkt_client(2000), *b = zkt_client(0);
+  zklock_semaphore *sa, *sb;
+  assert_int_equal(zklock_semaphore_new(a, root, 1, &sa), ZKLOCK_OK);
+  assert_int_equal(zklock_semaphore_new(b, root, 1, &sb), ZKLOCK_OK);
+  assert_int_equal(zklock_semaphore_acquire(sa, 5000), ZKLOCK_OK);
+  int64_t ta = zklock_semaphore_token(sa);
+  atomic_int got = 0;
+  assert_int_equal(zklock_semaphore_acquire_async(sb, 15000, async_done, &got),
+                   ZKLOCK_OK);
+  assert_int_equal(zkt_nodes_settle(raw, root, 2), 2);
+  zkt_expire(a);
+  assert_true(zkt_wait_for(nonzero, &got, 15000));
+  assert_int_equal(atomic_load(&got), 1);
+  assert_true(zklock_semaphore_token(sb) > ta);
+  assert_true(zkt_wait_for(is_lost, sa, 10000));
+  assert_int_equal(zklock_semaphore_token(sa), -1);
+  assert_int_equal(zklock_semaphore_acquire(sa, 0), ZKLOCK_ELOST);
+  assert_int_equal(zklock_semaphore_release(sa), ZKLOCK_ELOST);
+  assert_int_equal(zklock_semaphore_acquire(sa, 0), ZKLOCK_EBUSY); /* full */
+  assert_int_equal(zklock_semaphore_release(sb), ZKLOCK_OK);
+  assert_int_equal(zklock_semaphore_acquire(sa, 5000), ZKLOCK_OK);
+  assert_int_equal(zklock_semaphore_release(sa), ZKLOCK_OK);
+  zklock_semaphore_free(sa);
+  zklock_semaphore_free(sb);
+  zklock_client_close(a);
+  zklock_client_close(b);
+  zkt_assert_empty(root);
+}
+
 /* ---- many sessions contending ---- */
 
 enum { NS = 8, TURNS = 40, PERMITS = 3, HOLD_MS = 25 };
@@ -218,29 +257,6 @@ static int has_children(void *p) {
 
 static int is_granted(void *p) { return atomic_load(&((waiter *)p)->granted); }
 
-/* Data watches per watched path under root, summed over the servers
- * (wchp: "/path" then one "\t0xsession" line per watching session). */
-static int watches_on(const char *root, const char *path) {
-  char hosts[512];
-  snprintf(hosts, sizeof hosts, "%s", zkt_hosts());
-  int n = 0, in = 0;
-  for (char *save, *hp = strtok_r(hosts, ",", &save); hp;
-       hp = strtok_r(NULL, ",", &save)) {
-    char *reply = zkt_4lw(hp, "wchp");
-    assert_non_null(reply);
-    for (char *s2, *line = strtok_r(reply, "\n", &s2); line;
-         line = strtok_r(NULL, "\n", &s2)) {
-      if (line[0] == '/')
-        in = path ? strcmp(line, path) == 0
-                  : strncmp(line, root, strlen(root)) == 0;
-      else if (in && strstr(line, "0x"))
-        n++;
-    }
-    free(reply);
-  }
-  return n;
-}
-
 static int name_cmp(const void *a, const void *b) {
   zklock__name x, y;
   zklock__name_parse(*(char *const *)a, &x);
@@ -290,13 +306,13 @@ static void test_fifo_one_wakeup(void **state) {
   for (int i = 0; i < 100 && have < want; i++) {
     if (i)
       zkt_sleep_ms(50);
-    have = watches_on(root, NULL);
+    have = zkt_watches(root, NULL);
   }
   printf("semaphore: %d holders, %d waiters: %d data watches under the "
          "path (want %d)\n",
          NH, NWAIT, have, want);
   assert_int_equal(have, want);
-  assert_int_equal(watches_on(root, root), 0);
+  assert_int_equal(zkt_watches(root, root), 0);
   struct String_vector sv;
   assert_int_equal(zoo_get_children(raw, root, 0, &sv), ZOK);
   assert_int_equal(sv.count, NH + NWAIT);
@@ -305,7 +321,7 @@ static void test_fifo_one_wakeup(void **state) {
     char node[ZKLOCK__NODE_MAX];
     snprintf(node, sizeof node, "%s/%s", root, sv.data[i]);
     int expect = i < NH ? 2 : i < NH + NWAIT - 1 ? 1 : 0;
-    assert_int_equal(watches_on(root, node), expect);
+    assert_int_equal(zkt_watches(root, node), expect);
   }
   deallocate_String_vector(&sv);
   assert_int_equal(granted_count(w), 0);
@@ -485,6 +501,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_permits),
       cmocka_unit_test(test_busy_and_permits),
+      cmocka_unit_test(test_lost_lease),
       cmocka_unit_test(test_contention),
       cmocka_unit_test(test_fifo_one_wakeup),
       cmocka_unit_test(test_profile_curator),

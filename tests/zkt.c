@@ -183,6 +183,29 @@ char *zkt_4lw(const char *hostport, const char *cmd) {
   return buf;
 }
 
+/* wchp output per server: "/path" then one "\t0xsession" line per
+ * watching session. */
+int zkt_watches(const char *root, const char *path) {
+  char hosts[512];
+  snprintf(hosts, sizeof hosts, "%s", zkt_hosts());
+  int n = 0, in = 0;
+  for (char *save, *hp = strtok_r(hosts, ",", &save); hp;
+       hp = strtok_r(NULL, ",", &save)) {
+    char *reply = zkt_4lw(hp, "wchp");
+    assert_non_null(reply);
+    for (char *s2, *line = strtok_r(reply, "\n", &s2); line;
+         line = strtok_r(NULL, "\n", &s2)) {
+      if (line[0] == '/')
+        in = path ? strcmp(line, path) == 0
+                  : strncmp(line, root, strlen(root)) == 0;
+      else if (in && strstr(line, "0x"))
+        n++;
+    }
+    free(reply);
+  }
+  return n;
+}
+
 int64_t zkt_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

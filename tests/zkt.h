@@ -44,6 +44,9 @@ void zkt_expire(zklock_client *c);
 zklock_client *zkt_client(int session_timeout_ms);
 /* Sends a four-letter word to one host:port; returns malloc'd reply. */
 char *zkt_4lw(const char *hostport, const char *cmd);
+/* Data watches (wchp, summed over the servers: one per watching session)
+ * on path, or with path NULL on every path that starts with root. */
+int zkt_watches(const char *root, const char *path);
 /* Starts this test binary again as a child with argv = {self, args...}:
  * fork+exec, because a plain fork of a process that already runs
  * ZooKeeper client threads can deadlock the child (getaddrinfo locks). */
