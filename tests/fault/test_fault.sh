@@ -77,7 +77,7 @@ run() {
 }
 
 kinds_default="mutex rwlock semaphore:3 multilock election async"
-kinds_default="$kinds_default mutex+curator rwlock+kazoo"
+kinds_default="$kinds_default mutex+curator rwlock+kazoo rwlock+curator"
 # One seed per kind (derived from FAULT_SEED, so still replayable): with
 # one schedule for all, every short run would see the same few faults.
 kseed=$seed
