@@ -204,28 +204,6 @@ static void test_downgrade(void **state) {
   zkt_assert_empty(root);
 }
 
-/* wchp: count watchers of each path under root. */
-static int watchers_of(const char *root, const char *path) {
-  char hosts[512];
-  snprintf(hosts, sizeof hosts, "%s", zkt_hosts());
-  int n = 0, cur = 0;
-  for (char *save, *hp = strtok_r(hosts, ",", &save); hp;
-       hp = strtok_r(NULL, ",", &save)) {
-    char *reply = zkt_4lw(hp, "wchp");
-    assert_non_null(reply);
-    for (char *s2, *line = strtok_r(reply, "\n", &s2); line;
-         line = strtok_r(NULL, "\n", &s2)) {
-      if (line[0] == '/')
-        cur = path ? strcmp(line, path) == 0
-                   : strncmp(line, root, strlen(root)) == 0;
-      else if (cur && strstr(line, "0x"))
-        n++;
-    }
-    free(reply);
-  }
-  return n;
-}
-
 /* Queue r r w r r w r behind a writer: each waiter holds exactly one watch,
  * on the nearest node it must wait for. */
 static void test_herd_mixed(void **state) {
@@ -244,17 +222,17 @@ static void test_herd_mixed(void **state) {
   for (int i = 0; i < 100 && nwatch < N + 1; i++) {
     if (i)
       zkt_sleep_ms(50);
-    nwatch = watchers_of(root, NULL);
+    nwatch = zkt_watches(root, NULL);
   }
   assert_int_equal(nwatch, N + 1);
   const char *w0n = zklock_rwlock_node(w0.l);
-  assert_int_equal(watchers_of(root, w0n), 3); /* r0, r1 and itself */
-  assert_int_equal(watchers_of(root, zklock_rwlock_node(h[1].l)), 1); /* w2 */
-  assert_int_equal(watchers_of(root, zklock_rwlock_node(h[2].l)),
+  assert_int_equal(zkt_watches(root, w0n), 3); /* r0, r1 and itself */
+  assert_int_equal(zkt_watches(root, zklock_rwlock_node(h[1].l)), 1); /* w2 */
+  assert_int_equal(zkt_watches(root, zklock_rwlock_node(h[2].l)),
                    2); /* r3 r4 */
-  assert_int_equal(watchers_of(root, zklock_rwlock_node(h[4].l)), 1); /* w5 */
-  assert_int_equal(watchers_of(root, zklock_rwlock_node(h[5].l)), 1); /* r6 */
-  assert_int_equal(watchers_of(root, root), 0); /* never the parent */
+  assert_int_equal(zkt_watches(root, zklock_rwlock_node(h[4].l)), 1); /* w5 */
+  assert_int_equal(zkt_watches(root, zklock_rwlock_node(h[5].l)), 1); /* r6 */
+  assert_int_equal(zkt_watches(root, root), 0); /* never the parent */
   /* release in turn: w0 lets r0 r1 in, together, and nobody else */
   atomic_store(&w0.release, 1);
   assert_true(zkt_wait_for(is_done, &h[0], 5000));
