@@ -101,3 +101,17 @@ int zklock_mutex_fenced_multi(zklock_mutex *m, int n, const zoo_op_t *ops,
 }
 
 void zklock_mutex_free(zklock_mutex *m) { zklock__lock_free(L(m)); }
+
+/* ---- the rule ---- */
+
+/* An exclusive node (mutex, writer) outlasts every earlier node of either
+ * kind. It watches only the nearest: when that one goes it lists again,
+ * unless it was the only one ahead. Keeping more of the listing would
+ * never spare a request, and costs memory per waiter for the whole wait. */
+void zklock__rule_exclusive(const zklock__qent *q, int n, int me, int *idx,
+                            zklock__verdict *v) {
+  zklock__rule_ahead(q, n, me, "xr", idx, &v->total);
+  v->grant = v->total == 0;
+  v->mode = ZKLOCK__W_CHAIN;
+  v->nwatch = v->total > 0 ? 1 : 0;
+}

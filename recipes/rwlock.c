@@ -172,3 +172,16 @@ int zklock_rwlock_fenced_multi(zklock_rwlock *l, int n, const zoo_op_t *ops,
 }
 
 void zklock_rwlock_free(zklock_rwlock *l) { zklock__lock_free(L(l)); }
+
+/* ---- the rule ----
+ * A writer follows the exclusive rule (recipes/mutex.c). A reader outlasts
+ * every earlier writer, nearest first, and keeps them all: it passes a
+ * writer whose data carries the read mark (a downgrade) and must then
+ * still see the older ones. Readers never wait for readers. */
+void zklock__rule_reader(const zklock__qent *q, int n, int me, int *idx,
+                         zklock__verdict *v) {
+  zklock__rule_ahead(q, n, me, "x", idx, &v->total);
+  v->grant = v->total == 0;
+  v->mode = ZKLOCK__W_CHAIN;
+  v->nwatch = v->total;
+}

@@ -104,3 +104,38 @@ void zklock_semaphore_free(zklock_semaphore *s) {
   zklock__lock_free(L(s)); /* ends an attempt, which lets go of sub */
   zklock__lock_free(sub);
 }
+
+/* ---- the rule ----
+ * At most `permits` nodes have fewer than `permits` nodes ahead of them,
+ * and a node's set of nodes ahead only shrinks (new ones sort after it):
+ * so granting exactly those keeps at most `permits` holders. The first
+ * waiter (exactly `permits` ahead, all holders or about to be) watches
+ * them all: any one leaving frees its permit. Every later waiter watches
+ * only its predecessor, a waiter, which marks its node when it becomes a
+ * holder: a release wakes one waiter and nobody lists on every release. */
+void zklock__rule_semaphore(const zklock__qent *q, int n, int me, int permits,
+                            int *idx, zklock__verdict *v) {
+  zklock__rule_ahead(q, n, me, "s", idx, &v->total);
+  v->grant = v->total < permits;
+  v->mode = v->total == permits ? ZKLOCK__W_ANY : ZKLOCK__W_TURN;
+  v->nwatch = v->grant ? 0 : v->mode == ZKLOCK__W_ANY ? v->total : 1;
+}
+
+/* A lease marks its node on grant if it waited, or if the granting listing
+ * shows a node behind it. That later node may have listed first, seen us
+ * as a waiter and be watching us for the mark: without it, it would wait
+ * beside a free permit until we release. No node behind us in our listing
+ * means none listed before it: a node created after our listing sees us
+ * with fewer than `permits` ahead (sets ahead only shrink), so it either
+ * holds or is the first waiter watching the holders. (Reads on a follower
+ * are no exception: the follower applies commits in zxid order, and the
+ * later node's own read saw its create.) */
+int zklock__rule_semaphore_mark(const zklock__qent *q, int n, int me,
+                                int waited) {
+  if (waited)
+    return 1;
+  for (int i = 0; i < n; i++)
+    if (i != me && zklock__seq_dist(q[i].seq, q[me].seq) > 0)
+      return 1;
+  return 0;
+}

@@ -536,8 +536,7 @@ static void own_watch_done(int rc, const char *v, int vlen,
     if (rc == ZNONODE) {
       zklock__held_set(c, h, ZKLOCK_LOCK_LOST, &q);
     } else if (rc == ZOK && !h->revoke && v &&
-               (memmem(v, (size_t)vlen, ZKLOCK__MARK_REVOKE,
-                       strlen(ZKLOCK__MARK_REVOKE)) ||
+               (zklock__mark_has(v, vlen, ZKLOCK__MARK_REVOKE) ||
                 (c->compat == ZKLOCK_COMPAT_CURATOR &&
                  zklock__curator_is_revoke(v, vlen)))) {
       /* someone asked us to let go; the hold stays until we unlock */

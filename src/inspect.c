@@ -15,16 +15,6 @@ typedef struct {
   struct Stat st;
 } node_read;
 
-/* 1 if a line of v is the downgrade mark. */
-static int read_mark(const char *v, int vlen) {
-  size_t m = strlen(ZKLOCK__MARK_READ);
-  for (int i = 0; v && i + (int)m <= vlen; i++)
-    if ((i == 0 || v[i - 1] == '\n') &&
-        memcmp(v + i, ZKLOCK__MARK_READ, m) == 0)
-      return 1;
-  return 0;
-}
-
 static void owner_done(int rc, const char *v, int vlen, const struct Stat *st,
                        const void *data) {
   node_read *r = (node_read *)data;
@@ -35,7 +25,7 @@ static void owner_done(int rc, const char *v, int vlen, const struct Stat *st,
     r->st = *st;
   /* Looked up in the whole value: the copy below may be cut short. A data
    * version alone cannot tell, since a revocation request writes too. */
-  r->reader = rc == ZOK && read_mark(v, vlen);
+  r->reader = rc == ZOK && zklock__mark_has(v, vlen, ZKLOCK__MARK_READ);
   if (rc == ZOK && v && vlen > 0) {
     size_t n = (size_t)vlen < sizeof r->ni->owner - 1 ? (size_t)vlen
                                                       : sizeof r->ni->owner - 1;
@@ -174,7 +164,7 @@ int zklock_queue_list(zklock_client *c, const char *path,
     ni->ctime_ms = r->st.ctime;
     ni->owner_session = r->st.ephemeralOwner;
     /* the read mark on a writer's node: it downgraded */
-    ni->holder = strstr(ni->owner, ZKLOCK__MARK_READ) ? 'r' : 0;
+    ni->holder = r->reader ? 'r' : 0;
     snprintf(ni->library, sizeof ni->library, "zklock");
     k++;
   }
@@ -183,21 +173,29 @@ int zklock_queue_list(zklock_client *c, const char *path,
   /* Sort by distance from one live node: wrap-safe while the queue spans
    * less than 2^31 sequence numbers. */
   qsort(v, (size_t)k, sizeof *v, info_cmp);
-  /* A writer holds when first; a reader (or downgraded writer) holds when
-   * no writer is ahead of it. */
-  int writer_seen = 0;
+  /* Who holds is the recipes' rule (recipes/rules.c). */
+  zklock__qent *qv = malloc(sizeof *qv * (size_t)(k + 1));
+  int *hold = malloc(sizeof *hold * (size_t)(k + 1));
+  if (!qv || !hold) {
+    free(qv);
+    free(hold);
+    rc = ZKLOCK_ENOMEM;
+    goto done;
+  }
   for (int i = 0; i < k; i++) {
     zklock__name nm;
     zklock__name_parse(v[i].name, &nm);
     v[i].seq = nm.seq;
-    int reader = v[i].kind == 'r' || v[i].holder == 'r';
-    v[i].holder = reader ? !writer_seen : i == 0;
-    writer_seen |= !reader;
-    if (v[i].kind == 's') { /* a semaphore: the first `permits` hold */
+    qv[i] = (zklock__qent){
+        .kind = v[i].kind, .marked = v[i].holder == 'r', .seq = nm.seq};
+    if (v[i].kind == 's')
       v[i].permits = permits;
-      v[i].holder = i < permits;
-    }
   }
+  zklock__rule_holders(qv, k, permits, hold);
+  for (int i = 0; i < k; i++)
+    v[i].holder = hold[i];
+  free(qv);
+  free(hold);
   memcpy(v + k, foreign, sizeof *v * (size_t)nforeign);
   *out = v;
   *n = k + nforeign;

@@ -147,3 +147,31 @@ int zklock__guid(char out[ZKLOCK__GUID_LEN + 1]) {
   out[ZKLOCK__GUID_LEN] = '\0';
   return 0;
 }
+
+/* The nodes of the given kinds ahead of q[me] (idx, *k of them), nearest
+ * (largest negative distance) first: insertion, as listings are short
+ * next to the round trip that fetched them. */
+void zklock__rule_ahead(const zklock__qent *q, int n, int me, const char *kinds,
+                        int *idx, int *k) {
+  *k = 0;
+  for (int i = 0; i < n; i++) {
+    int32_t d = zklock__seq_dist(q[i].seq, q[me].seq);
+    if (i == me || d >= 0 || !strchr(kinds, q[i].kind))
+      continue;
+    int j = (*k)++;
+    while (j > 0 && zklock__seq_dist(q[idx[j - 1]].seq, q[me].seq) < d) {
+      idx[j] = idx[j - 1];
+      j--;
+    }
+    idx[j] = i;
+  }
+}
+
+
+int zklock__mark_has(const char *v, int vlen, const char *mark) {
+  size_t m = strlen(mark);
+  for (int i = 0; v && i + (int)m <= vlen; i++)
+    if ((i == 0 || v[i - 1] == '\n') && memcmp(v + i, mark, m) == 0)
+      return 1;
+  return 0;
+}

@@ -26,12 +26,8 @@
 
 enum { S_CONN = 1, S_ENQ, S_RECOVER, S_RECGET, S_LIST, S_WATCH, S_WAIT };
 
-/* How the watched nodes end a wait. */
-enum {
-  W_CHAIN, /* outlast wn[widx], nearest first; may pass readers' marks */
-  W_ANY,   /* semaphore first waiter: any holder leaving frees a permit */
-  W_TURN   /* semaphore later waiter: predecessor gone or promoted */
-};
+/* How the watched nodes end a wait: the rule's mode (ZKLOCK__W_*). */
+enum { W_CHAIN = ZKLOCK__W_CHAIN, W_ANY = ZKLOCK__W_ANY, W_TURN = ZKLOCK__W_TURN };
 
 struct zklock__att {
   zklock__att *next, *prev; /* c->atts */
@@ -74,14 +70,6 @@ typedef struct {
 
 static int conn_lost(int zrc) {
   return zrc == ZCONNECTIONLOSS || zrc == ZOPERATIONTIMEOUT;
-}
-
-static int has_mark(const char *v, int vlen, const char *mark) {
-  size_t m = strlen(mark);
-  for (int i = 0; v && i + (int)m <= vlen; i++)
-    if ((i == 0 || v[i - 1] == '\n') && memcmp(v + i, mark, m) == 0)
-      return 1;
-  return 0;
 }
 
 /* ---- timers: a binary heap of acquisitions by wake-up time ---- */
@@ -702,11 +690,6 @@ typedef struct {
   const char *name;
 } cand;
 
-static int cand_cmp(const void *x, const void *y) {
-  int32_t a = ((const cand *)x)->dist, b = ((const cand *)y)->dist;
-  return (a < b) - (a > b); /* nearest (largest negative distance) first */
-}
-
 /* A writer watches only the nearest node and, when it goes, lists again
  * unless it was the only node ahead (then nothing can be ahead any more):
  * keeping more of the listing would never spare a request, and would cost
@@ -792,6 +775,44 @@ static void evaluate_compat(zklock__att *a, const struct String_vector *sv,
     watch_nodes(a, q);
 }
 
+/* Native profile: the listing as the recipe rules see it (recipes/), our
+ * own node at *me. Nodes of another kind family (a lock's x/r next to a
+ * semaphore's s) or of another library are never ignored: that would let
+ * two lock protocols hold one path at once. -1: foreign nodes. */
+static int native_queue(zklock__att *a, const struct String_vector *sv,
+                        const char *mine, zklock__qent *qv, const char **names,
+                        int *nq, int *me) {
+  zklock__lock *l = a->l;
+  zklock__name my, nm;
+  *nq = 0;
+  *me = -1;
+  if (zklock__name_parse(mine, &my))
+    return -1;
+  for (int i = 0; i < sv->count; i++) {
+    const char *name = sv->data[i];
+    if (zklock__name_parse(name, &nm) || (nm.kind == 's') != (a->kind == 's'))
+      return -1;
+    if (strcmp(nm.guid, my.guid) == 0 && strcmp(name, mine) != 0) {
+      /* A second node of ours: a lost create that did land after all.
+       * It would block everyone behind it until our session ends. */
+      char dup[ZKLOCK__NODE_MAX];
+      snprintf(dup, sizeof dup, "%s/%s", l->path, name);
+      zklock__bg_delete(a->c, dup, NULL);
+      continue;
+    }
+    if (strcmp(name, mine) == 0)
+      *me = *nq;
+    qv[*nq] = (zklock__qent){.kind = nm.kind, .seq = nm.seq};
+    names[(*nq)++] = name;
+  }
+  if (*me < 0) { /* not listed (cannot happen after our create): add it */
+    *me = *nq;
+    qv[*nq] = (zklock__qent){.kind = my.kind, .seq = my.seq};
+    names[(*nq)++] = mine;
+  }
+  return 0;
+}
+
 static void evaluate(zklock__att *a, const struct String_vector *sv,
                      zklock__cbq *q) {
   zklock__lock *l = a->l;
@@ -799,92 +820,48 @@ static void evaluate(zklock__att *a, const struct String_vector *sv,
     evaluate_compat(a, sv, q);
     return;
   }
-  const char *mine = strrchr(a->node, '/') + 1;
-  zklock__name me, nm;
-  if (zklock__name_parse(mine, &me)) {
-    finish(a, ZKLOCK_EZK, q);
-    return;
+  size_t cap = (size_t)sv->count + 1;
+  zklock__qent *qv = malloc(sizeof *qv * cap);
+  const char **names = malloc(sizeof *names * cap);
+  int *idx = malloc(sizeof *idx * cap);
+  cand *cv = malloc(sizeof *cv * cap);
+  int nq, me, rc = ZKLOCK_OK;
+  zklock__verdict v = {0};
+  if (!qv || !names || !idx || !cv)
+    rc = ZKLOCK_ENOMEM;
+  else if (native_queue(a, sv, strrchr(a->node, '/') + 1, qv, names, &nq, &me))
+    rc = ZKLOCK_EFOREIGN;
+  else
+    zklock__rule_outlast(qv, nq, me, l->permits, idx, &v);
+  int mark = rc == ZKLOCK_OK && v.grant && a->kind == 's' &&
+             zklock__rule_semaphore_mark(qv, nq, me, a->waited);
+  /* A try reader probes the writers ahead (no watch): one may have
+   * downgraded. Every other try ends here when it must wait. */
+  int busy = !v.grant && a->try_only && a->kind != 'r';
+  if (rc == ZKLOCK_OK && !v.grant && !busy) {
+    for (int i = 0; i < v.nwatch; i++)
+      cv[i].name = names[idx[i]];
+    if (a->kind == 's')
+      a->waited = 1;
+    if (set_waits(a, cv, v.nwatch, v.total,
+                  v.mode))
+      rc = ZKLOCK_ENOMEM;
   }
-  cand *cv = malloc(sizeof *cv * (size_t)(sv->count + 1));
-  if (!cv) {
-    finish(a, ZKLOCK_ENOMEM, q);
-    return;
-  }
-  int k = 0, foreign = 0;
-  for (int i = 0; i < sv->count; i++) {
-    const char *name = sv->data[i];
-    if (zklock__name_parse(name, &nm) || (nm.kind == 's') != (a->kind == 's')) {
-      foreign = 1;
-      continue;
-    }
-    if (strcmp(nm.guid, me.guid) == 0) {
-      /* A second node of ours: a lost create that did land after all.
-       * It would block everyone behind it until our session ends. */
-      if (strcmp(name, mine) != 0) {
-        char dup[ZKLOCK__NODE_MAX];
-        snprintf(dup, sizeof dup, "%s/%s", l->path, name);
-        zklock__bg_delete(a->c, dup, NULL);
-      }
-      continue;
-    }
-    int32_t d = zklock__seq_dist(nm.seq, me.seq);
-    if (d >= 0 || (a->kind == 'r' && nm.kind != 'x'))
-      continue;
-    cv[k].dist = d;
-    cv[k].name = name;
-    k++;
-  }
-  if (foreign) {
-    free(cv);
-    finish(a, ZKLOCK_EFOREIGN, q);
-    return;
-  }
-  qsort(cv, (size_t)k, sizeof *cv, cand_cmp);
-  int rc = 0;
-  if (a->kind == 's') {
-    /* Semaphore. At most `permits` nodes have fewer than `permits` nodes
-     * ahead of them, and a node's set of nodes ahead only shrinks (new
-     * ones sort after it): so granting exactly those keeps at most
-     * `permits` holders. The first waiter (exactly `permits` ahead, all
-     * holders or about to be) watches them all: any one leaving frees
-     * its permit. Every later waiter watches only its predecessor, a
-     * waiter, which marks its node when it becomes a holder (grant()):
-     * a release wakes one waiter and nobody lists on every release. */
-    if (k < l->permits) {
-      free(cv);
-      grant(a, q);
-      return;
-    }
-    if (a->try_only) {
-      free(cv);
-      finish(a, ZKLOCK_EBUSY, q);
-      return;
-    }
-    a->waited = 1;
-    rc = k == l->permits ? set_waits(a, cv, k, k, W_ANY)
-                         : set_waits(a, cv, 1, k, W_TURN);
-  } else {
-    if (k == 0) {
-      free(cv);
-      grant(a, q);
-      return;
-    }
-    if (a->try_only && a->kind == 'x') {
-      free(cv);
-      finish(a, ZKLOCK_EBUSY, q);
-      return;
-    }
-    /* Only writers' lists are cut: a reader may pass downgraded writers
-     * and must then still see every older writer it listed. A try reader
-     * probes them (no watch) the same way. */
-    rc = set_waits(a, cv, a->kind == 'x' && k > KEEP ? KEEP : k, k, W_CHAIN);
-  }
+  free(qv);
+  free(names);
+  free(idx);
   free(cv);
-  if (rc) {
-    finish(a, ZKLOCK_ENOMEM, q);
-    return;
+  if (rc)
+    finish(a, rc, q);
+  else if (v.grant) {
+    if (mark)
+      a->waited = 1;
+    grant(a, q);
   }
-  watch_nodes(a, q);
+  else if (busy)
+    finish(a, ZKLOCK_EBUSY, q);
+  else
+    watch_nodes(a, q);
 }
 
 static void wget_done(int rc, const char *v, int vlen, const struct Stat *st,
@@ -957,7 +934,7 @@ static void wget_done(int rc, const char *v, int vlen, const struct Stat *st,
         a->state = S_WAIT;
     } else if (a->wmode == W_CHAIN && a->kind == 'r' &&
                c->compat == ZKLOCK_COMPAT_NATIVE &&
-               has_mark(v, vlen, ZKLOCK__MARK_READ)) {
+               zklock__mark_has(v, vlen, ZKLOCK__MARK_READ)) {
       /* a writer that downgraded: readers share with it, next one */
       disarm(a);
       if (++a->widx == a->nw)

@@ -43,15 +43,6 @@ static void set_done(int rc, const struct Stat *st, const void *data) {
   zklock__void_done(rc, data);
 }
 
-/* 1 if mark starts a line of v. */
-static int has_line(const char *v, int len, const char *mark) {
-  size_t m = strlen(mark);
-  for (int i = 0; i + (int)m <= len; i++)
-    if ((i == 0 || v[i - 1] == '\n') && memcmp(v + i, mark, m) == 0)
-      return 1;
-  return 0;
-}
-
 /* Mutex held. The name of the node that holds path exclusively into
  * name: ZKLOCK_OK, ZKLOCK_ENOTHELD (no lock node, or readers hold it) or
  * ZKLOCK_EINVAL (a semaphore: its holders cannot be told apart). */
@@ -123,7 +114,7 @@ static int revoke_round(zklock_client *c, zhandle_t *zh, zklock__op *op,
     free(g.data);
     return zklock__zk_err(g.rc);
   }
-  if (has_line(g.data, g.len, ZKLOCK__MARK_REVOKE)) {
+  if (zklock__mark_has(g.data, g.len, ZKLOCK__MARK_REVOKE)) {
     free(g.data);
     return ZKLOCK_OK; /* already asked */
   }

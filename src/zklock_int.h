@@ -279,6 +279,64 @@ void zklock__listeners_event(zklock_client *c, int type, int state,
                              const char *path, zklock__cbq *q);
 void zklock__listener_run(zklock_client *c, zklock__cb *cb);
 
+/* ---- recipe rules (recipes/) ----
+ * Pure functions of one listing, asked by the engine (who must outlast
+ * what, how the wait ends), by zklock_queue_list and revoke (who holds),
+ * and by the model checker (tests/model). q[0..n-1] are the listed nodes
+ * of the caller's recipe family, in any order; only seq and kind count. */
+typedef struct zklock__qent {
+  char kind;   /* 'x' (exclusive/writer), 'r' (reader), 's' (lease) */
+  int marked;  /* a writer's read mark (it downgraded); who-holds only */
+  int32_t seq; /* sequence number */
+} zklock__qent;
+
+/* How the watched nodes end a wait. */
+enum {
+  ZKLOCK__W_CHAIN = 1, /* outlast idx[0], nearest first; when the last of
+                          `total` goes, nothing is ahead any more. A reader
+                          passes a writer whose data has the read mark. */
+  ZKLOCK__W_ANY,       /* first semaphore waiter: any one leaving frees a
+                          permit */
+  ZKLOCK__W_TURN       /* later semaphore waiter: the predecessor's delete
+                          or turn mark sends us to list again */
+};
+
+typedef struct zklock__verdict {
+  int grant; /* 1: holds now */
+  int mode;  /* ZKLOCK__W_*, when not granted */
+  int total; /* conflicting nodes ahead */
+  int nwatch; /* how many of idx (nearest first) to watch */
+} zklock__verdict;
+
+/* idx (room for n) gets the conflicting nodes ahead of q[me], nearest
+ * first. */
+void zklock__rule_exclusive(const zklock__qent *q, int n, int me, int *idx,
+                            zklock__verdict *v);              /* mutex.c */
+void zklock__rule_reader(const zklock__qent *q, int n, int me, int *idx,
+                         zklock__verdict *v);                 /* rwlock.c */
+void zklock__rule_semaphore(const zklock__qent *q, int n, int me, int permits,
+                            int *idx, zklock__verdict *v);    /* semaphore.c */
+/* 1 if a lease granted now must set its turn mark: it waited, or the
+ * listing that granted it shows a node behind it (which may have listed
+ * first and be watching it for the mark). */
+int zklock__rule_semaphore_mark(const zklock__qent *q, int n, int me,
+                                int waited);
+/* The nodes of the given kinds ("xr", ...) ahead of q[me] into idx, *k of
+ * them, nearest first (src/names.c). */
+void zklock__rule_ahead(const zklock__qent *q, int n, int me, const char *kinds,
+                        int *idx, int *k);
+/* recipes/rules.c: dispatches on q[me].kind ('x', 'r', 's'). */
+void zklock__rule_outlast(const zklock__qent *q, int n, int me, int permits,
+                          int *idx, zklock__verdict *v);
+/* recipes/rules.c. Who holds: holder[i] = 1 for every q[i] that holds
+ * now; q sorted oldest first. A writer holds when first, a reader or downgraded writer while
+ * no writer is ahead, a lease while fewer than permits are ahead. */
+void zklock__rule_holders(const zklock__qent *q, int n, int permits,
+                          int *holder);
+/* 1 if node data v (vlen bytes) has mark (a whole line, e.g.
+ * ZKLOCK__MARK_READ). The one parser of marks (src/names.c). */
+int zklock__mark_has(const char *v, int vlen, const char *mark);
+
 /* ---- the engine (src/queue.c) ----
  * Every acquisition is a state machine driven only by ZooKeeper
  * completions, watch events and the service thread's timers; nothing in
