@@ -108,6 +108,20 @@ int zklock_multilock_lock(zklock_multilock *ml, int timeout_ms) {
       return rc;
     }
   }
+  /* A member taken earlier may have gone while we waited for a later one
+   * (deleted by someone, or its session expired while the process was
+   * paused: the last grant can even come from an event read before the
+   * expiry is known). OK means every member is held on the current
+   * session now, as the server says; otherwise none is. */
+  int64_t vdeadline = deadline >= 0    ? deadline
+                      : timeout_ms == 0 ? zklock__now_ms() + ZKLOCK_TRY_WAIT_MS
+                                        : -1;
+  int rc = zklock__locks_verify((zklock__lock *const *)ml->m, ml->n, vdeadline);
+  if (rc) {
+    release_upto(ml, ml->n);
+    /* a try that got no answer cannot say it timed out */
+    return rc == ZKLOCK_ETIMEDOUT && timeout_ms == 0 ? ZKLOCK_ECONNLOSS : rc;
+  }
   ml->held = 1;
   return ZKLOCK_OK;
 }

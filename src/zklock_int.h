@@ -391,6 +391,14 @@ int zklock__lock_downgrade(zklock__lock *l);
 int zklock__lock_cancel(zklock__lock *l);
 int zklock__lock_fenced_multi(zklock__lock *l, int n, const zoo_op_t *ops,
                               zoo_op_result_t *results);
+/* Blocking: ZKLOCK_OK only if the server confirms, in one multi of
+ * check ops, that every node held by ls[0..n-1] (handles of one client)
+ * exists on the current session at that moment; ZKLOCK_ELOST if one is
+ * gone or the session is. Without an answer it asks again once
+ * reconnected, until deadline (monotonic ms, <0 none: ETIMEDOUT). For
+ * recipes that compose several holds: a grant may come from an event the
+ * client reads before it learns that its session ended. */
+int zklock__locks_verify(zklock__lock *const *ls, int n, int64_t deadline);
 /* Queries; NULL-safe (-1, UNLOCKED, NULL). */
 int64_t zklock__lock_token(const zklock__lock *l);
 int zklock__lock_state(const zklock__lock *l);

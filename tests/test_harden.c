@@ -121,9 +121,157 @@ static void test_sem_waiter_beside_free_permit(void **state) {
   zkt_assert_empty(root);
 }
 
-int main(void) {
+
+/* The node of c's handle queued or held at path: the one whose owner
+ * session is sid. */
+static int node_of_session(zklock_client *c, const char *path, int64_t sid,
+                           char *out, size_t len) {
+  zklock_node_info *v = NULL;
+  int n = 0, found = 0;
+  if (zklock_queue_list(c, path, &v, &n) == ZKLOCK_OK)
+    for (int i = 0; i < n && !found; i++)
+      if (v[i].owner_session == sid) {
+        snprintf(out, len, "%s/%s", path, v[i].name);
+        found = 1;
+      }
+  free(v);
+  return found;
+}
+
+typedef struct {
+  zklock_multilock *ml;
+  int timeout_ms;
+  atomic_int rc; /* 1: OK */
+  atomic_int done;
+} ml_call;
+
+static void *ml_thread(void *p) {
+  ml_call *m = p;
+  int rc = zklock_multilock_lock(m->ml, m->timeout_ms);
+  atomic_store(&m->rc, rc == ZKLOCK_OK ? 1 : rc);
+  atomic_store(&m->done, 1);
+  return NULL;
+}
+
+static int ml_done(void *p) { return atomic_load(&((ml_call *)p)->done); }
+
+/* Bug 1 (a). While the multi-lock waits at B, another session deletes its
+ * node at A. The call must not return OK: A is free, another client can
+ * take it. */
+static void test_multilock_member_deleted(void **state) {
+  (void)state;
+  char ra[256], rb[256], na[600];
+  zkt_root(ra, sizeof ra, "mla");
+  zkt_root(rb, sizeof rb, "mlb");
+  const char *paths[] = {ra, rb};
+  zklock_client *c = zkt_client(0), *o = zkt_client(0);
+  zklock_multilock *ml;
+  zklock_mutex *ob, *oa;
+  assert_int_equal(zklock_multilock_new(c, paths, 2, &ml), ZKLOCK_OK);
+  assert_int_equal(zklock_mutex_new(o, rb, &ob), ZKLOCK_OK);
+  assert_int_equal(zklock_mutex_new(o, ra, &oa), ZKLOCK_OK);
+  assert_int_equal(zklock_mutex_lock(ob, 5000), ZKLOCK_OK);
+  ml_call m = {.ml = ml, .timeout_ms = 20000};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, ml_thread, &m), 0);
+  queued_arg qa = {o, rb, 2};
+  assert_true(zkt_wait_for(queued, &qa, 10000)); /* A held, queued at B */
+  assert_true(node_of_session(o, ra, zklock_client_session_id(c), na,
+                              sizeof na));
+  assert_int_equal(zoo_delete(raw, na, -1), ZOK);
+  assert_int_equal(zklock_mutex_unlock(ob), ZKLOCK_OK);
+  assert_true(zkt_wait_for(ml_done, &m, 25000));
+  pthread_join(t, NULL);
+  assert_int_equal(atomic_load(&m.rc), ZKLOCK_ELOST);
+  assert_int_equal(zklock_multilock_token(ml, 0), -1);
+  assert_int_equal(zklock_multilock_unlock(ml), ZKLOCK_ENOTHELD);
+  /* nothing of the multi-lock is left: A and B are free */
+  assert_int_equal(zklock_mutex_trylock(oa), ZKLOCK_OK);
+  assert_int_equal(zklock_mutex_trylock(ob), ZKLOCK_OK);
+  zklock_mutex_unlock(oa);
+  zklock_mutex_unlock(ob);
+  zklock_multilock_free(ml);
+  zklock_mutex_free(oa);
+  zklock_mutex_free(ob);
+  zklock_client_close(c);
+  zklock_client_close(o);
+  zkt_assert_empty(ra);
+  zkt_assert_empty(rb);
+}
+
+/* Child of test_multilock_paused: a multi-lock on argv[2], argv[3] with a
+ * short session; exits with -rc. */
+static int ml_child(char **argv) {
+  zklock_client *c = zkt_client(2000);
+  zklock_multilock *ml;
+  const char *paths[] = {argv[2], argv[3]};
+  if (!c || zklock_multilock_new(c, paths, 2, &ml))
+    return 100;
+  int rc = zklock_multilock_lock(ml, 60000);
+  /* OK must mean both are held: say so by the tokens too */
+  if (rc == ZKLOCK_OK && (zklock_multilock_token(ml, 0) < 0 ||
+                          zklock_multilock_token(ml, 1) < 0))
+    rc = 101;
+  zklock_multilock_free(ml);
+  zklock_client_close(c);
+  return rc == 101 ? 101 : -rc;
+}
+
+/* Bug 1 (b). The process is paused (SIGSTOP) past its session timeout
+ * while queued at B; B is let go, another client takes A, the process
+ * resumes: its multi-lock must not return OK. The grant at B comes from
+ * an event the client reads before it learns that its session is gone,
+ * so only the server can say whether the members are still held. */
+static void test_multilock_paused(void **state) {
+  (void)state;
+  char ra[256], rb[256];
+  zkt_root(ra, sizeof ra, "mlpa");
+  zkt_root(rb, sizeof rb, "mlpb");
+  zklock_client *o = zkt_client(0);
+  zklock_mutex *ob, *oa;
+  assert_int_equal(zklock_mutex_new(o, rb, &ob), ZKLOCK_OK);
+  assert_int_equal(zklock_mutex_new(o, ra, &oa), ZKLOCK_OK);
+  assert_int_equal(zklock_mutex_lock(ob, 5000), ZKLOCK_OK);
+  const char *args[] = {"ml-child", ra, rb, NULL};
+  pid_t pid = zkt_spawn_self(args);
+  assert_true(pid > 0);
+  queued_arg qa = {o, rb, 2}, qa1 = {o, ra, 1};
+  int ok = zkt_wait_for(queued, &qa, 20000) && zkt_wait_for(queued, &qa1, 5000);
+  kill(pid, SIGSTOP);
+  /* B is let go while the child sleeps: the NodeDeleted that lets it in
+   * waits in its socket. Then its session expires (its node at A goes)
+   * and another client takes A. */
+  ok = ok && zklock_mutex_unlock(ob) == ZKLOCK_OK;
+  qa1.want = 0;
+  ok = ok && zkt_wait_for(queued, &qa1, 30000);
+  ok = ok && zklock_mutex_trylock(oa) == ZKLOCK_OK;
+  if (!ok)
+    kill(pid, SIGKILL); /* never leave the child behind */
+  kill(pid, SIGCONT);
+  int st = zkt_wait_exit(pid);
+  assert_true(ok);
+  assert_int_not_equal(st, 0);  /* OK without A */
+  assert_int_not_equal(st, 101); /* OK with a lost member */
+  assert_int_equal(st, -ZKLOCK_ELOST);
+  /* A still ours, nothing of the child's left at B */
+  assert_int_equal(zklock_mutex_state(oa), ZKLOCK_LOCK_HELD);
+  qa.want = 0;
+  assert_true(zkt_wait_for(queued, &qa, 10000));
+  zklock_mutex_unlock(oa);
+  zklock_mutex_free(oa);
+  zklock_mutex_free(ob);
+  zklock_client_close(o);
+  zkt_assert_empty(ra);
+  zkt_assert_empty(rb);
+}
+
+int main(int argc, char **argv) {
+  if (argc > 3 && strcmp(argv[1], "ml-child") == 0)
+    return ml_child(argv);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sem_waiter_beside_free_permit),
+      cmocka_unit_test(test_multilock_member_deleted),
+      cmocka_unit_test(test_multilock_paused),
   };
   return cmocka_run_group_tests(tests, zkt_group_setup, zkt_group_teardown);
 }
