@@ -48,6 +48,7 @@ struct zklock__att {
   int64_t deadline, retry_at;
   int hidx; /* index in the timer heap, -1 if not there */
   int create_rc, pathget_rc;
+  int permits_ok; /* a semaphore: the count at the path was read and agrees */
   int zrc;    /* ZooKeeper code behind a failure */
   char *node; /* our node once known */
   int64_t czxid, owner_sid;
@@ -417,8 +418,23 @@ static int parent_mode(const zklock_client *c) {
                                                               : ZOO_CONTAINER;
 }
 
-/* Step ENQ: [container creates for the ancestors] [get path data]
- * create2 + getChildren, all pipelined. */
+/* A semaphore reads the count stored at its path right after its own
+ * node is there (pipelined behind the create, or before a listing once a
+ * lost create is recovered): with our node under it the path cannot be
+ * reaped and made again with another count, so the read sees the path
+ * we queue at. On every acquisition: a path may be re-created between
+ * two. -1 if the attempt ended. */
+static int send_pathget(zklock__att *a, zklock__cbq *q) {
+  a->pathget_rc = ZOK;
+  if (a->l->permits <= 0 || a->permits_ok)
+    return 0;
+  req *r = new_req(a, 0);
+  int zrc = r ? zoo_aget(a->c->zh, a->l->path, 0, pathget_done, r) : ZOK;
+  return sent(a, r, zrc, q);
+}
+
+/* Step ENQ: [container creates for the ancestors] create2 [get path data]
+ * + getChildren, all pipelined. */
 static void send_enqueue(zklock__att *a, int parents, zklock__cbq *q) {
   zklock_client *c = a->c;
   zklock__lock *l = a->l;
@@ -446,12 +462,6 @@ static void send_enqueue(zklock__att *a, int parents, zklock__cbq *q) {
       buf[i] = i == len ? '\0' : '/';
     }
   }
-  if (l->permits > 0 && !l->path_checked) {
-    req *r = new_req(a, 0);
-    int zrc = r ? zoo_aget(c->zh, l->path, 0, pathget_done, r) : ZOK;
-    if (sent(a, r, zrc, q))
-      return;
-  }
   char prefix[ZKLOCK__NODE_MAX];
   int plen = snprintf(prefix, sizeof prefix, "%s/", l->path);
   if (c->compat == ZKLOCK_COMPAT_NATIVE)
@@ -471,6 +481,8 @@ static void send_enqueue(zklock__att *a, int parents, zklock__cbq *q) {
                               ZOO_EPHEMERAL_SEQUENTIAL, create_done, r1)
                : ZOK;
   if (sent(a, r1, zrc, q))
+    return;
+  if (send_pathget(a, q))
     return;
   req *r2 = new_req(a, 1);
   zrc = r2 ? zoo_aget_children(c->zh, l->path, 0, kids_done, r2) : ZOK;
@@ -521,7 +533,7 @@ static void pathget_done(int rc, const char *v, int vlen, const struct Stat *st,
       if (sscanf(buf, "permits=%d", &permits) != 1 || permits != a->l->permits)
         a->pathget_rc = ZBADARGUMENTS;
       else
-        a->l->path_checked = 1;
+        a->permits_ok = 1;
     }
   }
   att_unref(a);
@@ -622,7 +634,9 @@ static void kids_done(int rc, const struct String_vector *sv,
         }
       }
     } else if (a->state == S_LIST) {
-      if (rc == ZOK)
+      if (a->pathget_rc == ZBADARGUMENTS)
+        finish(a, ZKLOCK_EPERMITS, &q);
+      else if (rc == ZOK)
         evaluate(a, sv, &q);
       else
         failed(a, rc, S_LIST, &q);
@@ -636,6 +650,8 @@ static void kids_done(int rc, const struct String_vector *sv,
 
 static void send_list(zklock__att *a, zklock__cbq *q) {
   begin(a, S_LIST);
+  if (send_pathget(a, q))
+    return;
   req *r = new_req(a, 0);
   int zrc = r ? zoo_aget_children(a->c->zh, a->l->path, 0, kids_done, r) : ZOK;
   sent(a, r, zrc, q);

@@ -359,7 +359,7 @@ struct zklock__lock {
   int downgraded;   /* our x node now acts as a reader */
   int cancel;       /* zklock_*_cancel before a wait: end the next one */
   int permits;      /* semaphore: > 0 */
-  int path_checked; /* semaphore: the path's permit count was checked */
+  int path_checked; /* kazoo-profile semaphore: the path was ensured */
   char *data;       /* node data (election id); NULL: owner text */
   zklock__att *att; /* acquisition in flight */
   int recipe;       /* ZKLOCK__R_* (src/compat.h): names in a profile */

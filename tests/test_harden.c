@@ -265,6 +265,85 @@ static void test_multilock_paused(void **state) {
   zkt_assert_empty(rb);
 }
 
+/* Bug 3 (b). A handle checked the count once; the path is then removed and
+ * made again with another count. The old handle must say EPERMITS, not
+ * join as a second holder of a one-permit path. */
+static void test_sem_permits_recreated(void **state) {
+  (void)state;
+  char root[256];
+  zkt_root(root, sizeof root, "semrecreate");
+  zklock_client *c1 = zkt_client(0), *c2 = zkt_client(0);
+  zklock_semaphore *one, *two;
+  assert_int_equal(zklock_semaphore_new(c1, root, 1, &one), ZKLOCK_OK);
+  assert_int_equal(zklock_semaphore_new(c2, root, 2, &two), ZKLOCK_OK);
+  assert_int_equal(zklock_semaphore_acquire(one, 5000), ZKLOCK_OK);
+  assert_int_equal(zklock_semaphore_release(one), ZKLOCK_OK);
+  assert_int_equal(zkt_nodes_settle(raw, root, 0), 0);
+  zkt_rmr(raw, root); /* as the server reaps an empty container */
+  assert_int_equal(zklock_semaphore_acquire(two, 5000), ZKLOCK_OK);
+  assert_int_equal(zklock_semaphore_acquire(one, 5000), ZKLOCK_EPERMITS);
+  assert_int_equal(zklock_semaphore_state(one), ZKLOCK_LOCK_UNLOCKED);
+  assert_int_equal(zkt_nodes_settle(raw, root, 1), 1); /* none of ours */
+  assert_int_equal(zklock_semaphore_release(two), ZKLOCK_OK);
+  zklock_semaphore_free(one);
+  zklock_semaphore_free(two);
+  zklock_client_close(c1);
+  zklock_client_close(c2);
+  zkt_assert_empty(root);
+}
+
+typedef struct {
+  zklock_semaphore *s;
+  pthread_barrier_t *go;
+  int rc;
+} sem_race;
+
+static void *sem_race_thread(void *p) {
+  sem_race *r = p;
+  pthread_barrier_wait(r->go);
+  r->rc = zklock_semaphore_acquire(r->s, 5000);
+  return NULL;
+}
+
+/* Bug 3 (a). Two clients with counts 2 and 3 take a fresh path at once:
+ * never may both hold (one of them gets EPERMITS). Before the fix the
+ * count went unchecked when the path read said "no node" and the create
+ * then found the path the other client had just made (6 of 100 rounds
+ * under load); the read now follows our create. */
+static void test_sem_permits_race(void **state) {
+  (void)state;
+  enum { ROUNDS = 40 };
+  zklock_client *c1 = zkt_client(0), *c2 = zkt_client(0);
+  int both = 0, mismatch = 0;
+  for (int i = 0; i < ROUNDS; i++) {
+    char root[256];
+    zkt_root(root, sizeof root, "semrace");
+    zklock_semaphore *s2, *s3;
+    assert_int_equal(zklock_semaphore_new(c1, root, 2, &s2), ZKLOCK_OK);
+    assert_int_equal(zklock_semaphore_new(c2, root, 3, &s3), ZKLOCK_OK);
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, 2);
+    sem_race a = {s2, &go, 0}, b = {s3, &go, 0};
+    pthread_t ta, tb;
+    assert_int_equal(pthread_create(&ta, NULL, sem_race_thread, &a), 0);
+    assert_int_equal(pthread_create(&tb, NULL, sem_race_thread, &b), 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    pthread_barrier_destroy(&go);
+    both += a.rc == ZKLOCK_OK && b.rc == ZKLOCK_OK;
+    mismatch += (a.rc == ZKLOCK_EPERMITS) + (b.rc == ZKLOCK_EPERMITS);
+    assert_true(a.rc == ZKLOCK_OK || a.rc == ZKLOCK_EPERMITS);
+    assert_true(b.rc == ZKLOCK_OK || b.rc == ZKLOCK_EPERMITS);
+    zklock_semaphore_free(s2);
+    zklock_semaphore_free(s3);
+    zkt_assert_empty(root);
+  }
+  assert_int_equal(both, 0);
+  assert_int_equal(mismatch, ROUNDS); /* exactly one refused every round */
+  zklock_client_close(c1);
+  zklock_client_close(c2);
+}
+
 int main(int argc, char **argv) {
   if (argc > 3 && strcmp(argv[1], "ml-child") == 0)
     return ml_child(argv);
@@ -272,6 +351,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_sem_waiter_beside_free_permit),
       cmocka_unit_test(test_multilock_member_deleted),
       cmocka_unit_test(test_multilock_paused),
+      cmocka_unit_test(test_sem_permits_recreated),
+      cmocka_unit_test(test_sem_permits_race),
   };
   return cmocka_run_group_tests(tests, zkt_group_setup, zkt_group_teardown);
 }
