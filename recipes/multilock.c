@@ -113,7 +113,7 @@ int zklock_multilock_lock(zklock_multilock *ml, int timeout_ms) {
    * paused: the last grant can even come from an event read before the
    * expiry is known). OK means every member is held on the current
    * session now, as the server says; otherwise none is. */
-  int64_t vdeadline = deadline >= 0    ? deadline
+  int64_t vdeadline = deadline >= 0     ? deadline
                       : timeout_ms == 0 ? zklock__now_ms() + ZKLOCK_TRY_WAIT_MS
                                         : -1;
   int rc = zklock__locks_verify((zklock__lock *const *)ml->m, ml->n, vdeadline);

@@ -167,7 +167,6 @@ void zklock__rule_ahead(const zklock__qent *q, int n, int me, const char *kinds,
   }
 }
 
-
 int zklock__mark_has(const char *v, int vlen, const char *mark) {
   size_t m = strlen(mark);
   for (int i = 0; v && i + (int)m <= vlen; i++)

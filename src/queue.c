@@ -27,7 +27,11 @@
 enum { S_CONN = 1, S_ENQ, S_RECOVER, S_RECGET, S_LIST, S_WATCH, S_WAIT };
 
 /* How the watched nodes end a wait: the rule's mode (ZKLOCK__W_*). */
-enum { W_CHAIN = ZKLOCK__W_CHAIN, W_ANY = ZKLOCK__W_ANY, W_TURN = ZKLOCK__W_TURN };
+enum {
+  W_CHAIN = ZKLOCK__W_CHAIN,
+  W_ANY = ZKLOCK__W_ANY,
+  W_TURN = ZKLOCK__W_TURN
+};
 
 struct zklock__att {
   zklock__att *next, *prev; /* c->atts */
@@ -49,8 +53,10 @@ struct zklock__att {
   int hidx; /* index in the timer heap, -1 if not there */
   int create_rc, pathget_rc;
   int permits_ok; /* a semaphore: the count at the path was read and agrees */
-  int zrc;    /* ZooKeeper code behind a failure */
-  char *node; /* our node once known */
+  int parent_nonode; /* an ancestor create said NONODE (missing chroot?) */
+  int nonode_rounds; /* creates that said NONODE after making the path */
+  int zrc;           /* ZooKeeper code behind a failure */
+  char *node;        /* our node once known */
   int64_t czxid, owner_sid;
   /* nodes to outlast */
   int nw, wtotal, wmode, widx;
@@ -508,6 +514,8 @@ static void parent_done(int rc, const char *path, const struct Stat *st,
    * says UNIMPLEMENTED: fall back to persistent nodes next round. */
   if (!stale && rc == ZUNIMPLEMENTED)
     c->no_containers = 1;
+  if (!stale && rc == ZNONODE)
+    a->parent_nonode = 1;
   att_unref(a);
   free(r);
   pthread_mutex_unlock(&c->mu);
@@ -576,6 +584,25 @@ static void create_done(int rc, const char *path, const struct Stat *st,
   pthread_mutex_unlock(&c->mu);
 }
 
+/* Our create said the path is missing: make it, top down, and create
+ * again. A container made for us may be reaped before our create lands,
+ * so a few rounds are normal; an ancestor that cannot be made either
+ * means the connection string's chroot does not exist. Either way a
+ * persistent answer ends the attempt (ZKLOCK_EZK, ZNONODE behind it)
+ * rather than looping at the speed of the round trip. */
+#define NONODE_ROUNDS 5
+
+static void enqueue_nonode(zklock__att *a, zklock__cbq *q) {
+  if (++a->nonode_rounds > NONODE_ROUNDS ||
+      (a->parent_nonode && a->nonode_rounds > 2)) {
+    a->zrc = ZNONODE;
+    finish(a, ZKLOCK_EZK, q);
+    return;
+  }
+  a->parent_nonode = 0;
+  send_enqueue(a, 1, q);
+}
+
 /* The listing after our create (ENQ), a recovery (RECOVER) or a handoff
  * (LIST). */
 static void kids_done(int rc, const struct String_vector *sv,
@@ -594,7 +621,7 @@ static void kids_done(int rc, const struct String_vector *sv,
         /* permits differ from the semaphore's stored count */
         finish(a, ZKLOCK_EPERMITS, &q);
       } else if (crc == ZNONODE) {
-        send_enqueue(a, 1, &q); /* make the path, top down, and retry */
+        enqueue_nonode(a, &q);
       } else if (crc == ZOK) {
         if (rc == ZOK)
           evaluate(a, sv, &q);
@@ -859,8 +886,7 @@ static void evaluate(zklock__att *a, const struct String_vector *sv,
       cv[i].name = names[idx[i]];
     if (a->kind == 's')
       a->waited = 1;
-    if (set_waits(a, cv, v.nwatch, v.total,
-                  v.mode))
+    if (set_waits(a, cv, v.nwatch, v.total, v.mode))
       rc = ZKLOCK_ENOMEM;
   }
   free(qv);
@@ -873,8 +899,7 @@ static void evaluate(zklock__att *a, const struct String_vector *sv,
     if (mark)
       a->waited = 1;
     grant(a, q);
-  }
-  else if (busy)
+  } else if (busy)
     finish(a, ZKLOCK_EBUSY, q);
   else
     watch_nodes(a, q);

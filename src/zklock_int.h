@@ -302,20 +302,20 @@ enum {
 };
 
 typedef struct zklock__verdict {
-  int grant; /* 1: holds now */
-  int mode;  /* ZKLOCK__W_*, when not granted */
-  int total; /* conflicting nodes ahead */
+  int grant;  /* 1: holds now */
+  int mode;   /* ZKLOCK__W_*, when not granted */
+  int total;  /* conflicting nodes ahead */
   int nwatch; /* how many of idx (nearest first) to watch */
 } zklock__verdict;
 
 /* idx (room for n) gets the conflicting nodes ahead of q[me], nearest
  * first. */
 void zklock__rule_exclusive(const zklock__qent *q, int n, int me, int *idx,
-                            zklock__verdict *v);              /* mutex.c */
+                            zklock__verdict *v); /* mutex.c */
 void zklock__rule_reader(const zklock__qent *q, int n, int me, int *idx,
-                         zklock__verdict *v);                 /* rwlock.c */
+                         zklock__verdict *v); /* rwlock.c */
 void zklock__rule_semaphore(const zklock__qent *q, int n, int me, int permits,
-                            int *idx, zklock__verdict *v);    /* semaphore.c */
+                            int *idx, zklock__verdict *v); /* semaphore.c */
 /* 1 if a lease granted now must set its turn mark: it waited, or the
  * listing that granted it shows a node behind it (which may have listed
  * first and be watching it for the mark). */
@@ -329,8 +329,9 @@ void zklock__rule_ahead(const zklock__qent *q, int n, int me, const char *kinds,
 void zklock__rule_outlast(const zklock__qent *q, int n, int me, int permits,
                           int *idx, zklock__verdict *v);
 /* recipes/rules.c. Who holds: holder[i] = 1 for every q[i] that holds
- * now; q sorted oldest first. A writer holds when first, a reader or downgraded writer while
- * no writer is ahead, a lease while fewer than permits are ahead. */
+ * now; q sorted oldest first. A writer holds when first, a reader or downgraded
+ * writer while no writer is ahead, a lease while fewer than permits are ahead.
+ */
 void zklock__rule_holders(const zklock__qent *q, int n, int permits,
                           int *holder);
 /* 1 if node data v (vlen bytes) has mark (a whole line, e.g.

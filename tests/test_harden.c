@@ -38,8 +38,8 @@ static int queued(void *p) {
   queued_arg *q = p;
   zklock_node_info *v = NULL;
   int n = 0;
-  int ok = zklock_queue_list(q->c, q->path, &v, &n) == ZKLOCK_OK &&
-           n == q->want;
+  int ok =
+      zklock_queue_list(q->c, q->path, &v, &n) == ZKLOCK_OK && n == q->want;
   free(v);
   return ok;
 }
@@ -121,7 +121,6 @@ static void test_sem_waiter_beside_free_permit(void **state) {
   zkt_assert_empty(root);
 }
 
-
 /* The node of c's handle queued or held at path: the one whose owner
  * session is sid. */
 static int node_of_session(zklock_client *c, const char *path, int64_t sid,
@@ -176,8 +175,8 @@ static void test_multilock_member_deleted(void **state) {
   assert_int_equal(pthread_create(&t, NULL, ml_thread, &m), 0);
   queued_arg qa = {o, rb, 2};
   assert_true(zkt_wait_for(queued, &qa, 10000)); /* A held, queued at B */
-  assert_true(node_of_session(o, ra, zklock_client_session_id(c), na,
-                              sizeof na));
+  assert_true(
+      node_of_session(o, ra, zklock_client_session_id(c), na, sizeof na));
   assert_int_equal(zoo_delete(raw, na, -1), ZOK);
   assert_int_equal(zklock_mutex_unlock(ob), ZKLOCK_OK);
   assert_true(zkt_wait_for(ml_done, &m, 25000));
@@ -209,8 +208,8 @@ static int ml_child(char **argv) {
     return 100;
   int rc = zklock_multilock_lock(ml, 60000);
   /* OK must mean both are held: say so by the tokens too */
-  if (rc == ZKLOCK_OK && (zklock_multilock_token(ml, 0) < 0 ||
-                          zklock_multilock_token(ml, 1) < 0))
+  if (rc == ZKLOCK_OK &&
+      (zklock_multilock_token(ml, 0) < 0 || zklock_multilock_token(ml, 1) < 0))
     rc = 101;
   zklock_multilock_free(ml);
   zklock_client_close(c);
@@ -250,7 +249,7 @@ static void test_multilock_paused(void **state) {
   kill(pid, SIGCONT);
   int st = zkt_wait_exit(pid);
   assert_true(ok);
-  assert_int_not_equal(st, 0);  /* OK without A */
+  assert_int_not_equal(st, 0);   /* OK without A */
   assert_int_not_equal(st, 101); /* OK with a lost member */
   assert_int_equal(st, -ZKLOCK_ELOST);
   /* A still ours, nothing of the child's left at B */
@@ -344,6 +343,42 @@ static void test_sem_permits_race(void **state) {
   zklock_client_close(c2);
 }
 
+/* Bug 4. A chroot that does not exist: every acquire used to retry its
+ * create at the speed of the round trip until its timeout (16,246 packets
+ * in 4 s) and then say ETIMEDOUT, a try said EBUSY. Now the persistent
+ * answer ends the call: ZKLOCK_EZK with ZNONODE behind it, for every
+ * kind, well inside a long timeout (the result tells: the old code could
+ * only time out). */
+static void test_missing_chroot(void **state) {
+  (void)state;
+  char hosts[1024];
+  snprintf(hosts, sizeof hosts, "%s/zklock-missing-chroot-%d", zkt_hosts(),
+           (int)getpid());
+  zklock_client *c;
+  assert_int_equal(zklock_client_open(hosts, NULL, &c), ZKLOCK_OK);
+  zklock_mutex *m;
+  zklock_rwlock *rw;
+  zklock_semaphore *s;
+  assert_int_equal(zklock_mutex_new(c, "/locks/x", &m), ZKLOCK_OK);
+  assert_int_equal(zklock_rwlock_new(c, "/locks/y", &rw), ZKLOCK_OK);
+  assert_int_equal(zklock_semaphore_new(c, "/locks/z", 2, &s), ZKLOCK_OK);
+  assert_int_equal(zklock_mutex_lock(m, 60000), ZKLOCK_EZK);
+  assert_int_equal(zklock_last_zk_error(), ZNONODE);
+  assert_int_equal(zklock_mutex_trylock(m), ZKLOCK_EZK);
+  assert_int_equal(zklock_last_zk_error(), ZNONODE);
+  assert_int_equal(zklock_rwlock_rdlock(rw, 60000), ZKLOCK_EZK);
+  assert_int_equal(zklock_rwlock_wrlock(rw, 60000), ZKLOCK_EZK);
+  assert_int_equal(zklock_semaphore_acquire(s, 60000), ZKLOCK_EZK);
+  async_res r = {0};
+  assert_int_equal(zklock_mutex_lock_async(m, 60000, res_done, &r), ZKLOCK_OK);
+  assert_true(zkt_wait_for(res_set, &r, 60000));
+  assert_int_equal(atomic_load(&r.rc), ZKLOCK_EZK);
+  zklock_semaphore_free(s);
+  zklock_rwlock_free(rw);
+  zklock_mutex_free(m);
+  zklock_client_close(c);
+}
+
 int main(int argc, char **argv) {
   if (argc > 3 && strcmp(argv[1], "ml-child") == 0)
     return ml_child(argv);
@@ -353,6 +388,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_multilock_paused),
       cmocka_unit_test(test_sem_permits_recreated),
       cmocka_unit_test(test_sem_permits_race),
+      cmocka_unit_test(test_missing_chroot),
   };
   return cmocka_run_group_tests(tests, zkt_group_setup, zkt_group_teardown);
 }

@@ -258,6 +258,7 @@ static struct {
   int cancelled;
   int closed; /* main closed the client to cancel the wait */
   int rc;     /* worker result */
+  int zk_err; /* the ZooKeeper code behind it (zklock_last_zk_error) */
   int open_rc;
   int pipe_r, pipe_w;
   atomic_int done;
@@ -371,6 +372,7 @@ static void *worker(void *p) {
     }
   }
   g.rc = rc;
+  g.zk_err = zklock_last_zk_error(); /* per thread: the main one reports */
   atomic_store(&g.done, 1);
   wake_main();
   return NULL;
@@ -684,6 +686,20 @@ static int lock_failed(const cli_opts *o, int rc) {
   case ZKLOCK_EINVAL:
     msg("cannot lock %s: %s", o->path, zklock_strerror(rc));
     return XC_USAGE;
+  case ZKLOCK_EPERMITS:
+    msg("cannot lock %s: %s", o->path, zklock_strerror(rc));
+    return XC_CONFIG;
+  case ZKLOCK_EZK:
+    if (g.zk_err == ZNONODE && strchr(o->hosts, '/')) {
+      /* the servers resolve every path under the chroot */
+      msg("cannot lock %s: the chroot %s of the connection string does "
+          "not exist (create it first)",
+          o->path, strchr(o->hosts, '/'));
+      return XC_CONFIG;
+    }
+    msg("cannot lock %s: %s (ZooKeeper error %d)", o->path, zklock_strerror(rc),
+        g.zk_err);
+    return XC_SOFTWARE;
   default:
     msg("cannot lock %s: %s", o->path, zklock_strerror(rc));
     return XC_SOFTWARE;
