@@ -98,7 +98,12 @@ ZKLOCK_EXTERN const char *zklock_version_string(void);
   XX(EPERMITS, -16,                                                            \
      "semaphore permit count differs from the one stored at "                  \
      "its path")                                                               \
-  XX(ENOLEADER, -17, "no candidate at this election path")
+  XX(ENOLEADER, -17, "no candidate at this election path")                     \
+  XX(EALREADY, -18, "this handle already holds it (or is acquiring it)")       \
+  XX(EKIND, -19,                                                               \
+     "lock path is used by another kind of zklock recipe (a lock next to a "   \
+     "semaphore)")                                                             \
+  XX(ERANGE, -20, "buffer too small for the value (see the man page)")
 
 typedef enum {
 #define ZKLOCK_XX_(name, val, msg) ZKLOCK_##name = (val),
@@ -133,7 +138,10 @@ typedef enum {
   ZKLOCK_LOCK_LOST = 3,      /* session expired or node deleted by others */
   /* Only in on_lock notices, never a handle's state: another client asked
    * this holder to let go (zklock_revoke). The hold stays until unlocked. */
-  ZKLOCK_LOCK_REVOKE_REQUESTED = 4
+  ZKLOCK_LOCK_REVOKE_REQUESTED = 4,
+  /* An acquisition is in flight on this handle (queued, or on its way):
+   * not held yet. */
+  ZKLOCK_LOCK_WAITING = 5
 } zklock_lock_state;
 
 typedef void (*zklock_session_cb)(zklock_client *c, zklock_session_state st,
@@ -332,6 +340,14 @@ ZKLOCK_EXTERN int zklock_semaphore_acquire_async(zklock_semaphore *s,
                                                  zklock_done_cb done,
                                                  void *arg);
 ZKLOCK_EXTERN int zklock_semaphore_release(zklock_semaphore *s);
+/* acquire(s, 0): a lease at once or ZKLOCK_EBUSY (no node left). */
+ZKLOCK_EXTERN int zklock_semaphore_tryacquire(zklock_semaphore *s);
+/* As zklock_mutex_unlock_async. */
+ZKLOCK_EXTERN int zklock_semaphore_release_async(zklock_semaphore *s,
+                                                 zklock_done_cb done,
+                                                 void *arg);
+/* The lease node while queued or held, else NULL (as zklock_mutex_node). */
+ZKLOCK_EXTERN const char *zklock_semaphore_node(const zklock_semaphore *s);
 ZKLOCK_EXTERN int64_t zklock_semaphore_token(const zklock_semaphore *s);
 ZKLOCK_EXTERN zklock_lock_state
 zklock_semaphore_state(const zklock_semaphore *s);
@@ -357,11 +373,26 @@ ZKLOCK_EXTERN int zklock_election_campaign_async(zklock_election *e,
                                                  zklock_done_cb done,
                                                  void *arg);
 ZKLOCK_EXTERN int zklock_election_resign(zklock_election *e);
+/* Lead at once or ZKLOCK_EBUSY (another candidate leads); no node is
+ * left behind. */
+ZKLOCK_EXTERN int zklock_election_trycampaign(zklock_election *e);
+/* As zklock_election_resign; done runs once (see zklock_done_cb). While
+ * still campaigning this withdraws: the campaign ends with
+ * ZKLOCK_ECANCELED and done gets ZKLOCK_OK. */
+ZKLOCK_EXTERN int zklock_election_resign_async(zklock_election *e,
+                                               zklock_done_cb done, void *arg);
+/* Ends a campaign in progress (or the next one) with ZKLOCK_ECANCELED;
+ * any thread. */
+ZKLOCK_EXTERN int zklock_election_cancel(zklock_election *e);
+/* The candidate node while campaigning or leading, else NULL. */
+ZKLOCK_EXTERN const char *zklock_election_node(const zklock_election *e);
 ZKLOCK_EXTERN zklock_lock_state zklock_election_state(const zklock_election *e);
 ZKLOCK_EXTERN int64_t zklock_election_token(const zklock_election *e);
-/* The current leader's id into id (len bytes; 256 always suffice, a
- * smaller buffer that does not fit gives ZKLOCK_EINVAL; id may be NULL
- * with len 0). ZKLOCK_ENOLEADER when there is no candidate. */
+/* The current leader's id into id (len bytes; ZKLOCK_ELECTION_ID_MAX + 1
+ * = 256 always suffice, a smaller buffer that does not fit gives
+ * ZKLOCK_ERANGE; id may be NULL with len 0). ZKLOCK_ENOLEADER when there
+ * is no candidate. */
+#define ZKLOCK_ELECTION_ID_MAX 255
 ZKLOCK_EXTERN int zklock_election_leader(zklock_client *c, const char *path,
                                          char *id, size_t len);
 /* Follows the leadership without campaigning: cb(leader_id, term, arg) on

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ID_MAX 255
+#define ID_MAX ZKLOCK_ELECTION_ID_MAX
 
 /* An election handle is a lock handle; the first-member rule makes the
  * casts valid. */
@@ -78,6 +78,42 @@ int zklock_election_resign(zklock_election *e) {
   if (!held)
     return busy ? zklock__lock_cancel(L(e)) : ZKLOCK_ENOTHELD;
   return zklock__lock_release(L(e));
+}
+
+/* Lead at once or ZKLOCK_EBUSY; the engine's try leaves no node. */
+int zklock_election_trycampaign(zklock_election *e) {
+  return zklock_election_campaign(e, 0);
+}
+
+int zklock_election_resign_async(zklock_election *e, zklock_done_cb done,
+                                 void *arg) {
+  if (zklock__lock_check(L(e)))
+    return ZKLOCK_EINVAL;
+  zklock_client *c = e->l.c;
+  pthread_mutex_lock(&c->mu);
+  int held = e->l.h.node != NULL, busy = e->l.att != NULL;
+  pthread_mutex_unlock(&c->mu);
+  if (held)
+    return zklock__lock_release_async(L(e), done, arg);
+  if (!busy)
+    return ZKLOCK_ENOTHELD;
+  /* Not leading yet: withdraw (the campaign ends with ECANCELED); done
+   * still runs once, never from inside this call. */
+  int rc = zklock__lock_cancel(L(e));
+  if (rc == ZKLOCK_OK && done) {
+    pthread_mutex_lock(&c->mu);
+    zklock__cb_defer(c, done, arg, ZKLOCK_OK);
+    pthread_mutex_unlock(&c->mu);
+  }
+  return rc;
+}
+
+int zklock_election_cancel(zklock_election *e) {
+  return zklock__lock_cancel(L(e));
+}
+
+const char *zklock_election_node(const zklock_election *e) {
+  return zklock__lock_node(CL(e));
 }
 
 zklock_lock_state zklock_election_state(const zklock_election *e) {
@@ -215,7 +251,7 @@ int zklock_election_leader(zklock_client *c, const char *path, char *id,
     if (r.rc != ZOK) {
       rc = zklock__zk_err(r.rc);
     } else if (id && (size_t)r.len >= len) {
-      rc = ZKLOCK_EINVAL; /* ID_MAX + 1 bytes always suffice */
+      rc = ZKLOCK_ERANGE; /* ID_MAX + 1 bytes always suffice */
     } else if (id) {
       memcpy(id, r.data, (size_t)r.len + 1);
     }

@@ -89,7 +89,7 @@ int zklock_multilock_lock(zklock_multilock *ml, int timeout_ms) {
   if (ml_check(ml))
     return ZKLOCK_EINVAL;
   if (ml->held)
-    return ZKLOCK_EBUSY; /* not reentrant: a second hold has no meaning */
+    return ZKLOCK_EALREADY; /* not reentrant: a second hold has no meaning */
   int64_t deadline = timeout_ms > 0 ? zklock__now_ms() + timeout_ms : -1;
   for (int i = 0; i < ml->n; i++) {
     int t = timeout_ms;

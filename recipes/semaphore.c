@@ -58,7 +58,7 @@ int zklock_semaphore_new(zklock_client *c, const char *path, int permits,
 }
 
 /* A lost lease is reported as such until released (as for locks); a
- * second lease on one handle is refused by the engine (ZKLOCK_EBUSY): one
+ * second lease on one handle is refused by the engine (ZKLOCK_EALREADY): one
  * node per handle keeps release unambiguous. */
 static int lost(zklock_semaphore *s) {
   return zklock__lock_state(L(s)) == ZKLOCK_LOCK_LOST;
@@ -81,8 +81,21 @@ int zklock_semaphore_acquire_async(zklock_semaphore *s, int timeout_ms,
   return zklock__lock_acquire_async(L(s), 's', timeout_ms, done, arg);
 }
 
+int zklock_semaphore_tryacquire(zklock_semaphore *s) {
+  return zklock_semaphore_acquire(s, 0);
+}
+
 int zklock_semaphore_release(zklock_semaphore *s) {
   return zklock__lock_release(L(s));
+}
+
+int zklock_semaphore_release_async(zklock_semaphore *s, zklock_done_cb done,
+                                   void *arg) {
+  return zklock__lock_release_async(L(s), done, arg);
+}
+
+const char *zklock_semaphore_node(const zklock_semaphore *s) {
+  return zklock__lock_node(CL(s));
 }
 
 int64_t zklock_semaphore_token(const zklock_semaphore *s) {

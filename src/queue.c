@@ -821,7 +821,8 @@ static void evaluate_compat(zklock__att *a, const struct String_vector *sv,
 /* Native profile: the listing as the recipe rules see it (recipes/), our
  * own node at *me. Nodes of another kind family (a lock's x/r next to a
  * semaphore's s) or of another library are never ignored: that would let
- * two lock protocols hold one path at once. -1: foreign nodes. */
+ * two lock protocols hold one path at once. ZKLOCK_EFOREIGN (another
+ * library's nodes) or ZKLOCK_EKIND (another zklock recipe's). */
 static int native_queue(zklock__att *a, const struct String_vector *sv,
                         const char *mine, zklock__qent *qv, const char **names,
                         int *nq, int *me) {
@@ -830,11 +831,16 @@ static int native_queue(zklock__att *a, const struct String_vector *sv,
   *nq = 0;
   *me = -1;
   if (zklock__name_parse(mine, &my))
-    return -1;
+    return ZKLOCK_EFOREIGN;
+  int kind_rc = 0;
   for (int i = 0; i < sv->count; i++) {
     const char *name = sv->data[i];
-    if (zklock__name_parse(name, &nm) || (nm.kind == 's') != (a->kind == 's'))
-      return -1;
+    if (zklock__name_parse(name, &nm))
+      return ZKLOCK_EFOREIGN;
+    if ((nm.kind == 's') != (a->kind == 's')) {
+      kind_rc = ZKLOCK_EKIND; /* unless a foreign node comes later */
+      continue;
+    }
     if (strcmp(nm.guid, my.guid) == 0 && strcmp(name, mine) != 0) {
       /* A second node of ours: a lost create that did land after all.
        * It would block everyone behind it until our session ends. */
@@ -853,7 +859,7 @@ static int native_queue(zklock__att *a, const struct String_vector *sv,
     qv[*nq] = (zklock__qent){.kind = my.kind, .seq = my.seq};
     names[(*nq)++] = mine;
   }
-  return 0;
+  return kind_rc;
 }
 
 static void evaluate(zklock__att *a, const struct String_vector *sv,
@@ -872,9 +878,8 @@ static void evaluate(zklock__att *a, const struct String_vector *sv,
   zklock__verdict v = {0};
   if (!qv || !names || !idx || !cv)
     rc = ZKLOCK_ENOMEM;
-  else if (native_queue(a, sv, strrchr(a->node, '/') + 1, qv, names, &nq, &me))
-    rc = ZKLOCK_EFOREIGN;
-  else
+  else if ((rc = native_queue(a, sv, strrchr(a->node, '/') + 1, qv, names, &nq,
+                              &me)) == ZKLOCK_OK)
     zklock__rule_outlast(qv, nq, me, l->permits, idx, &v);
   int mark = rc == ZKLOCK_OK && v.grant && a->kind == 's' &&
              zklock__rule_semaphore_mark(qv, nq, me, a->waited);
@@ -1220,8 +1225,8 @@ static int start(zklock__lock *l, char kind, int timeout_ms,
   if (c->closed)
     return ZKLOCK_ECLOSED;
   if (l->att || l->h.node)
-    return ZKLOCK_EBUSY; /* one acquisition per handle at a time */
-  if (l->cancel) {       /* cancelled before it began */
+    return ZKLOCK_EALREADY; /* one acquisition per handle at a time */
+  if (l->cancel) {          /* cancelled before it began */
     l->cancel = 0;
     return ZKLOCK_ECANCELED;
   }
@@ -1748,6 +1753,7 @@ int zklock__lock_state(const zklock__lock *l) {
   zklock_client *c = l->c;
   pthread_mutex_lock(&c->mu);
   int st = l->h.linked || l->h.state == ZKLOCK_LOCK_LOST ? l->h.state
+           : l->att || l->csem                           ? ZKLOCK_LOCK_WAITING
                                                          : ZKLOCK_LOCK_UNLOCKED;
   pthread_mutex_unlock(&c->mu);
   return st;

@@ -56,7 +56,7 @@ static void test_tokens(void **state) {
   assert_int_equal(zklock_multilock_token(ml, 0), -1);
   assert_int_equal(zklock_multilock_unlock(ml), ZKLOCK_ENOTHELD);
   assert_int_equal(zklock_multilock_lock(ml, -1), ZKLOCK_OK);
-  assert_int_equal(zklock_multilock_lock(ml, 0), ZKLOCK_EBUSY);
+  assert_int_equal(zklock_multilock_lock(ml, 0), ZKLOCK_EALREADY);
   for (int i = 0; i < 3; i++) {
     int64_t t = zklock_multilock_token(ml, i);
     assert_true(t > 0);

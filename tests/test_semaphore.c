@@ -57,7 +57,7 @@ static void test_busy_and_permits(void **state) {
     last = zklock_semaphore_token(s[i]);
   }
   /* one lease per handle, even with permits left elsewhere */
-  assert_int_equal(zklock_semaphore_acquire(s[0], 0), ZKLOCK_EBUSY);
+  assert_int_equal(zklock_semaphore_acquire(s[0], 0), ZKLOCK_EALREADY);
   assert_int_equal(zklock_semaphore_acquire(s[P], 0), ZKLOCK_EBUSY);
   assert_int_equal(zklock_semaphore_acquire(s[P], 300), ZKLOCK_ETIMEDOUT);
   assert_int_equal(zkt_nodes_settle(raw, root, P), P); /* none left over */
@@ -76,7 +76,7 @@ static void test_busy_and_permits(void **state) {
   /* a mutex at a semaphore path is refused, not mixed in */
   zklock_mutex *m;
   assert_int_equal(zklock_mutex_new(o, root, &m), ZKLOCK_OK);
-  assert_int_equal(zklock_mutex_lock(m, 1000), ZKLOCK_EFOREIGN);
+  assert_int_equal(zklock_mutex_lock(m, 1000), ZKLOCK_EKIND);
   zklock_mutex_free(m);
   zklock_client_close(o);
   /* async: waits for a permit, gets it when one is released */
