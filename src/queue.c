@@ -424,6 +424,9 @@ static int parent_mode(const zklock_client *c) {
                                                               : ZOO_CONTAINER;
 }
 
+/* pathget_rc: the path holds no count at all (not a ZooKeeper code). */
+#define PATH_NOCOUNT 1
+
 /* A semaphore reads the count stored at its path right after its own
  * node is there (pipelined behind the create, or before a listing once a
  * lost create is recovered): with our node under it the path cannot be
@@ -537,8 +540,11 @@ static void pathget_done(int rc, const char *v, int vlen, const struct Stat *st,
       int n = vlen > 0 && vlen < (int)sizeof buf ? vlen : 0;
       memcpy(buf, v ? v : "", (size_t)n);
       buf[n] = '\0';
-      /* A path made by another recipe (no count) is not a semaphore. */
-      if (sscanf(buf, "permits=%d", &permits) != 1 || permits != a->l->permits)
+      /* A path made by another recipe (no count) is not a semaphore:
+       * EKIND if that recipe's nodes are there, else EPERMITS. */
+      if (sscanf(buf, "permits=%d", &permits) != 1)
+        a->pathget_rc = PATH_NOCOUNT;
+      else if (permits != a->l->permits)
         a->pathget_rc = ZBADARGUMENTS;
       else
         a->permits_ok = 1;
@@ -881,6 +887,8 @@ static void evaluate(zklock__att *a, const struct String_vector *sv,
   else if ((rc = native_queue(a, sv, strrchr(a->node, '/') + 1, qv, names, &nq,
                               &me)) == ZKLOCK_OK)
     zklock__rule_outlast(qv, nq, me, l->permits, idx, &v);
+  if (rc == ZKLOCK_OK && a->pathget_rc == PATH_NOCOUNT)
+    rc = ZKLOCK_EPERMITS; /* a lease at a path without a count */
   int mark = rc == ZKLOCK_OK && v.grant && a->kind == 's' &&
              zklock__rule_semaphore_mark(qv, nq, me, a->waited);
   /* A try reader probes the writers ahead (no watch): one may have
