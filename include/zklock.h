@@ -420,6 +420,27 @@ ZKLOCK_EXTERN int zklock_multilock_new(zklock_client *c,
                                        zklock_multilock **out);
 ZKLOCK_EXTERN int zklock_multilock_lock(zklock_multilock *ml, int timeout_ms);
 ZKLOCK_EXTERN int zklock_multilock_unlock(zklock_multilock *ml);
+/* lock(ml, 0): every member at once or ZKLOCK_EBUSY, none held. */
+ZKLOCK_EXTERN int zklock_multilock_trylock(zklock_multilock *ml);
+/* The lock as a completion (see zklock_done_cb): the members are taken in
+ * path order on the engine, then confirmed with the server in one round
+ * trip; done gets ZKLOCK_OK only if every member is held on the current
+ * session at that moment. A confirmation that gets no answer ends with
+ * ZKLOCK_ECONNLOSS, nothing held. */
+ZKLOCK_EXTERN int zklock_multilock_lock_async(zklock_multilock *ml,
+                                              int timeout_ms,
+                                              zklock_done_cb done, void *arg);
+/* Releases every member; done (may be NULL) runs once, with the first
+ * error of the members' releases. */
+ZKLOCK_EXTERN int zklock_multilock_unlock_async(zklock_multilock *ml,
+                                                zklock_done_cb done, void *arg);
+/* Ends a lock call under way (or the next one) with ZKLOCK_ECANCELED;
+ * any thread. Nothing stays held. */
+ZKLOCK_EXTERN int zklock_multilock_cancel(zklock_multilock *ml);
+/* WAITING while a lock call is under way; HELD while every member is;
+ * UNCERTAIN or LOST as the worst member; UNLOCKED otherwise. */
+ZKLOCK_EXTERN zklock_lock_state
+zklock_multilock_state(const zklock_multilock *ml);
 /* Fencing token of paths[i] (the caller's order); -1 if not held. */
 ZKLOCK_EXTERN int64_t zklock_multilock_token(const zklock_multilock *ml, int i);
 /* Releases the locks if held. NULL is fine. */

@@ -11,10 +11,20 @@
 
 struct zklock_multilock {
   unsigned magic;
+  zklock_client *c;
   int n;
-  int held;         /* 1 while all members are held */
   zklock_mutex **m; /* in lock order (sorted by path) */
   int *slot;        /* slot[i]: index in m of the caller's paths[i] */
+  /* guarded by the client mutex */
+  int held;   /* 1 while all members are held */
+  int busy;   /* a lock call is under way: members taken in order */
+  int cancel; /* cancelled before a call: end the next one */
+  int step;   /* the member being taken */
+  int timeout_ms;
+  int64_t deadline; /* monotonic ms, <0 none */
+  zklock_done_cb done;
+  void *arg;
+  struct ml_wait *sync; /* a blocking caller, instead of done */
 };
 
 static int path_cmp(const void *a, const void *b) {
@@ -53,6 +63,7 @@ int zklock_multilock_new(zklock_client *c, const char *const *paths, int n,
     return ZKLOCK_ENOMEM;
   }
   ml->magic = ZKLOCK__MAGIC_LOCK;
+  ml->c = c;
   ml->n = n;
   for (int i = 0; i < n; i++) {
     int rc = zklock_mutex_new(c, sorted[i], &ml->m[i]);
@@ -74,56 +85,176 @@ static int ml_check(const zklock_multilock *ml) {
   return ml && ml->magic == ZKLOCK__MAGIC_LOCK ? ZKLOCK_OK : ZKLOCK_EINVAL;
 }
 
-/* Releases members [0, k) in reverse order; the first error wins. */
-static int release_upto(zklock_multilock *ml, int k) {
-  int first = ZKLOCK_OK;
-  while (k-- > 0) {
-    int rc = zklock_mutex_unlock(ml->m[k]);
-    if (rc && !first)
-      first = rc;
+static zklock__lock *M(zklock_multilock *ml, int i) {
+  return (zklock__lock *)ml->m[i];
+}
+
+/* A blocking caller's wait: woken under the client mutex. */
+typedef struct ml_wait {
+  pthread_cond_t cond;
+  int done, rc;
+} ml_wait;
+
+static void ml_member_done(int rc, void *arg, zklock__cbq *q);
+
+/* Mutex held. The call ends: on failure every member taken goes (in the
+ * background) before the caller hears of it. */
+static void ml_end(zklock_multilock *ml, int rc, zklock__cbq *q) {
+  if (!ml->busy)
+    return;
+  ml->busy = 0; /* first: dropping a member in flight calls back */
+  if (rc == ZKLOCK_OK) {
+    ml->held = 1;
+  } else {
+    for (int i = 0; i < ml->n; i++)
+      zklock__lock_drop_locked(M(ml, i), q);
   }
-  return first;
+  if (ml->sync) {
+    ml->sync->rc = rc;
+    ml->sync->done = 1;
+    pthread_cond_signal(&ml->sync->cond);
+    ml->sync = NULL;
+  } else {
+    zklock__cb_done(ml->c, q, ml->done, ml->arg, rc);
+  }
+}
+
+/* Mutex held: the next member, with what is left of the caller's time. */
+static void ml_next(zklock_multilock *ml, zklock__cbq *q) {
+  int t = ml->timeout_ms;
+  if (ml->deadline >= 0) {
+    int64_t left = ml->deadline - zklock__now_ms();
+    /* Out of time: one last try rather than a wait of 0 meaning a
+     * negative (endless) timeout. */
+    t = left > 0 ? (int)left : 0;
+  }
+  int rc =
+      zklock__lock_start_direct(M(ml, ml->step), 'x', t, ml_member_done, ml, q);
+  if (rc)
+    ml_end(ml, rc, q);
+}
+
+static void ml_verified(int rc, void *arg, zklock__cbq *q) {
+  ml_end(arg, rc, q);
+}
+
+static void ml_member_done(int rc, void *arg, zklock__cbq *q) {
+  zklock_multilock *ml = arg;
+  if (!ml->busy)
+    return; /* ended already (cancel, close): this is its echo */
+  if (rc) {
+    /* a try that found the deadline passed reports the timeout */
+    ml_end(ml, rc == ZKLOCK_EBUSY && ml->timeout_ms > 0 ? ZKLOCK_ETIMEDOUT : rc,
+           q);
+    return;
+  }
+  if (++ml->step < ml->n) {
+    ml_next(ml, q);
+    return;
+  }
+  /* A member taken earlier may have gone while we waited for a later one
+   * (deleted by someone, or its session expired while the process was
+   * paused: the last grant can even come from an event read before the
+   * expiry is known). OK means the server says every member is held on
+   * the current session now; otherwise none is. */
+  rc = zklock__locks_verify((zklock__lock *const *)ml->m, ml->n, ml_verified,
+                            ml);
+  if (rc)
+    ml_end(ml, rc, q);
+}
+
+/* Mutex held. Starts a call; ZKLOCK_OK if it is under way. */
+static int ml_start(zklock_multilock *ml, int timeout_ms, zklock_done_cb done,
+                    void *arg, ml_wait *sync, zklock__cbq *q) {
+  if (ml->c->closed)
+    return ZKLOCK_ECLOSED;
+  if (ml->held || ml->busy)
+    return ZKLOCK_EALREADY; /* not reentrant: a second hold has no meaning */
+  if (ml->cancel) {
+    ml->cancel = 0;
+    return ZKLOCK_ECANCELED;
+  }
+  ml->busy = 1;
+  ml->step = 0;
+  ml->timeout_ms = timeout_ms;
+  ml->deadline = timeout_ms > 0 ? zklock__now_ms() + timeout_ms : -1;
+  ml->done = done;
+  ml->arg = arg;
+  ml->sync = sync;
+  ml_next(ml, q);
+  return ZKLOCK_OK;
+}
+
+int zklock_multilock_lock_async(zklock_multilock *ml, int timeout_ms,
+                                zklock_done_cb done, void *arg) {
+  if (ml_check(ml) || !done)
+    return ZKLOCK_EINVAL;
+  zklock_client *c = ml->c;
+  zklock__cbq q;
+  ZKLOCK__CBQ_INIT(&q);
+  pthread_mutex_lock(&c->mu);
+  int rc = ml_start(ml, timeout_ms, done, arg, NULL, &q);
+  pthread_mutex_unlock(&c->mu);
+  zklock__cb_flush(c, &q);
+  return rc;
 }
 
 int zklock_multilock_lock(zklock_multilock *ml, int timeout_ms) {
   if (ml_check(ml))
     return ZKLOCK_EINVAL;
-  if (ml->held)
-    return ZKLOCK_EALREADY; /* not reentrant: a second hold has no meaning */
-  int64_t deadline = timeout_ms > 0 ? zklock__now_ms() + timeout_ms : -1;
-  for (int i = 0; i < ml->n; i++) {
-    int t = timeout_ms;
-    if (deadline >= 0) {
-      int64_t left = deadline - zklock__now_ms();
-      /* Out of time: one last try rather than a wait of 0 meaning a
-       * negative (endless) timeout. */
-      t = left > 0 ? (int)left : 0;
-    }
-    int rc = zklock_mutex_lock(ml->m[i], t);
-    if (rc) {
-      /* a try that found the deadline passed reports the timeout */
-      if (rc == ZKLOCK_EBUSY && timeout_ms > 0)
-        rc = ZKLOCK_ETIMEDOUT;
-      release_upto(ml, i);
-      return rc;
-    }
+  zklock_client *c = ml->c;
+  if (zklock__on_cb_thread(c))
+    return ZKLOCK_EDEADLK;
+  ml_wait w = {.done = 0, .rc = 0};
+  pthread_cond_init(&w.cond, NULL);
+  zklock__cbq q;
+  ZKLOCK__CBQ_INIT(&q);
+  pthread_mutex_lock(&c->mu);
+  int rc = ml_start(ml, timeout_ms, NULL, NULL, &w, &q);
+  if (rc == ZKLOCK_OK) {
+    pthread_mutex_unlock(&c->mu);
+    zklock__cb_flush(c, &q); /* notices queued on the way */
+    ZKLOCK__CBQ_INIT(&q);
+    pthread_mutex_lock(&c->mu);
+    while (!w.done)
+      pthread_cond_wait(&w.cond, &c->mu);
+    rc = w.rc;
   }
-  /* A member taken earlier may have gone while we waited for a later one
-   * (deleted by someone, or its session expired while the process was
-   * paused: the last grant can even come from an event read before the
-   * expiry is known). OK means every member is held on the current
-   * session now, as the server says; otherwise none is. */
-  int64_t vdeadline = deadline >= 0     ? deadline
-                      : timeout_ms == 0 ? zklock__now_ms() + ZKLOCK_TRY_WAIT_MS
-                                        : -1;
-  int rc = zklock__locks_verify((zklock__lock *const *)ml->m, ml->n, vdeadline);
-  if (rc) {
-    release_upto(ml, ml->n);
-    /* a try that got no answer cannot say it timed out */
-    return rc == ZKLOCK_ETIMEDOUT && timeout_ms == 0 ? ZKLOCK_ECONNLOSS : rc;
-  }
-  ml->held = 1;
+  pthread_mutex_unlock(&c->mu);
+  zklock__cb_flush(c, &q);
+  pthread_cond_destroy(&w.cond);
+  return rc;
+}
+
+int zklock_multilock_trylock(zklock_multilock *ml) {
+  return zklock_multilock_lock(ml, 0);
+}
+
+int zklock_multilock_cancel(zklock_multilock *ml) {
+  if (ml_check(ml))
+    return ZKLOCK_EINVAL;
+  zklock_client *c = ml->c;
+  zklock__cbq q;
+  ZKLOCK__CBQ_INIT(&q);
+  pthread_mutex_lock(&c->mu);
+  if (ml->busy)
+    ml_end(ml, ZKLOCK_ECANCELED, &q);
+  else
+    ml->cancel = 1; /* ends the next call, as for a mutex */
+  pthread_mutex_unlock(&c->mu);
+  zklock__cb_flush(c, &q);
   return ZKLOCK_OK;
+}
+
+/* Releases every member in reverse order; the first error wins. */
+static int release_all(zklock_multilock *ml) {
+  int first = ZKLOCK_OK;
+  for (int k = ml->n; k-- > 0;) {
+    int rc = zklock_mutex_unlock(ml->m[k]);
+    if (rc && !first)
+      first = rc;
+  }
+  return first;
 }
 
 int zklock_multilock_unlock(zklock_multilock *ml) {
@@ -132,7 +263,73 @@ int zklock_multilock_unlock(zklock_multilock *ml) {
   if (!ml->held)
     return ZKLOCK_ENOTHELD;
   ml->held = 0;
-  return release_upto(ml, ml->n);
+  return release_all(ml);
+}
+
+/* The members' releases of one unlock_async, reported once. */
+typedef struct {
+  zklock_done_cb done;
+  void *arg;
+  int left, rc;
+  pthread_mutex_t mu;
+} ml_rel;
+
+static void ml_rel_done(int rc, void *arg) {
+  ml_rel *r = arg;
+  pthread_mutex_lock(&r->mu);
+  if (rc && !r->rc)
+    r->rc = rc;
+  int last = --r->left == 0;
+  pthread_mutex_unlock(&r->mu);
+  if (!last)
+    return;
+  r->done(r->rc, r->arg);
+  pthread_mutex_destroy(&r->mu);
+  free(r);
+}
+
+int zklock_multilock_unlock_async(zklock_multilock *ml, zklock_done_cb done,
+                                  void *arg) {
+  if (ml_check(ml))
+    return ZKLOCK_EINVAL;
+  if (!ml->held)
+    return ZKLOCK_ENOTHELD;
+  ml_rel *r = done ? calloc(1, sizeof *r) : NULL;
+  if (done && !r)
+    return ZKLOCK_ENOMEM;
+  ml->held = 0;
+  if (r) {
+    *r = (ml_rel){.done = done, .arg = arg, .left = ml->n};
+    pthread_mutex_init(&r->mu, NULL);
+  }
+  for (int k = ml->n; k-- > 0;) {
+    int rc = zklock_mutex_unlock_async(ml->m[k], r ? ml_rel_done : NULL, r);
+    if (rc != ZKLOCK_OK && r)
+      ml_rel_done(rc, r); /* that member reports no more */
+  }
+  return ZKLOCK_OK;
+}
+
+/* Held while every member is; the worst member state otherwise. */
+zklock_lock_state zklock_multilock_state(const zklock_multilock *ml) {
+  if (ml_check(ml))
+    return ZKLOCK_LOCK_UNLOCKED;
+  pthread_mutex_lock(&ml->c->mu);
+  int busy = ml->busy, held = ml->held;
+  pthread_mutex_unlock(&ml->c->mu);
+  if (busy)
+    return ZKLOCK_LOCK_WAITING;
+  if (!held)
+    return ZKLOCK_LOCK_UNLOCKED;
+  zklock_lock_state st = ZKLOCK_LOCK_HELD;
+  for (int i = 0; i < ml->n; i++) {
+    zklock_lock_state m = zklock_mutex_state(ml->m[i]);
+    if (m == ZKLOCK_LOCK_LOST || m == ZKLOCK_LOCK_UNLOCKED)
+      return ZKLOCK_LOCK_LOST;
+    if (m == ZKLOCK_LOCK_UNCERTAIN)
+      st = m;
+  }
+  return st;
 }
 
 int64_t zklock_multilock_token(const zklock_multilock *ml, int i) {
@@ -144,6 +341,12 @@ int64_t zklock_multilock_token(const zklock_multilock *ml, int i) {
 void zklock_multilock_free(zklock_multilock *ml) {
   if (ml_check(ml))
     return;
+  zklock__cbq q;
+  ZKLOCK__CBQ_INIT(&q);
+  pthread_mutex_lock(&ml->c->mu);
+  ml_end(ml, ZKLOCK_ECANCELED, &q); /* a call under way ends */
+  pthread_mutex_unlock(&ml->c->mu);
+  zklock__cb_flush(ml->c, &q);
   for (int i = 0; i < ml->n; i++)
     zklock_mutex_free(ml->m[i]); /* releases a member still held */
   ml->magic = ZKLOCK__MAGIC_DEAD;

@@ -1652,72 +1652,70 @@ int zklock__lock_fenced_multi(zklock__lock *l, int n, const zoo_op_t *ops,
   return held_call(l, do_fenced_multi, &a);
 }
 
-/* Mutex held: one multi of check ops, one per node of ls; the answer. */
-static int verify_round(zklock_client *c, zhandle_t *zh, zklock__op *op,
-                        zklock__lock *const *ls, int n) {
+/* One multi of check ops in flight for zklock__locks_verify. */
+typedef struct {
+  zklock_client *c;
+  zklock__direct_cb cb;
+  void *arg;
+  int n;
+  zoo_op_result_t *res;
+  zoo_op_t ops[];
+} verify_req;
+
+static int verify_rc(int zrc) {
+  switch (zrc) {
+  case ZOK:
+    return ZKLOCK_OK;
+  case ZNONODE: /* a check failed: that node is gone */
+  case ZSESSIONEXPIRED:
+  case ZSESSIONMOVED:
+  case ZINVALIDSTATE:
+    return ZKLOCK_ELOST;
+  case ZCLOSING:
+    return ZKLOCK_ECLOSED;
+  default:
+    return conn_lost(zrc) ? ZKLOCK_ECONNLOSS : zklock__zk_err(zrc);
+  }
+}
+
+static void verify_done(int rc, const void *data) {
+  verify_req *v = (verify_req *)data;
+  zklock_client *c = v->c;
+  zklock__cbq q;
+  ZKLOCK__CBQ_INIT(&q);
+  pthread_mutex_lock(&c->mu);
+  v->cb(verify_rc(rc), v->arg, &q);
+  pthread_mutex_unlock(&c->mu);
+  zklock__cb_flush(c, &q);
+  free(v->res);
+  free(v);
+}
+
+int zklock__locks_verify(zklock__lock *const *ls, int n, zklock__direct_cb cb,
+                         void *arg) {
+  zklock_client *c = ls[0]->c;
   for (int i = 0; i < n; i++)
     if (!ls[i]->h.node || ls[i]->h.state == ZKLOCK_LOCK_LOST ||
         ls[i]->h.sid != c->sid)
-      return ZSESSIONEXPIRED; /* known lost: no need to ask */
-  zoo_op_t *ops = calloc((size_t)n, sizeof *ops);
-  zoo_op_result_t *res = calloc((size_t)n, sizeof *res);
-  int zrc = ZSYSTEMERROR;
-  if (ops && res) {
-    for (int i = 0; i < n; i++)
-      zoo_check_op_init(&ops[i], ls[i]->h.node, -1);
-    op->pending++;
-    zrc = zoo_amulti(zh, n, ops, res, zklock__void_done, op);
-    if (zrc != ZOK)
-      op->pending--;
-    else {
-      zklock__op_wait_pending(c, op);
-      zrc = op->void_rc;
-    }
+      return ZKLOCK_ELOST; /* known lost: no need to ask */
+  if (zklock__session_dead(c) || !c->zh)
+    return ZKLOCK_ELOST;
+  verify_req *v = malloc(sizeof *v + sizeof v->ops[0] * (size_t)n);
+  zoo_op_result_t *res = v ? calloc((size_t)n, sizeof *res) : NULL;
+  if (!res) {
+    free(v);
+    return ZKLOCK_ENOMEM;
   }
-  free(ops);
-  free(res);
-  return zrc;
-}
-
-int zklock__locks_verify(zklock__lock *const *ls, int n, int64_t deadline) {
-  zklock_client *c = ls[0]->c;
-  zhandle_t *zh;
-  int rc = zklock__enter(c, &zh, 0);
-  if (rc)
-    return rc;
-  pthread_mutex_lock(&c->mu);
-  for (;;) {
-    uint64_t gen = c->conn_gen;
-    zklock__op op;
-    zklock__op_init(&op, c);
-    int zrc = verify_round(c, zh, &op, ls, n);
-    if (!conn_lost(zrc)) {
-      zklock__op_destroy(&op);
-      rc = zrc == ZOK ? ZKLOCK_OK
-           : zrc == ZNONODE || zrc == ZSESSIONEXPIRED || zrc == ZINVALIDSTATE ||
-                   zrc == ZSESSIONMOVED
-               ? ZKLOCK_ELOST
-               : zklock__zk_err(zrc);
-      break;
-    }
-    /* No answer: ask again once connected, while the session lasts and
-     * the caller's time allows. */
-    while (!c->closed && !zklock__session_dead(c) &&
-           (c->zstate != ZKLOCK_SESSION_CONNECTED || c->conn_gen == gen) &&
-           (deadline < 0 || zklock__now_ms() < deadline))
-      zklock__op_wait(c, &op, zklock__now_ms() + 100);
-    zklock__op_destroy(&op);
-    if (c->closed || zklock__session_dead(c) ||
-        (deadline >= 0 && zklock__now_ms() >= deadline)) {
-      rc = c->closed                 ? ZKLOCK_ECLOSED
-           : zklock__session_dead(c) ? ZKLOCK_ELOST
-                                     : ZKLOCK_ETIMEDOUT;
-      break;
-    }
+  *v = (verify_req){.c = c, .cb = cb, .arg = arg, .n = n, .res = res};
+  for (int i = 0; i < n; i++)
+    zoo_check_op_init(&v->ops[i], ls[i]->h.node, -1);
+  int zrc = zoo_amulti(c->zh, n, v->ops, res, verify_done, v);
+  if (zrc != ZOK) {
+    free(res);
+    free(v);
+    return verify_rc(zrc);
   }
-  pthread_mutex_unlock(&c->mu);
-  zklock__leave(c);
-  return rc;
+  return ZKLOCK_OK;
 }
 
 const char *zklock__lock_node(const zklock__lock *l) {

@@ -392,14 +392,16 @@ int zklock__lock_downgrade(zklock__lock *l);
 int zklock__lock_cancel(zklock__lock *l);
 int zklock__lock_fenced_multi(zklock__lock *l, int n, const zoo_op_t *ops,
                               zoo_op_result_t *results);
-/* Blocking: ZKLOCK_OK only if the server confirms, in one multi of
- * check ops, that every node held by ls[0..n-1] (handles of one client)
- * exists on the current session at that moment; ZKLOCK_ELOST if one is
- * gone or the session is. Without an answer it asks again once
- * reconnected, until deadline (monotonic ms, <0 none: ETIMEDOUT). For
- * recipes that compose several holds: a grant may come from an event the
- * client reads before it learns that its session ended. */
-int zklock__locks_verify(zklock__lock *const *ls, int n, int64_t deadline);
+/* Mutex held. Asks the server, in one multi of check ops, whether every
+ * node held by ls[0..n-1] (handles of one client) exists on the current
+ * session at that moment; cb gets ZKLOCK_OK, ZKLOCK_ELOST (one is gone,
+ * or the session), ZKLOCK_ECONNLOSS (no answer) or ZKLOCK_ECLOSED, unless
+ * this returns an error (then cb is never called). For recipes that
+ * compose several holds: a grant may come from an event the client reads
+ * before it learns that its session ended. */
+typedef void (*zklock__direct_cb)(int rc, void *arg, zklock__cbq *q);
+int zklock__locks_verify(zklock__lock *const *ls, int n, zklock__direct_cb cb,
+                         void *arg);
 /* Queries; NULL-safe (-1, UNLOCKED, NULL). */
 int64_t zklock__lock_token(const zklock__lock *l);
 int zklock__lock_state(const zklock__lock *l);
@@ -409,9 +411,9 @@ int zklock__lock_check(const zklock__lock *l);
 /* 1 while an acquisition is in flight on l. */
 int zklock__lock_busy(const zklock__lock *l);
 
-/* An internal acquisition's result, run with the mutex held from inside
- * the engine (no dispatch needed in loop mode); q collects callbacks. */
-typedef void (*zklock__direct_cb)(int rc, void *arg, zklock__cbq *q);
+/* zklock__direct_cb (above): an internal acquisition's result, run with
+ * the mutex held from inside the engine (no dispatch needed in loop
+ * mode); q collects callbacks. */
 /* Mutex held: zklock__lock_acquire_async with a direct callback (called
  * exactly once when this returns ZKLOCK_OK). */
 int zklock__lock_start_direct(zklock__lock *l, char kind, int timeout_ms,

@@ -145,11 +145,84 @@ static void test_other_kind(void **state) {
   zkt_assert_empty(root2);
 }
 
+static void test_multilock_verbs(void **state) {
+  (void)state;
+  char ra[256], rb[256];
+  zkt_root(ra, sizeof ra, "verbs-mla");
+  zkt_root(rb, sizeof rb, "verbs-mlb");
+  const char *paths[] = {rb, ra}; /* taken in path order whatever given */
+  zklock_client *c = zkt_client(0), *o = zkt_client(0);
+  zklock_multilock *ml;
+  zklock_mutex *ob;
+  assert_int_equal(zklock_multilock_new(c, paths, 2, &ml), ZKLOCK_OK);
+  assert_int_equal(zklock_mutex_new(o, rb, &ob), ZKLOCK_OK);
+  assert_int_equal(zklock_multilock_state(ml), ZKLOCK_LOCK_UNLOCKED);
+  /* try: all at once, or nothing held */
+  assert_int_equal(zklock_mutex_lock(ob, 5000), ZKLOCK_OK);
+  assert_int_equal(zklock_multilock_trylock(ml), ZKLOCK_EBUSY);
+  assert_int_equal(zkt_nodes_settle(raw, ra, 0), 0);
+  assert_int_equal(zkt_nodes_settle(raw, rb, 1), 1);
+  /* async, waiting at B, cancelled: ECANCELED, nothing held or queued */
+  atomic_int got = 0;
+  assert_int_equal(zklock_multilock_lock_async(ml, -1, cnt_done, &got),
+                   ZKLOCK_OK);
+  assert_int_equal(zklock_multilock_lock_async(ml, -1, cnt_done, &got),
+                   ZKLOCK_EALREADY);
+  assert_int_equal(zkt_nodes_settle(raw, rb, 2), 2);
+  assert_int_equal(zklock_multilock_state(ml), ZKLOCK_LOCK_WAITING);
+  assert_int_equal(zklock_multilock_cancel(ml), ZKLOCK_OK);
+  assert_true(zkt_wait_for(set, &got, 10000));
+  assert_int_equal(atomic_load(&got), ZKLOCK_ECANCELED);
+  assert_int_equal(zkt_nodes_settle(raw, ra, 0), 0);
+  assert_int_equal(zkt_nodes_settle(raw, rb, 1), 1);
+  assert_int_equal(zklock_multilock_state(ml), ZKLOCK_LOCK_UNLOCKED);
+  /* async again: granted when B is let go */
+  atomic_int got2 = 0;
+  assert_int_equal(zklock_multilock_lock_async(ml, 20000, cnt_done, &got2),
+                   ZKLOCK_OK);
+  assert_int_equal(zkt_nodes_settle(raw, rb, 2), 2);
+  assert_int_equal(zklock_mutex_unlock(ob), ZKLOCK_OK);
+  assert_true(zkt_wait_for(set, &got2, 20000));
+  assert_int_equal(atomic_load(&got2), 1);
+  assert_int_equal(zklock_multilock_state(ml), ZKLOCK_LOCK_HELD);
+  assert_true(zklock_multilock_token(ml, 0) > 0);
+  assert_true(zklock_multilock_token(ml, 1) > 0);
+  assert_int_equal(zklock_multilock_trylock(ml), ZKLOCK_EALREADY);
+  atomic_int rel = 0;
+  assert_int_equal(zklock_multilock_unlock_async(ml, cnt_done, &rel),
+                   ZKLOCK_OK);
+  assert_true(zkt_wait_for(set, &rel, 10000));
+  assert_int_equal(atomic_load(&rel), 1);
+  assert_int_equal(zklock_multilock_unlock_async(ml, cnt_done, &rel),
+                   ZKLOCK_ENOTHELD);
+  /* cancel before a call ends the next one */
+  assert_int_equal(zklock_multilock_cancel(ml), ZKLOCK_OK);
+  assert_int_equal(zklock_multilock_lock(ml, 1000), ZKLOCK_ECANCELED);
+  assert_int_equal(zklock_multilock_trylock(ml), ZKLOCK_OK);
+  assert_int_equal(zklock_multilock_unlock(ml), ZKLOCK_OK);
+  /* free during a call: its done runs once with ECANCELED */
+  assert_int_equal(zklock_mutex_lock(ob, 5000), ZKLOCK_OK);
+  atomic_int got3 = 0;
+  assert_int_equal(zklock_multilock_lock_async(ml, -1, cnt_done, &got3),
+                   ZKLOCK_OK);
+  assert_int_equal(zkt_nodes_settle(raw, rb, 2), 2);
+  zklock_multilock_free(ml);
+  assert_true(zkt_wait_for(set, &got3, 10000));
+  assert_int_equal(atomic_load(&got3), ZKLOCK_ECANCELED);
+  assert_int_equal(zklock_mutex_unlock(ob), ZKLOCK_OK);
+  zklock_mutex_free(ob);
+  zklock_client_close(c);
+  zklock_client_close(o);
+  zkt_assert_empty(ra);
+  zkt_assert_empty(rb);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_semaphore_verbs),
       cmocka_unit_test(test_election_verbs),
       cmocka_unit_test(test_other_kind),
+      cmocka_unit_test(test_multilock_verbs),
   };
   return cmocka_run_group_tests(tests, zkt_group_setup, zkt_group_teardown);
 }
