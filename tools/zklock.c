@@ -256,9 +256,10 @@ static struct {
   zklock_election *el;
   atomic_int revoke; /* a revocation request not yet forwarded */
   int cancelled;
-  int closed; /* main closed the client to cancel the wait */
-  int rc;     /* worker result */
-  int zk_err; /* the ZooKeeper code behind it (zklock_last_zk_error) */
+  int closed;       /* main closed the client to cancel the wait */
+  int rc;           /* worker result */
+  int zk_err;       /* the ZooKeeper code behind it (zklock_last_zk_error) */
+  char holder[400]; /* -n and busy: who holds it, for the message */
   int open_rc;
   int pipe_r, pipe_w;
   atomic_int done;
@@ -333,6 +334,32 @@ static int64_t now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void owner_field(const char *owner, const char *key, char *out,
+                        size_t len);
+
+/* " (held by host H, pid P, owner T)" for the first holder at path, or
+ * "" if the listing does not say. */
+static void describe_holder(zklock_client *c, const char *path, char *out,
+                            size_t len) {
+  zklock_node_info *v = NULL;
+  int n = 0;
+  out[0] = '\0';
+  if (!c || zklock_queue_list(c, path, &v, &n) != ZKLOCK_OK)
+    return;
+  for (int i = 0; i < n; i++) {
+    if (!v[i].holder)
+      continue;
+    char host[128], pid[32], user[160];
+    owner_field(v[i].owner, "host", host, sizeof host);
+    owner_field(v[i].owner, "pid", pid, sizeof pid);
+    owner_field(v[i].owner, "user", user, sizeof user);
+    snprintf(out, len, " (held by host %s, pid %s%s%s)", host[0] ? host : "?",
+             pid[0] ? pid : "?", user[0] ? ", owner " : "", user);
+    break;
+  }
+  free(v);
+}
+
 static void *worker(void *p) {
   worker_arg *wa = p;
   const cli_opts *o = wa->o;
@@ -371,8 +398,10 @@ static void *worker(void *p) {
       }
     }
   }
-  g.rc = rc;
   g.zk_err = zklock_last_zk_error(); /* per thread: the main one reports */
+  if (rc == ZKLOCK_EBUSY)
+    describe_holder(c, o->path, g.holder, sizeof g.holder);
+  g.rc = rc;
   atomic_store(&g.done, 1);
   wake_main();
   return NULL;
@@ -669,7 +698,10 @@ static void debug_session_file(zklock_client *c) {
 static int lock_failed(const cli_opts *o, int rc) {
   switch (rc) {
   case ZKLOCK_EBUSY:
-    msg("%s is locked by another owner", o->path);
+    if (o->elect)
+      msg("another candidate leads %s%s", o->path, g.holder);
+    else
+      msg("%s is locked by another owner%s", o->path, g.holder);
     return XC_BUSY;
   case ZKLOCK_ETIMEDOUT:
     msg("timed out after %g s waiting for %s", o->timeout_ms / 1000.0, o->path);
