@@ -251,7 +251,11 @@ static void bg_send(zklock__bgdel *b) {
   b->gen = c->conn_gen;
   int zrc;
   if (b->mark) {
-    zrc = zoo_aset(c->zh, b->node, "turn\n", 5, -1, bg_mark_done, b);
+    /* the lease's data stays its owner's (zklock status shows it); only
+     * the version change wakes the waiter behind */
+    char data[ZKLOCK__OWNER_MAX + 8];
+    int len = snprintf(data, sizeof data, "%s%s", c->owner, ZKLOCK__MARK_TURN);
+    zrc = zoo_aset(c->zh, b->node, data, len, -1, bg_mark_done, b);
   } else if (b->guid[0]) {
     /* sync first: a create that just committed must show in the list */
     zoo_async(c->zh, b->node, zklock__sync_done, NULL);

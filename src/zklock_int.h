@@ -347,6 +347,8 @@ int zklock__mark_has(const char *v, int vlen, const char *mark);
  * request on a holder's node. */
 #define ZKLOCK__MARK_READ "mode=r\n"
 #define ZKLOCK__MARK_REVOKE "revoke=1\n"
+/* A semaphore lease that became a holder (its waiter behind lists). */
+#define ZKLOCK__MARK_TURN "turn=1\n"
 
 struct zklock__lock {
   unsigned magic;
