@@ -425,8 +425,8 @@ ZKLOCK_EXTERN int zklock_multilock_trylock(zklock_multilock *ml);
 /* The lock as a completion (see zklock_done_cb): the members are taken in
  * path order on the engine, then confirmed with the server in one round
  * trip; done gets ZKLOCK_OK only if every member is held on the current
- * session at that moment. A confirmation that gets no answer ends with
- * ZKLOCK_ECONNLOSS, nothing held. */
+ * session at that moment; otherwise every member is released and done
+ * gets ZKLOCK_ELOST (also when the confirmation got no answer). */
 ZKLOCK_EXTERN int zklock_multilock_lock_async(zklock_multilock *ml,
                                               int timeout_ms,
                                               zklock_done_cb done, void *arg);

@@ -134,8 +134,10 @@ static void ml_next(zklock_multilock *ml, zklock__cbq *q) {
     ml_end(ml, rc, q);
 }
 
+/* No answer to the confirmation counts as lost: what is known is that
+ * the members could not be confirmed, and they all go. */
 static void ml_verified(int rc, void *arg, zklock__cbq *q) {
-  ml_end(arg, rc, q);
+  ml_end(arg, rc == ZKLOCK_ECONNLOSS ? ZKLOCK_ELOST : rc, q);
 }
 
 static void ml_member_done(int rc, void *arg, zklock__cbq *q) {
