@@ -203,7 +203,10 @@ typedef struct zklock_client_opts {
 #define ZKLOCK_COMPAT_KAZOO 2
 
 /* A try (timeout 0) waits at most this long for the servers' answers; with
- * no answer at all it returns ZKLOCK_ECONNLOSS, not ZKLOCK_EBUSY. */
+ * no answer at all it returns ZKLOCK_ECONNLOSS, not ZKLOCK_EBUSY. A bounded
+ * wait, so a try never blocks for a session timeout while the ensemble is
+ * unreachable, yet long enough for a round trip to a distant or busy
+ * server. */
 #define ZKLOCK_TRY_WAIT_MS 1000
 
 /* Completion of an asynchronous call. rc is what the blocking form would
@@ -244,10 +247,6 @@ ZKLOCK_EXTERN int64_t zklock_client_session_id(const zklock_client *c);
  * ZKLOCK_TRY_WAIT_MS for the server's answer and returns ZKLOCK_ECONNLOSS
  * if none came. A request answered after the call gave up leaves no lock
  * node behind: it is deleted when the answer arrives. */
-/* How long a try waits for an answer: a bounded wait, so a try never
- * blocks for a session timeout while the ensemble is unreachable, yet long
- * enough for a round trip to a distant or busy server. */
-#define ZKLOCK_TRY_WAIT_MS 1000
 ZKLOCK_EXTERN int zklock_mutex_new(zklock_client *c, const char *path,
                                    zklock_mutex **out);
 ZKLOCK_EXTERN int zklock_mutex_lock(zklock_mutex *m, int timeout_ms);
@@ -401,10 +400,11 @@ ZKLOCK_EXTERN int zklock_election_leader(zklock_client *c, const char *path,
  * dispatch). zklock_observer_free stops it: no call starts after it
  * returns, and one running on another thread is waited for (freeing from
  * inside cb is allowed). */
+typedef void (*zklock_observer_cb)(const char *leader_id, int64_t term,
+                                   void *arg);
 ZKLOCK_EXTERN int zklock_election_observe(zklock_client *c, const char *path,
-                                          void (*cb)(const char *leader_id,
-                                                     int64_t term, void *arg),
-                                          void *arg, zklock_observer **out);
+                                          zklock_observer_cb cb, void *arg,
+                                          zklock_observer **out);
 ZKLOCK_EXTERN void zklock_observer_free(zklock_observer *o);
 ZKLOCK_EXTERN void zklock_election_free(zklock_election *e);
 

@@ -271,7 +271,7 @@ int zklock_election_leader(zklock_client *c, const char *path, char *id,
  * creation (exists) when the path is missing: observers are few, and the
  * candidates themselves never watch the parent. */
 
-typedef void (*observe_cb)(const char *leader_id, int64_t term, void *arg);
+typedef zklock_observer_cb observe_cb;
 
 struct zklock_observer {
   zklock__listener li; /* first member: the casts below are valid */
