@@ -66,13 +66,19 @@ int zklock_election_campaign_async(zklock_election *e, int timeout_ms,
   return zklock__lock_acquire_async(L(e), 'x', timeout_ms, done, arg);
 }
 
+/* Whether e leads (holds its node) and whether a campaign is under way. */
+static void standing(zklock_election *e, int *held, int *busy) {
+  pthread_mutex_lock(&e->l.c->mu);
+  *held = e->l.h.node != NULL;
+  *busy = e->l.att != NULL;
+  pthread_mutex_unlock(&e->l.c->mu);
+}
+
 int zklock_election_resign(zklock_election *e) {
   if (zklock__lock_check(L(e)))
     return ZKLOCK_EINVAL;
-  zklock_client *c = e->l.c;
-  pthread_mutex_lock(&c->mu);
-  int held = e->l.h.node != NULL, busy = e->l.att != NULL;
-  pthread_mutex_unlock(&c->mu);
+  int held, busy;
+  standing(e, &held, &busy);
   /* Not leading yet: withdraw the candidacy (the campaign ends with
    * ZKLOCK_ECANCELED). */
   if (!held)
@@ -90,9 +96,8 @@ int zklock_election_resign_async(zklock_election *e, zklock_done_cb done,
   if (zklock__lock_check(L(e)))
     return ZKLOCK_EINVAL;
   zklock_client *c = e->l.c;
-  pthread_mutex_lock(&c->mu);
-  int held = e->l.h.node != NULL, busy = e->l.att != NULL;
-  pthread_mutex_unlock(&c->mu);
+  int held, busy;
+  standing(e, &held, &busy);
   if (held)
     return zklock__lock_release_async(L(e), done, arg);
   if (!busy)

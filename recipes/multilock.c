@@ -21,10 +21,9 @@ struct zklock_multilock {
   int cancel; /* cancelled before a call: end the next one */
   int step;   /* the member being taken */
   int timeout_ms;
-  int64_t deadline; /* monotonic ms, <0 none */
-  zklock_done_cb done;
+  int64_t deadline;    /* monotonic ms, <0 none */
+  zklock_done_cb done; /* the caller's completion (or a blocking wait) */
   void *arg;
-  struct ml_wait *sync; /* a blocking caller, instead of done */
 };
 
 static int path_cmp(const void *a, const void *b) {
@@ -89,12 +88,6 @@ static zklock__lock *M(zklock_multilock *ml, int i) {
   return (zklock__lock *)ml->m[i];
 }
 
-/* A blocking caller's wait: woken under the client mutex. */
-typedef struct ml_wait {
-  pthread_cond_t cond;
-  int done, rc;
-} ml_wait;
-
 static void ml_member_done(int rc, void *arg, zklock__cbq *q);
 
 /* Mutex held. The call ends: on failure every member taken goes (in the
@@ -109,14 +102,7 @@ static void ml_end(zklock_multilock *ml, int rc, zklock__cbq *q) {
     for (int i = 0; i < ml->n; i++)
       zklock__lock_drop_locked(M(ml, i), q);
   }
-  if (ml->sync) {
-    ml->sync->rc = rc;
-    ml->sync->done = 1;
-    pthread_cond_signal(&ml->sync->cond);
-    ml->sync = NULL;
-  } else {
-    zklock__cb_done(ml->c, q, ml->done, ml->arg, rc);
-  }
+  zklock__deliver(ml->c, q, ml->done, ml->arg, rc);
 }
 
 /* Mutex held: the next member, with what is left of the caller's time. */
@@ -167,7 +153,7 @@ static void ml_member_done(int rc, void *arg, zklock__cbq *q) {
 
 /* Mutex held. Starts a call; ZKLOCK_OK if it is under way. */
 static int ml_start(zklock_multilock *ml, int timeout_ms, zklock_done_cb done,
-                    void *arg, ml_wait *sync, zklock__cbq *q) {
+                    void *arg, zklock__cbq *q) {
   if (ml->c->closed)
     return ZKLOCK_ECLOSED;
   if (ml->held || ml->busy)
@@ -182,7 +168,6 @@ static int ml_start(zklock_multilock *ml, int timeout_ms, zklock_done_cb done,
   ml->deadline = timeout_ms > 0 ? zklock__now_ms() + timeout_ms : -1;
   ml->done = done;
   ml->arg = arg;
-  ml->sync = sync;
   ml_next(ml, q);
   return ZKLOCK_OK;
 }
@@ -195,37 +180,28 @@ int zklock_multilock_lock_async(zklock_multilock *ml, int timeout_ms,
   zklock__cbq q;
   ZKLOCK__CBQ_INIT(&q);
   pthread_mutex_lock(&c->mu);
-  int rc = ml_start(ml, timeout_ms, done, arg, NULL, &q);
+  int rc = ml_start(ml, timeout_ms, done, arg, &q);
   pthread_mutex_unlock(&c->mu);
   zklock__cb_flush(c, &q);
   return rc;
 }
 
+typedef struct {
+  zklock_multilock *ml;
+  int timeout_ms;
+} lock_ctx;
+
+static int lock_start(void *ctx, zklock_done_cb done, void *arg,
+                      zklock__cbq *q) {
+  lock_ctx *x = ctx;
+  return ml_start(x->ml, x->timeout_ms, done, arg, q);
+}
+
 int zklock_multilock_lock(zklock_multilock *ml, int timeout_ms) {
   if (ml_check(ml))
     return ZKLOCK_EINVAL;
-  zklock_client *c = ml->c;
-  if (zklock__on_cb_thread(c))
-    return ZKLOCK_EDEADLK;
-  ml_wait w = {.done = 0, .rc = 0};
-  pthread_cond_init(&w.cond, NULL);
-  zklock__cbq q;
-  ZKLOCK__CBQ_INIT(&q);
-  pthread_mutex_lock(&c->mu);
-  int rc = ml_start(ml, timeout_ms, NULL, NULL, &w, &q);
-  if (rc == ZKLOCK_OK) {
-    pthread_mutex_unlock(&c->mu);
-    zklock__cb_flush(c, &q); /* notices queued on the way */
-    ZKLOCK__CBQ_INIT(&q);
-    pthread_mutex_lock(&c->mu);
-    while (!w.done)
-      pthread_cond_wait(&w.cond, &c->mu);
-    rc = w.rc;
-  }
-  pthread_mutex_unlock(&c->mu);
-  zklock__cb_flush(c, &q);
-  pthread_cond_destroy(&w.cond);
-  return rc;
+  lock_ctx x = {ml, timeout_ms};
+  return zklock__wait_call(ml->c, lock_start, &x);
 }
 
 int zklock_multilock_trylock(zklock_multilock *ml) {

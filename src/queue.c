@@ -1312,10 +1312,7 @@ int zklock__lock_acquire_async(zklock__lock *l, char kind, int timeout_ms,
   return rc;
 }
 
-int zklock__lock_acquire(zklock__lock *l, char kind, int timeout_ms) {
-  if (zklock__lock_check(l))
-    return ZKLOCK_EINVAL;
-  zklock_client *c = l->c;
+int zklock__wait_call(zklock_client *c, zklock__start_fn start_fn, void *ctx) {
   if (zklock__on_cb_thread(c))
     return ZKLOCK_EDEADLK;
   sync_wait w = {.done = 0, .rc = 0, .zrc = ZOK};
@@ -1323,10 +1320,10 @@ int zklock__lock_acquire(zklock__lock *l, char kind, int timeout_ms) {
   zklock__cbq q;
   ZKLOCK__CBQ_INIT(&q);
   pthread_mutex_lock(&c->mu);
-  int rc = start(l, kind, timeout_ms, sync_wake, NULL, &w, &q);
+  int rc = start_fn(ctx, sync_wake, &w, &q);
   if (rc == ZKLOCK_OK) {
     pthread_mutex_unlock(&c->mu);
-    zklock__cb_flush(c, &q);
+    zklock__cb_flush(c, &q); /* notices queued on the way in */
     ZKLOCK__CBQ_INIT(&q);
     pthread_mutex_lock(&c->mu);
     while (!w.done)
@@ -1338,6 +1335,30 @@ int zklock__lock_acquire(zklock__lock *l, char kind, int timeout_ms) {
   zklock__cb_flush(c, &q);
   pthread_cond_destroy(&w.cond);
   return rc;
+}
+
+void zklock__deliver(zklock_client *c, zklock__cbq *q, zklock_done_cb done,
+                     void *arg, int rc) {
+  deliver(c, q, done, arg, rc);
+}
+
+typedef struct {
+  zklock__lock *l;
+  char kind;
+  int timeout_ms;
+} acq_ctx;
+
+static int acq_start(void *ctx, zklock_done_cb done, void *arg,
+                     zklock__cbq *q) {
+  acq_ctx *x = ctx;
+  return start(x->l, x->kind, x->timeout_ms, done, NULL, arg, q);
+}
+
+int zklock__lock_acquire(zklock__lock *l, char kind, int timeout_ms) {
+  if (zklock__lock_check(l))
+    return ZKLOCK_EINVAL;
+  acq_ctx x = {l, kind, timeout_ms};
+  return zklock__wait_call(l->c, acq_start, &x);
 }
 
 /* Mutex held. Unlinks our hold; returns OK, or ELOST if it was lost. */

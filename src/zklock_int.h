@@ -380,6 +380,18 @@ int zklock__lock_new(zklock_client *c, const char *path, zklock__lock **out);
 /* Ends a pending acquisition (ECANCELED), releases if held, frees; NULL or
  * a dead handle is ignored. */
 void zklock__lock_free(zklock__lock *l);
+/* A blocking call as a wait on an asynchronous one: start_fn (mutex held)
+ * starts it with done/arg as its completion and returns ZKLOCK_OK if it is
+ * under way; the caller's thread then waits for that completion, woken
+ * directly under the mutex (no dispatch needed in loop mode). EDEADLK on a
+ * callback thread. */
+typedef int (*zklock__start_fn)(void *ctx, zklock_done_cb done, void *arg,
+                                zklock__cbq *q);
+int zklock__wait_call(zklock_client *c, zklock__start_fn start_fn, void *ctx);
+/* Mutex held: reports rc to done (a blocking caller of zklock__wait_call
+ * at once, anything else through q). */
+void zklock__deliver(zklock_client *c, zklock__cbq *q, zklock_done_cb done,
+                     void *arg, int rc);
 /* Queues a node of kind ('x', 'r' or 's') and waits for its turn. The
  * async form calls done exactly once when it returns ZKLOCK_OK. */
 int zklock__lock_acquire(zklock__lock *l, char kind, int timeout_ms);
