@@ -67,6 +67,8 @@ ma=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 libdir="$sys/usr/lib/$ma"
 example="$sys/usr/share/doc/libzklock-dev/examples/mutex_basic.c"
 [ -f "$example" ] || fail "libzklock-dev ships no examples/mutex_basic.c"
+# The README's local ensemble: shipped as is (not compressed), executable.
+[ -x "${example%/*}/ensemble.sh" ] || fail "libzklock-dev ships no executable examples/ensemble.sh"
 export LD_LIBRARY_PATH="$libdir"
 
 # uses_unpacked BINARY: it loads libzklock from the unpacked tree.
