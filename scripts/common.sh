@@ -28,10 +28,13 @@ install_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
-# build NAME [configure args...]: configure once, then make.
+# build NAME [configure args...]: configure once, then make. The tests and
+# the libuv example are required here (PACKAGES installs cmocka and libuv):
+# a missing one fails configure instead of leaving them out.
 build() {
   local name=$1
   shift
+  set -- --enable-tests --with-libuv "$@"
   cd "$ROOT"
   if [ ! -x configure ] || [ configure.ac -nt configure ] ||
      [ Makefile.am -nt configure ] || [ ! -f Makefile.in ]; then

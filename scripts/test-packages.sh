@@ -45,7 +45,7 @@ if grep -q "some new symbols appeared" "$tmp/build.log"; then
 fi
 debs=$(cd "$tmp" && ls ./*.deb | grep -v -- -dbgsym_)
 for p in libzklock1 libzklock-dev zklock; do
-  echo "$debs" | grep -q "/${p}_" || fail "no $p package built"
+  grep -q "/${p}_" <<<"$debs" || fail "no $p package built"
 done
 
 step "lintian"
@@ -67,12 +67,18 @@ ma=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 libdir="$sys/usr/lib/$ma"
 example="$sys/usr/share/doc/libzklock-dev/examples/mutex_basic.c"
 [ -f "$example" ] || fail "libzklock-dev ships no examples/mutex_basic.c"
+# The README's local ensemble: shipped as is (not compressed), executable.
+[ -x "${example%/*}/ensemble.sh" ] || fail "libzklock-dev ships no executable examples/ensemble.sh"
 export LD_LIBRARY_PATH="$libdir"
 
 # uses_unpacked BINARY: it loads libzklock from the unpacked tree.
 uses_unpacked() {
-  ldd "$1" | grep -q "=> $libdir/libzklock.so.1 " ||
-    fail "$1 does not use the unpacked libzklock: $(ldd "$1")"
+  # ldd's output first: grep -q quits at the match, and under pipefail
+  # ldd's SIGPIPE would fail the check (seen once).
+  local libs
+  libs=$(ldd "$1")
+  grep -qF "=> $libdir/libzklock.so.1 " <<<"$libs" ||
+    fail "$1 does not use the unpacked libzklock: $libs"
 }
 
 # pkg-config: the .pc says /usr; the sysroot moves it into the tree.
