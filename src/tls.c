@@ -79,6 +79,18 @@ static const char *ssl_error(void) {
   return e ? buf : "not PEM";
 }
 
+static void key_failed(const zklock_client *c, const char *key) {
+  if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+    ERR_clear_error();
+    tls_say(c, "zklock: TLS: the key %s does not match the certificate", key);
+  } else {
+    tls_say(c,
+            "zklock: TLS: cannot load the key %s: %s (a wrong or missing "
+            "password?)",
+            key, ssl_error());
+  }
+}
+
 /* The C client loads the files only once a TCP connection is up, and on a
  * bad one retries for ever without a word to the caller; load them here
  * first with the same calls, so a bad file is ZKLOCK_EINVAL at once. */
@@ -102,10 +114,7 @@ static int files_ok(const zklock_client *c, const zklock_client_opts *o) {
   else if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0)
     tls_say(c, "zklock: TLS: the certificate %s is not valid yet", o->tls_cert);
   else if (SSL_CTX_use_PrivateKey_file(ctx, o->tls_key, SSL_FILETYPE_PEM) != 1)
-    tls_say(c,
-            "zklock: TLS: cannot load the key %s: %s (a wrong or missing "
-            "password?)",
-            o->tls_key, ssl_error());
+    key_failed(c, o->tls_key);
   else if (SSL_CTX_check_private_key(ctx) != 1)
     tls_say(c, "zklock: TLS: the key %s does not match the certificate",
             o->tls_key);

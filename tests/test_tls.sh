@@ -17,11 +17,12 @@
 # top_builddir: the TLS build; ZKLOCK_PLAIN_BUILD: a build on Debian's
 # client (for the ENOTSUP check). Stops everything it started, whatever
 # happens.
-set -euo pipefail
+# No -e: tests/proc-lib.sh expects failing kills of gone processes.
+set -uo pipefail
 : "${top_srcdir:?}" "${top_builddir:?}" "${ZKLOCK_PLAIN_BUILD:?}"
-top_srcdir=$(cd "$top_srcdir" && pwd)
-top_builddir=$(cd "$top_builddir" && pwd)
-plain=$(cd "$ZKLOCK_PLAIN_BUILD" && pwd)/tools/zklock
+top_srcdir=$(cd "$top_srcdir" && pwd) || exit 1
+top_builddir=$(cd "$top_builddir" && pwd) || exit 1
+plain=$(cd "$ZKLOCK_PLAIN_BUILD" && pwd)/tools/zklock || exit 1
 zk=$top_builddir/tools/zklock
 ens=$top_srcdir/tests/ensemble.sh
 grep -q '^#define ZKLOCK_HAVE_TLS 1' "$top_builddir/config.h" || {
@@ -52,7 +53,7 @@ ok() { echo "ok - $*"; }
 bad() { echo "FAIL - $*"; fails=$((fails + 1)); }
 
 # ---- certificates: a CA, the servers', clients' (one expired), another CA
-cd "$work"
+cd "$work" || exit 1
 pw=zklock-test-store
 cat >ca.cnf <<EOF
 [ca]
@@ -88,6 +89,8 @@ newca ca
 newca otherca
 sign server ca -days 2
 sign client ca -days 2
+sign bob ca -days 2
+sign carol ca -days 2
 sign expired ca -startdate 20200101000000Z -enddate 20200102000000Z
 # the client key again, encrypted (ZKLOCK_TLS_KEY_PASSWORD)
 openssl pkey -in client.key -aes256 -passout pass:key-secret -out client-enc.key
@@ -109,7 +112,7 @@ if ! "$ens" start >"$work/ensemble.log" 2>&1; then
   echo "could not start the TLS ensemble"
   exit 1
 fi
-hosts=$("$ens" hosts)
+hosts=$("$ens" hosts) || exit 1
 grep -q '^secureClientPort=' "$ZKLOCK_ENSEMBLE_DIR/zk1/zoo1.cfg" &&
   ! grep -q '^clientPort=' "$ZKLOCK_ENSEMBLE_DIR/zk1/zoo1.cfg" ||
   { echo "ensemble config is not TLS-only"; exit 1; }
@@ -224,7 +227,7 @@ expect "expired certificate" 78 "expired" \
 expect "missing CA file" 78 "cannot load the CA file" \
   "$zk" -z "$hosts" --tls-ca "$work/nonexistent.pem" --tls-cert "$work/client.pem" \
   --tls-key "$work/client.key" --connect-timeout 3 /zklock-tls/x -- true
-expect "key of another certificate" 78 "does not match" \
+expect "key of another certificate" 78 "does not match the certificate" \
   "$zk" -z "$hosts" --tls-ca "$work/ca.pem" --tls-cert "$work/client.pem" \
   --tls-key "$work/server.key" --connect-timeout 3 /zklock-tls/x -- true
 expect "encrypted key, no password" 78 "cannot load the key" \
@@ -243,8 +246,37 @@ printf 'bob:bob-secret\n' >bob.auth
 chmod 600 alice.auth bob.auth
 expect "digest auth over TLS (alice)" 0 "^held$" \
   "$zk" -z "$hosts" "${tls[@]}" --auth-file alice.auth /zklock-tls/acl -- echo held
-expect "another user on alice's lock path" 77 "not authorized|rejected" \
-  "$zk" -z "$hosts" "${tls[@]}" --auth-file bob.auth -n /zklock-tls/acl -- echo held
+# bob tries while alice holds (the lock path, a container, goes once empty)
+rm -f held done
+setsid "$zk" -z "$hosts" "${tls[@]}" --auth-file alice.auth /zklock-tls/acl -- \
+  sh -c 'touch held; i=0; while [ ! -f done ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done' \
+  >alice.out 2>&1 &
+alice=$!
+proc_track $alice group
+for ((i = 0; i < 300; i++)); do
+  [ -f held ] || ! kill -0 $alice 2>/dev/null && break
+  sleep 0.1
+done
+if [ -f held ]; then
+  # Over TLS the servers also know each client by its certificate (x509
+  # scheme), and the creator ACL covers that identity too: others need
+  # certificates of their own.
+  expect "another user (bob, own certificate) on alice's lock path" 77 \
+    "not authorized|rejected" "$zk" -z "$hosts" --tls-ca "$work/ca.pem" \
+    --tls-cert "$work/bob.pem" --tls-key "$work/bob.key" --auth-file bob.auth \
+    -t 5 /zklock-tls/acl -- echo held
+  expect "no credentials (carol, own certificate) on alice's lock path" 77 \
+    "not authorized|rejected" "$zk" -z "$hosts" --tls-ca "$work/ca.pem" \
+    --tls-cert "$work/carol.pem" --tls-key "$work/carol.key" \
+    -t 5 /zklock-tls/acl -- echo held
+  expect "alice's certificate without her credentials: queues (x509 identity)" \
+    124 "timed out" "$zk" -z "$hosts" "${tls[@]}" -t 2 /zklock-tls/acl -- echo held
+else
+  bad "alice did not get the lock: $(cat alice.out)"
+fi
+touch done
+wait $alice || bad "alice's hold: exit $? $(cat alice.out)"
+proc_reaped $alice
 expect "alice again" 0 "^held$" \
   "$zk" -z "$hosts" "${tls[@]}" --auth-file alice.auth -n /zklock-tls/acl -- echo held
 
