@@ -22,8 +22,14 @@ PREFIX=${1:-$ROOT/build/zk-tls}
 WORK=$ROOT/build/zk-tls-src
 VERSION=3.8.0
 STAMP=$PREFIX/.zklock-tls-client
-MIRROR=${ZKLOCK_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-SUITE=${ZKLOCK_DEBIAN_SUITE:-bookworm}
+# The system's own Debian mirror and release (its first main suite), else
+# deb.debian.org bookworm; ZKLOCK_DEBIAN_MIRROR / _SUITE override.
+read -r sys_mirror sys_suite < <(apt-get indextargets \
+  --format '$(REPO_URI) $(RELEASE)' 'Identifier: Packages' 'Component: main' \
+  'Origin: Debian' 2>/dev/null | awk '$2 !~ /-/ { print; exit }') || true
+MIRROR=${ZKLOCK_DEBIAN_MIRROR:-${sys_mirror:-http://deb.debian.org/debian}}
+SUITE=${ZKLOCK_DEBIAN_SUITE:-${sys_suite:-bookworm}}
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
 if [[ -f $STAMP && $(cat "$STAMP") == "$VERSION" &&
       -f $PREFIX/include/zookeeper/zookeeper.h ]] &&
@@ -40,7 +46,9 @@ src=$(find . -maxdepth 1 -type d -name "zookeeper-$VERSION*" | head -n 1)
 if [[ -z $src ]]; then
   apt=$WORK/apt
   mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/sources.list.d"
-  echo "deb-src $MIRROR $SUITE main" >"$apt/sources.list"
+  signed=""
+  [[ -f $KEYRING ]] && signed="[signed-by=$KEYRING] "
+  echo "deb-src $signed$MIRROR $SUITE main" >"$apt/sources.list"
   aptopts=(-o "Dir::Etc::sourcelist=$apt/sources.list"
     -o "Dir::Etc::sourceparts=$apt/sources.list.d"
     -o "Dir::State::Lists=$apt/lists"

@@ -569,12 +569,12 @@ static int status_output(const cli_opts *o, const zklock_node_info *v, int n) {
  * and whether a handshake failed (the ZooKeeper client's "ssl connect"
  * error); every other log line is dropped, as without TLS. */
 static char tls_reason[512];
-static volatile int tls_handshake_failed;
+static int tls_handshake_failed; /* set on the ZooKeeper I/O thread */
 static void tls_log(const char *line) {
   if (strncmp(line, "zklock: ", 8) == 0)
     snprintf(tls_reason, sizeof tls_reason, "%s", line + 8);
   else if (strstr(line, "ssl connect"))
-    tls_handshake_failed = 1;
+    __atomic_store_n(&tls_handshake_failed, 1, __ATOMIC_RELAXED);
 }
 
 /* The environment fills in what the options left out. 1 if TLS is on. */
@@ -608,7 +608,8 @@ static int tls_open_failed(const cli_opts *o, int rc) {
                               "together");
     return XC_CONFIG;
   }
-  if (rc == ZKLOCK_ECONNLOSS && tls_handshake_failed) {
+  if (rc == ZKLOCK_ECONNLOSS &&
+      __atomic_load_n(&tls_handshake_failed, __ATOMIC_RELAXED)) {
     msg("TLS handshake with ZooKeeper at %s failed for %g s: a wrong "
         "--tls-ca, a certificate the servers refuse (expired, not signed by "
         "their CA), or no TLS on that port",
