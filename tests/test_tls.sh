@@ -215,24 +215,23 @@ expect "no TLS (Debian's client)" 69 "cannot connect" \
   "$plain" -z "$hosts" --connect-timeout 3 /zklock-tls/plain -- true
 expect "TLS options, Debian's client" 78 "built without TLS" \
   "$plain" -z "$hosts" "${tls[@]}" --connect-timeout 3 /zklock-tls/x -- true
-expect "wrong CA" 69 "TLS handshake .* failed" \
-  "$zk" -z "$hosts" --tls-ca "$work/otherca.pem" --tls-cert "$work/client.pem" \
-  --tls-key "$work/client.key" --connect-timeout 3 /zklock-tls/x -- true
-expect "client certificate of another CA" 69 "TLS handshake .* failed" \
-  "$zk" -z "$hosts" --tls-ca "$work/ca.pem" --tls-cert "$work/otherca.pem" \
-  --tls-key "$work/otherca.key" --connect-timeout 3 /zklock-tls/x -- true
-expect "expired certificate" 78 "expired" \
-  "$zk" -z "$hosts" --tls-ca "$work/ca.pem" --tls-cert "$work/expired.pem" \
-  --tls-key "$work/expired.key" --connect-timeout 3 /zklock-tls/x -- true
-expect "missing CA file" 78 "cannot load the CA file" \
-  "$zk" -z "$hosts" --tls-ca "$work/nonexistent.pem" --tls-cert "$work/client.pem" \
-  --tls-key "$work/client.key" --connect-timeout 3 /zklock-tls/x -- true
-expect "key of another certificate" 78 "does not match the certificate" \
-  "$zk" -z "$hosts" --tls-ca "$work/ca.pem" --tls-cert "$work/client.pem" \
-  --tls-key "$work/server.key" --connect-timeout 3 /zklock-tls/x -- true
-expect "encrypted key, no password" 78 "cannot load the key" \
-  "$zk" -z "$hosts" --tls-ca "$work/ca.pem" --tls-cert "$work/client.pem" \
-  --tls-key "$work/client-enc.key" --connect-timeout 3 /zklock-tls/x -- true
+# refused NAME RC PATTERN CA CERT KEY: a connect with these files (names in
+# $work) fails with RC and a message matching PATTERN
+refused() {
+  expect "$1" "$2" "$3" "$zk" -z "$hosts" --tls-ca "$work/$4" \
+    --tls-cert "$work/$5" --tls-key "$work/$6" --connect-timeout 3 \
+    /zklock-tls/x -- true
+}
+refused "wrong CA" 69 "TLS handshake .* failed" otherca.pem client.pem client.key
+refused "client certificate of another CA" 69 "TLS handshake .* failed" \
+  ca.pem otherca.pem otherca.key
+refused "expired certificate" 78 "has expired" ca.pem expired.pem expired.key
+refused "missing CA file" 78 "cannot load the CA file" nonexistent.pem \
+  client.pem client.key
+refused "key of another certificate" 78 "does not match the certificate" \
+  ca.pem client.pem server.key
+refused "encrypted key, no password" 78 "cannot load the key" ca.pem \
+  client.pem client-enc.key
 expect "CA only" 78 "go together" \
   "$zk" -z "$hosts" --tls-ca "$work/ca.pem" --connect-timeout 3 /zklock-tls/x -- true
 expect "encrypted key, ZKLOCK_TLS_KEY_PASSWORD" 0 "^held$" \
