@@ -103,7 +103,10 @@ ZKLOCK_EXTERN const char *zklock_version_string(void);
   XX(EKIND, -19,                                                               \
      "lock path is used by another kind of zklock recipe (a lock next to a "   \
      "semaphore)")                                                             \
-  XX(ERANGE, -20, "buffer too small for the value (see the man page)")
+  XX(ERANGE, -20, "buffer too small for the value (see the man page)")         \
+  XX(ENOTSUP, -21,                                                             \
+     "not supported by this build (TLS needs a libzookeeper built with "       \
+     "OpenSSL)")
 
 typedef enum {
 #define ZKLOCK_XX_(name, val, msg) ZKLOCK_##name = (val),
@@ -194,6 +197,18 @@ typedef struct zklock_client_opts {
   /* Naming profile: ZKLOCK_COMPAT_NATIVE (0), _CURATOR or _KAZOO, to share
    * lock paths with those libraries' processes. */
   int compat;
+  /* TLS to the servers' secureClientPort (all NULL: plain TCP). PEM files:
+   * the CA that signed the servers' certificates, this client's
+   * certificate (chain) and private key; the key's password or NULL. CA,
+   * certificate and key go together; no commas (the ZooKeeper C client's
+   * "ca,cert,key,password" spec). A client without TLS (zookeeper_init_ssl)
+   * answers ZKLOCK_ENOTSUP; an unreadable file ZKLOCK_EINVAL; a handshake
+   * the servers or this client refuse ZKLOCK_ECONNLOSS after the connect
+   * timeout, with zklock_last_zk_error() ZSSLCONNECTIONERROR. */
+  const char *tls_ca;
+  const char *tls_cert;
+  const char *tls_key;
+  const char *tls_key_password;
 } zklock_client_opts;
 
 #define ZKLOCK_DISPATCH_THREAD 0

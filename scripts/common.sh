@@ -14,6 +14,10 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
   libslf4j-java libcommons-lang3-java libuv1-dev"
 # Only for ./scripts/test.sh --packages (Debian packages, lintian).
 PACKAGING_PACKAGES="debhelper dpkg-dev lintian git"
+# Only for ./scripts/test.sh --tls: apt-get source (dpkg-dev), the TLS
+# build of the ZooKeeper C client and zklock on it (libssl-dev), the test's
+# certificates (openssl; keytool comes with the JRE).
+TLS_PACKAGES="dpkg-dev libssl-dev openssl"
 
 install_packages() {
   local missing=()

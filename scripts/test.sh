@@ -11,6 +11,9 @@
 #   ./scripts/test.sh --distcheck  make distcheck
 #   ./scripts/test.sh --packages   the Debian packages, lintian, and builds
 #                                  against them (scripts/test-packages.sh)
+#   ./scripts/test.sh --tls        TLS: builds the TLS C client
+#                                  (scripts/build-tls-client.sh), zklock on
+#                                  it in build/tls, runs tests/test_tls.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 mode=default
@@ -22,14 +25,24 @@ for arg in "$@"; do
     --soak) export FAULT_SOAK=1 ;;
     --distcheck) mode=distcheck ;;
     --packages) mode=packages ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --tls) mode=tls ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done
 
 [ "$mode" = packages ] && PACKAGES="$PACKAGES $PACKAGING_PACKAGES"
+[ "$mode" = tls ] && PACKAGES="$PACKAGES $TLS_PACKAGES"
 install_packages
 [ "$mode" = packages ] && exec "$ROOT/scripts/test-packages.sh"
+if [ "$mode" = tls ]; then
+  # test_tls.sh also needs a build on Debian's client (the ENOTSUP check)
+  (build default)
+  "$ROOT/scripts/build-tls-client.sh" "$ROOT/build/zk-tls"
+  build tls --with-zookeeper="$ROOT/build/zk-tls"
+  exec env top_srcdir="$ROOT" top_builddir="$ROOT/build/tls" \
+    ZKLOCK_PLAIN_BUILD="$ROOT/build/default" "$ROOT/tests/test_tls.sh"
+fi
 case "$mode" in
   asan) build asan --enable-sanitizers CC=clang ;;
   tsan) build tsan --enable-tsan CC=clang ;;

@@ -634,8 +634,10 @@ static int start_session(zklock_client *c) {
   c->cb_thread_known = 0; /* a new handle has its own completion thread */
   c->starting = 1;
   pthread_mutex_unlock(&c->mu);
-  zhandle_t *zh = zookeeper_init2(c->hosts, watcher, c->session_timeout_ms,
-                                  NULL, c, 0, c->log ? c->log : drop_log);
+  zhandle_t *zh =
+      c->tls ? zklock__tls_init(c, watcher)
+             : zookeeper_init2(c->hosts, watcher, c->session_timeout_ms, NULL,
+                               c, 0, c->log ? c->log : drop_log);
   int err = errno;
   pthread_mutex_lock(&c->mu);
   c->starting = 0;
@@ -654,6 +656,7 @@ static int start_session(zklock_client *c) {
 /* Mutex held. Waits for the session (and credentials) to be accepted. */
 static int await_session(zklock_client *c, zklock__op *op) {
   int64_t deadline = zklock__now_ms() + c->connect_timeout_ms;
+  unsigned long tls_failures = zklock__tls_failures();
   if (c->auth) {
     op->pending++;
     if (zoo_add_auth(c->zh, "digest", c->auth, (int)strlen(c->auth), auth_done,
@@ -665,7 +668,9 @@ static int await_session(zklock_client *c, zklock__op *op) {
   while (c->zstate == ZKLOCK_SESSION_CONNECTING || op->pending > 0) {
     if (zklock__op_wait(c, op, deadline) == ETIMEDOUT &&
         c->zstate == ZKLOCK_SESSION_CONNECTING) {
-      zklock__set_zk_err(ZCONNECTIONLOSS);
+      zklock__set_zk_err(c->tls && zklock__tls_failures() != tls_failures
+                             ? ZSSLCONNECTIONERROR
+                             : ZCONNECTIONLOSS);
       return ZKLOCK_ECONNLOSS;
     }
     if (c->zstate == ZKLOCK_SESSION_AUTH_FAILED)
@@ -747,6 +752,7 @@ static void client_free(zklock_client *c) {
     memset(c->auth, 0, strlen(c->auth));
     free(c->auth);
   }
+  zklock__tls_free(c);
   free(c->hosts);
   free(c->heap);
   if (c->evfd >= 0)
@@ -815,6 +821,8 @@ int zklock_client_open(const char *hosts, const zklock_client_opts *opts,
   const struct ACL_vector *acl = o.acl ? o.acl : o.auth ? &protect_acl : NULL;
   int rc =
       (!c->hosts || (o.auth && !c->auth)) ? ZKLOCK_ENOMEM : copy_acl(c, acl);
+  if (!rc)
+    rc = zklock__tls_setup(c, &o);
   if (!rc && c->dispatch == ZKLOCK_DISPATCH_LOOP &&
       (c->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
     rc = ZKLOCK_ENOMEM;

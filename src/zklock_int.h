@@ -125,6 +125,7 @@ struct zklock_client {
   int session_timeout_ms;
   int connect_timeout_ms;
   char *auth;
+  char *tls; /* "ca,cert,key[,password]" for zookeeper_init_ssl, or NULL */
   struct ACL_vector acl; /* deep copy, or empty to mean "default" */
   int acl_custom;
   int no_containers; /* the server lacks container nodes */
@@ -208,6 +209,15 @@ void zklock__op_destroy(zklock__op *op); /* mutex held */
 void zklock__op_wait_pending(zklock_client *c, zklock__op *op);
 int zklock__op_wait(zklock_client *c, zklock__op *op, int64_t deadline);
 int64_t zklock__now_ms(void);
+
+/* src/tls.c. Checks the TLS options (EINVAL, ENOTSUP without TLS) and
+ * loads their files once; sets c->tls. */
+int zklock__tls_setup(zklock_client *c, const zklock_client_opts *o);
+void zklock__tls_free(zklock_client *c);
+/* zookeeper_init_ssl with c->tls (NULL without TLS). */
+zhandle_t *zklock__tls_init(zklock_client *c, watcher_fn watcher);
+/* Handshake failures the process's TLS handles have logged so far. */
+unsigned long zklock__tls_failures(void);
 
 /* Async completions that fill an op (data = op). */
 void zklock__create_done(int rc, const char *path, const struct Stat *st,

@@ -47,6 +47,14 @@
 #   ZK_PEER_PROXY        path of tests/fault/zkproxy: servers reach each other
 #                        through it (zkproxy --peers), so links between servers
 #                        can be cut (see `peerctl`); read at the first start
+#   ZK_TLS_KEYSTORE      TLS only (tests/test_tls.sh): the client port is a
+#                        secureClientPort (Netty, no plain clientPort) with
+#                        this key store and ZK_TLS_TRUSTSTORE (PKCS12 or JKS,
+#                        both with the password ZK_TLS_PASSWORD); read when
+#                        the configs are written (start)
+#   ZK_TLS_CA, ZK_TLS_CERT, ZK_TLS_KEY
+#                        PEM files the script's own four-letter words use to
+#                        talk TLS to such an ensemble (every command)
 
 set -euo pipefail
 
@@ -98,7 +106,11 @@ MAIN_CLASS=org.apache.zookeeper.server.quorum.QuorumPeerMain
 # must be added, otherwise slf4j falls back to the NOP logger and logs nothing.
 default_classpath() {
     local cp="/etc/zookeeper/conf" j
-    for j in zookeeper zookeeper-jute slf4j-api slf4j-log4j12 log4j-1.2; do
+    local jars="zookeeper zookeeper-jute slf4j-api slf4j-log4j12 log4j-1.2"
+    # The Netty server (TLS) needs what the manifest leaves out.
+    [[ -z ${ZK_TLS_KEYSTORE:-} ]] ||
+        jars+=" netty-codec netty-resolver netty-transport-native-unix-common"
+    for j in $jars; do
         if [[ -e /usr/share/java/$j.jar ]]; then
             cp+=":/usr/share/java/$j.jar"
         fi
@@ -120,6 +132,17 @@ def die(msg, code=1):
 def fourlw(port, cmd, timeout):
     deadline = time.monotonic() + timeout
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    if os.environ.get("ZK_TLS_CA"):
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.load_verify_locations(os.environ["ZK_TLS_CA"])
+        ctx.load_cert_chain(os.environ["ZK_TLS_CERT"], os.environ["ZK_TLS_KEY"])
+        try:
+            s = ctx.wrap_socket(s)
+        except ssl.SSLError as e:
+            s.close()
+            raise OSError(errno.ECONNRESET, "TLS: %s" % e)
     try:
         s.sendall(cmd.encode())
         chunks = []
@@ -359,8 +382,18 @@ EOF
             echo "initLimit=10"
             echo "syncLimit=5"
             echo "dataDir=$d/data"
-            echo "clientPort=$(client_port "$n")"
-            echo "clientPortAddress=127.0.0.1"
+            if [[ -n ${ZK_TLS_KEYSTORE:-} ]]; then
+                echo "secureClientPort=$(client_port "$n")"
+                echo "secureClientPortAddress=127.0.0.1"
+                echo "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory"
+                echo "ssl.keyStore.location=$ZK_TLS_KEYSTORE"
+                echo "ssl.keyStore.password=${ZK_TLS_PASSWORD:-}"
+                echo "ssl.trustStore.location=${ZK_TLS_TRUSTSTORE:-}"
+                echo "ssl.trustStore.password=${ZK_TLS_PASSWORD:-}"
+            else
+                echo "clientPort=$(client_port "$n")"
+                echo "clientPortAddress=127.0.0.1"
+            fi
             echo "admin.enableServer=false"
             echo "4lw.commands.whitelist=*"
             echo "minSessionTimeout=1000"

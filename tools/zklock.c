@@ -63,6 +63,7 @@ typedef struct {
   int connect_timeout_ms;
   int session_timeout_ms;
   const char *auth_file;
+  const char *tls_ca, *tls_cert, *tls_key; /* --tls-*, else $ZKLOCK_TLS_* */
   const char *owner;
   int verbose;
   int json;
@@ -144,6 +145,13 @@ static void help(void) {
       "      --auth-file FILE      digest credentials 'user:password' from\n"
       "                            FILE (else $ZKLOCK_AUTH); never give a\n"
       "                            password on the command line\n"
+      "      --tls-ca FILE         TLS to the servers' secureClientPort: the\n"
+      "                            CA of their certificates (PEM; else\n"
+      "                            $ZKLOCK_TLS_CA)\n"
+      "      --tls-cert FILE       this client's certificate (else\n"
+      "                            $ZKLOCK_TLS_CERT)\n"
+      "      --tls-key FILE        its private key (else $ZKLOCK_TLS_KEY;\n"
+      "                            password in $ZKLOCK_TLS_KEY_PASSWORD)\n"
       "      --owner TEXT          text stored in the lock node for 'status'\n"
       "                            (default: your user name)\n"
       "      --json                'status': print JSON\n"
@@ -169,7 +177,8 @@ static void help(void) {
       "  71     operating system error (pipe, fork)\n"
       "  75     -n: the lock is held by another owner\n"
       "  77     authentication failed or not authorized (ACL)\n"
-      "  78     unusable credentials file or $ZKLOCK_AUTH\n"
+      "  78     unusable credentials file or $ZKLOCK_AUTH, unusable TLS\n"
+      "         files, or TLS with a libzookeeper built without it\n"
       "  79     the lock was lost while COMMAND ran (COMMAND was killed)\n"
       "  124    -t: timed out waiting for the lock\n"
       "  126    COMMAND cannot be run\n"
@@ -585,8 +594,67 @@ static int status_output(const cli_opts *o, const zklock_node_info *v, int n) {
   return fflush(stdout) == 0 ? 0 : XC_OSERR;
 }
 
+/* ---- TLS (--tls-*) ---- */
+
+/* The library's reason for refusing a TLS file (its "zklock: " log line)
+ * and whether a handshake failed (the ZooKeeper client's "ssl connect"
+ * error); every other log line is dropped, as without TLS. */
+static char tls_reason[512];
+static int tls_handshake_failed; /* set on the ZooKeeper I/O thread */
+static void tls_log(const char *line) {
+  if (strncmp(line, "zklock: ", 8) == 0)
+    snprintf(tls_reason, sizeof tls_reason, "%s", line + 8);
+  else if (strstr(line, "ssl connect"))
+    __atomic_store_n(&tls_handshake_failed, 1, __ATOMIC_RELAXED);
+}
+
+/* The environment fills in what the options left out. 1 if TLS is on. */
+static int tls_opts(cli_opts *o) {
+  const char *e;
+  if (!o->tls_ca && (e = getenv("ZKLOCK_TLS_CA")) && *e)
+    o->tls_ca = e;
+  if (!o->tls_cert && (e = getenv("ZKLOCK_TLS_CERT")) && *e)
+    o->tls_cert = e;
+  if (!o->tls_key && (e = getenv("ZKLOCK_TLS_KEY")) && *e)
+    o->tls_key = e;
+  /* The C client's INFO lines before its log callback is set would go to
+   * stderr (zookeeper_init_ssl takes none). */
+  if (!o->tls_ca && !o->tls_cert && !o->tls_key)
+    return 0;
+  zoo_set_debug_level(ZOO_LOG_LEVEL_WARN);
+  return 1;
+}
+
+/* A connect failure that TLS explains: its message and exit code, else 0. */
+static int tls_open_failed(const cli_opts *o, int rc) {
+  if (!o->tls_ca && !o->tls_cert && !o->tls_key)
+    return 0;
+  if (rc == ZKLOCK_ENOTSUP) {
+    msg("--tls-*: this libzookeeper was built without TLS (see zklock(1))");
+    return XC_CONFIG;
+  }
+  if (rc == ZKLOCK_EINVAL) {
+    msg("%s", tls_reason[0] ? tls_reason
+                            : "TLS: --tls-ca, --tls-cert and --tls-key go "
+                              "together");
+    return XC_CONFIG;
+  }
+  if (rc == ZKLOCK_ECONNLOSS &&
+      __atomic_load_n(&tls_handshake_failed, __ATOMIC_RELAXED)) {
+    msg("TLS handshake with ZooKeeper at %s failed for %g s: a wrong "
+        "--tls-ca, a certificate the servers refuse (expired, not signed by "
+        "their CA), or no TLS on that port",
+        o->hosts, o->connect_timeout_ms / 1000.0);
+    return XC_UNAVAILABLE;
+  }
+  return 0;
+}
+
 /* Maps a connect failure to a message and exit code. */
 static int open_failed(const cli_opts *o, int rc) {
+  int tls_rc = tls_open_failed(o, rc);
+  if (tls_rc)
+    return tls_rc;
   switch (rc) {
   case ZKLOCK_ECONNLOSS:
     msg("cannot connect to ZooKeeper at %s within %g s", o->hosts,
@@ -1047,6 +1115,9 @@ enum {
   OPT_CONNECT_TIMEOUT = 256,
   OPT_SESSION_TIMEOUT,
   OPT_AUTH_FILE,
+  OPT_TLS_CA,
+  OPT_TLS_CERT,
+  OPT_TLS_KEY,
   OPT_OWNER,
   OPT_JSON,
   OPT_COMPAT,
@@ -1066,6 +1137,9 @@ static const struct option long_opts[] = {
     {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
     {"session-timeout", required_argument, NULL, OPT_SESSION_TIMEOUT},
     {"auth-file", required_argument, NULL, OPT_AUTH_FILE},
+    {"tls-ca", required_argument, NULL, OPT_TLS_CA},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
     {"owner", required_argument, NULL, OPT_OWNER},
     {"json", no_argument, NULL, OPT_JSON},
     {"compat", required_argument, NULL, OPT_COMPAT},
@@ -1265,6 +1339,15 @@ static int parse_opts(int argc, char **argv, cli_opts *o) {
     case OPT_AUTH_FILE:
       o->auth_file = optarg;
       break;
+    case OPT_TLS_CA:
+      o->tls_ca = optarg;
+      break;
+    case OPT_TLS_CERT:
+      o->tls_cert = optarg;
+      break;
+    case OPT_TLS_KEY:
+      o->tls_key = optarg;
+      break;
     case OPT_OWNER:
       o->owner = optarg;
       break;
@@ -1363,6 +1446,7 @@ int main(int argc, char **argv) {
     o.hosts = getenv("ZKLOCK_HOSTS");
   if (!o.hosts || !*o.hosts)
     o.hosts = DEFAULT_HOSTS;
+  int tls = tls_opts(&o);
   if (o.compat < 0 && getenv("ZKLOCK_COMPAT") && *getenv("ZKLOCK_COMPAT") &&
       (o.compat = parse_compat(getenv("ZKLOCK_COMPAT"))) < 0)
     return usage_error("invalid ZKLOCK_COMPAT '%s' (native, curator, kazoo)",
@@ -1401,6 +1485,11 @@ int main(int argc, char **argv) {
       .auth = auth[0] ? auth : NULL,
       .owner_text = o.owner,
       .compat = o.compat < 0 ? ZKLOCK_COMPAT_NATIVE : o.compat,
+      .tls_ca = o.tls_ca,
+      .tls_cert = o.tls_cert,
+      .tls_key = o.tls_key,
+      .tls_key_password = tls ? getenv("ZKLOCK_TLS_KEY_PASSWORD") : NULL,
+      .log = tls ? tls_log : NULL,
   };
   if (word_cmd && !o.cmd_word) {
     rc = run_word(&o, &copts);
