@@ -44,8 +44,8 @@ trap 'exit 1' INT TERM HUP
 cleanup
 if ! "$ens" start > "$work/ensemble-start.log" 2>&1; then
   cat "$work/ensemble-start.log"
-  echo "could not start the fault ensemble: skipped"
-  exit 77
+  echo "could not start the fault ensemble"
+  exit 1
 fi
 
 secs=${FAULT_SECONDS:-20}
