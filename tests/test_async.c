@@ -472,8 +472,8 @@ static int tm_first(const char *node) {
   const char *min = NULL;
   for (int i = 0; i < sv.count; i++) {
     size_t n = strlen(sv.data[i]);
-    if (n > 10 && (!min || strcmp(sv.data[i] + n - 10,
-                                  min + strlen(min) - 10) < 0))
+    if (n > 10 &&
+        (!min || strcmp(sv.data[i] + n - 10, min + strlen(min) - 10) < 0))
       min = sv.data[i];
   }
   int first = min && strcmp(strrchr(node, '/') + 1, min) == 0;

@@ -182,7 +182,7 @@ static int nodes_of_session(zhandle_t *zh, const char *path, int64_t sid) {
  * stopped nothing may be granted, and were they not stopped the calls
  * would succeed, so the check cannot pass by accident. */
 enum { P_M, P_R, P_S, P_E, P_ML1, P_ML2, P_AM, P_AR, P_AW, P_AS, P_AE, NP };
-static const char *const pname[NP] = {"m",   "r",  "s",  "e",  "ml1", "ml2",
+static const char *const pname[NP] = {"m",  "r",  "s",  "e",  "ml1", "ml2",
                                       "am", "ar", "aw", "as", "ae"};
 struct paused {
   char root[NP][256];
@@ -236,8 +236,7 @@ static void paused_open(struct paused *p) {
   assert_int_equal(zklock_mutex_new(b, p->root[P_M], &p->mb), ZKLOCK_OK);
   assert_int_equal(zklock_rwlock_new(a, p->root[P_R], &p->wa), ZKLOCK_OK);
   assert_int_equal(zklock_rwlock_new(b, p->root[P_R], &p->rb), ZKLOCK_OK);
-  assert_int_equal(zklock_semaphore_new(b, p->root[P_S], 1, &p->sb),
-                   ZKLOCK_OK);
+  assert_int_equal(zklock_semaphore_new(b, p->root[P_S], 1, &p->sb), ZKLOCK_OK);
   assert_int_equal(zklock_election_new(b, p->root[P_E], "b", &p->eb),
                    ZKLOCK_OK);
   const char *ml[2] = {p->root[P_ML1], p->root[P_ML2]};

@@ -21,8 +21,8 @@ int zkt_group_result(int failed);
 #define skip() (zkt_skipped++, _skip(__FILE__, __LINE__))
 #undef cmocka_run_group_tests
 #define cmocka_run_group_tests(t, setup, teardown)                             \
-  zkt_group_result(_cmocka_run_group_tests(                                    \
-      #t, t, sizeof(t) / sizeof((t)[0]), setup, teardown))
+  zkt_group_result(_cmocka_run_group_tests(#t, t, sizeof(t) / sizeof((t)[0]),  \
+                                           setup, teardown))
 #undef cmocka_run_group_tests_name
 #define cmocka_run_group_tests_name(name, t, setup, teardown)                  \
   zkt_group_result(_cmocka_run_group_tests(                                    \
