@@ -223,6 +223,55 @@ int zkt_watches(const char *root, const char *path) {
   return n;
 }
 
+/* Under root: root itself or a path below it (not "/a/b-40" for "/a/b-4"). */
+static int under(const char *path, const char *root) {
+  size_t n = strlen(root);
+  return strncmp(path, root, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+int zkt_waits_on_other(const char *root, int64_t sid) {
+  zhandle_t *zh = zkt_rawzh ? zkt_rawzh : zkt_raw();
+  zkt_sync(zh, root);
+  char hosts[512];
+  snprintf(hosts, sizeof hosts, "%s", zkt_hosts());
+  int n = 0;
+  char path[1024] = "";
+  for (char *save, *hp = strtok_r(hosts, ",", &save); hp;
+       hp = strtok_r(NULL, ",", &save)) {
+    char *reply = zkt_4lw(hp, "wchp");
+    if (!reply)
+      continue; /* a stopped server answers nothing */
+    for (char *s2, *line = strtok_r(reply, "\n", &s2); line;
+         line = strtok_r(NULL, "\n", &s2)) {
+      if (line[0] == '/') {
+        snprintf(path, sizeof path, "%s", line);
+        continue;
+      }
+      char *hex = strstr(line, "0x");
+      struct Stat st;
+      if (hex && under(path, root) && strcmp(path, root) != 0 &&
+          (int64_t)strtoull(hex, NULL, 16) == sid &&
+          zoo_exists(zh, path, 0, &st) == ZOK && st.ephemeralOwner != sid)
+        n++;
+    }
+    free(reply);
+  }
+  if (zh != zkt_rawzh)
+    zookeeper_close(zh);
+  return n;
+}
+
+int zkt_wait_waiting(const char *root, int64_t sid) {
+  int64_t end = zkt_now_ms() + ZKT_EVIDENCE_MS;
+  for (;;) {
+    if (zkt_waits_on_other(root, sid) > 0)
+      return 1;
+    if (zkt_now_ms() >= end)
+      return 0;
+    zkt_sleep_ms(20);
+  }
+}
+
 int64_t zkt_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

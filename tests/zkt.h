@@ -76,6 +76,23 @@ int zkt_wait_exit(pid_t pid);
  * spawned children that map the same path. */
 void *zkt_shm_create(char *path_out, size_t path_len, size_t size);
 void *zkt_shm_open(const char *path, size_t size);
+/* Nodes under root (any depth below root's children) that session sid
+ * holds a data watch on and that belong to another session: positive
+ * evidence that sid queued and waits for someone (a holder watches only
+ * its own node). Reads every server's wchp; syncs first. */
+int zkt_waits_on_other(const char *root, int64_t sid);
+/* Waits up to ZKT_EVIDENCE_MS for zkt_waits_on_other(root, sid) > 0;
+ * returns whether it came. Use it before asserting that a waiter is
+ * still out: without it, "not in yet" may only mean "not woken yet". */
+int zkt_wait_waiting(const char *root, int64_t sid);
+#define ZKT_EVIDENCE_MS 10000
+/* The timing contract the tests hold the library to: a call with a
+ * timeout returns within timeout + ZKT_SLACK_MS (zklock.h promises about
+ * + 250 ms; 2 s more keeps a loaded 2-core machine from failing a correct
+ * library, and stays well below a session timeout, 10 s by default, which
+ * is what a wait that ignores its timeout tends to take). No test asserts
+ * a tighter bound: other times are printed as figures. */
+#define ZKT_SLACK_MS 2000
 int64_t zkt_now_ms(void);
 void zkt_sleep_ms(int ms);
 /* Waits until pred() or timeout; returns the last pred value. */
