@@ -96,28 +96,15 @@ wait_file() {
   done
 }
 
-# running PID: PID has not exited yet (a zombie has: it only waits for
-# its parent's wait).
-running() {
-  case "$(ps -o stat= -p "$1" 2>/dev/null)" in
-  "" | Z*) return 1 ;;
-  esac
-  return 0
-}
+running() { proc_running "$1"; }
 
 # wait_bounded PID SECS DESC: wait for background job PID to exit, at most
 # SECS seconds (WAIT_SECS, default 60: every command here ends within its
 # own timeout, seconds at most); past that fail naming DESC. Sets $rc.
 wait_bounded() {
-  n=$(($2 * 20))
-  while running "$1"; do
-    n=$((n - 1))
-    [ "$n" -gt 0 ] || fail "timed out after $2 s waiting for: $3"
-    sleep 0.05
-  done
-  wait "$1"
-  rc=$?
-  proc_reaped "$1"
+  proc_wait "$1" "$2" "$3"
+  rc=$proc_rc
+  [ "$proc_timed_out" = 0 ] || fail "timed out after $2 s waiting for: $3"
 }
 
 # wait_rc PID EXPECTED DESC: wait for a background job (bounded), check

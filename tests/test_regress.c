@@ -40,89 +40,39 @@ static void sigcont_servers(void) {
       kill(server_pid[i], SIGCONT);
 }
 
-/* A private ensemble this program started (ZKLOCK_TEST_HOSTS set). */
-static int own_ensemble;
-static pid_t own_pid[NSERVERS];
-
 static void on_fatal_signal(int sig) {
   if (paused)
     sigcont_servers();
-  for (int i = 0; own_ensemble && i < NSERVERS; i++)
-    if (own_pid[i] > 0)
-      kill(own_pid[i], SIGKILL); /* the script cannot run from here */
+  zkt_private_kill(); /* if one was started: the script cannot run here */
   signal(sig, SIG_DFL);
   raise(sig);
-}
-
-/* tests/ensemble.sh ARGS on the ensemble of ZKLOCK_ENSEMBLE_DIR; its
- * stdout into out. */
-static int ensemble_run(const char *args, char *out, size_t outlen) {
-  const char *src = getenv("top_srcdir");
-  char line[2048];
-  snprintf(line, sizeof line, "\"%s/tests/ensemble.sh\" %s", src ? src : ".",
-           args);
-  FILE *f = popen(line, "r");
-  if (!f)
-    return -1;
-  size_t len = out ? fread(out, 1, outlen - 1, f) : 0;
-  if (out)
-    out[len] = '\0';
-  else
-    while (fgetc(f) != EOF)
-      ;
-  int st = pclose(f);
-  return st == 0 ? 0 : -1;
 }
 
 static int ensemble(const char *cmd, int n, char *out, size_t outlen) {
   char args[64];
   snprintf(args, sizeof args, "%s %d", cmd, n);
-  return ensemble_run(args, out, outlen);
+  return zkt_ensemble_sh(args, out, outlen);
 }
 
 static void at_exit_resume(void) {
   if (paused)
     sigcont_servers();
-  if (own_ensemble) {
-    ensemble_run("stop >/dev/null 2>&1", NULL, 0);
-    own_ensemble = 0;
-  }
 }
 
 /* Only an ensemble this suite runs may be paused: not one named by
  * ZKLOCK_TEST_HOSTS. For that one (or none) a private ensemble is
- * started, and zkt's helpers are pointed at it. */
+ * started (zkt_private_ensemble: zkt's helpers use it, exit stops it). */
 static void pausable_ensemble(void) {
-  const char *src = getenv("top_srcdir");
-  if (!src)
+  if (!getenv("top_srcdir"))
     fail_msg("top_srcdir is not set (run under make check, or set it to "
              "the source tree: tests/ensemble.sh pauses the servers)");
   const char *h = getenv("ZKLOCK_TEST_HOSTS");
   if (!(h && *h) && getenv("ZKLOCK_ENSEMBLE_DIR"))
     return;
-  char dir[1024];
-  const char *bld = getenv("top_builddir");
-  snprintf(dir, sizeof dir, "%s/tests/.ensemble-regress-%ld",
-           bld ? bld : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp"),
-           (long)getpid());
-  setenv("ZKLOCK_ENSEMBLE_DIR", dir, 1);
-  own_ensemble = 1; /* before start: atexit stops what came up */
-  static char out[8192];
-  int rc = ensemble_run("start 2>&1", out, sizeof out);
-  for (int n = 1; n <= NSERVERS; n++) {
-    char buf[64];
-    if (ensemble("pid", n, buf, sizeof buf) == 0)
-      own_pid[n - 1] = (pid_t)atol(buf);
-  }
-  if (rc != 0)
-    fail_msg("could not start a private ensemble in %s:\n%s", dir, out);
-  char hosts[512];
-  assert_int_equal(ensemble_run("hosts", hosts, sizeof hosts), 0);
-  hosts[strcspn(hosts, "\r\n")] = '\0';
+  const char *hosts = zkt_private_ensemble("regress");
   printf("  ZKLOCK_TEST_HOSTS names another ensemble: paused a private "
          "one at %s\n",
          hosts);
-  zkt_set_hosts(hosts);
 }
 
 static void pause_all(void) {

@@ -34,6 +34,23 @@ const char *zkt_hosts(void);
 /* Points zkt_hosts (and every helper that connects) at another ensemble,
  * e.g. a private one a test started; NULL goes back to the default. */
 void zkt_set_hosts(const char *hosts);
+/* Starts a private 3-node ensemble (tests/ensemble.sh start, state in
+ * $top_builddir/tests/.ensemble-<tag>-<pid>, so $top_srcdir must be set)
+ * and points zkt_hosts at it; it is stopped at exit (atexit) or by
+ * zkt_private_stop. Fails the test when it does not come up. Sets
+ * ZKLOCK_ENSEMBLE_DIR to its directory for tests/ensemble.sh calls. */
+const char *zkt_private_ensemble(const char *tag);
+void zkt_private_stop(void);
+/* SIGKILLs the private ensemble's servers: safe in a signal handler. */
+void zkt_private_kill(void);
+/* tests/ensemble.sh ARGS (on ZKLOCK_ENSEMBLE_DIR's ensemble); its stdout
+ * into out (may be NULL). 0 if it exited 0. */
+int zkt_ensemble_sh(const char *args, char *out, size_t outlen);
+/* Requests the servers received from clients: zk_packets_received (mntr)
+ * summed over the ensemble's servers, less the four-letter words this
+ * process sent (the servers count those too; zkt_4lw counts them). A
+ * client's pings are in. Assumes 3 servers and no other 4lw sender. */
+long zkt_packets(void);
 /* A fresh root path for one test: "/zklock-test/<name>-<pid>-<n>". */
 void zkt_root(char *buf, size_t len, const char *name);
 /* A raw handle shared by a test group, opened by zkt_group_setup and

@@ -63,9 +63,10 @@ run() {
   setsid "$b/zkfault" --workdir "$work" "$@" >"$work/report-$name.txt" 2>&1 &
   zp=$!
   proc_track "$zp" group
-  wait "$zp"
-  st=$?
-  proc_reaped "$zp"
+  # at most $secs s of faults (the violation runs fewer) plus the final
+  # checks; 300 s more is a generous bound
+  proc_wait "$zp" $((secs + 300)) "zkfault $name"
+  st=$proc_rc
   cat "$work/report-$name.txt"
   if [ $st -ne 0 ]; then
     echo "== $name FAILED (replay with FAULT_SEED=$seed)"
