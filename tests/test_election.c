@@ -382,6 +382,30 @@ static void test_profile_leader(void **state) {
                    ZKLOCK_EFOREIGN);
   assert_int_equal(zklock_election_leader(n, kaz, id, sizeof id),
                    ZKLOCK_EFOREIGN);
+  /* the inspection names each node's library (native view: none holds
+   * for zklock, foreign nodes listed last) */
+  zklock_node_info *v;
+  int nv, kazoo = 0, unknown = 0;
+  assert_int_equal(zklock_queue_list(n, cur, &v, &nv), ZKLOCK_OK);
+  assert_int_equal(nv, 2);
+  for (int i = 0; i < nv; i++) {
+    assert_string_equal(v[i].library, "Curator");
+    assert_int_equal(v[i].holder, 0);
+  }
+  free(v);
+  assert_int_equal(zklock_queue_list(n, kaz, &v, &nv), ZKLOCK_OK);
+  assert_int_equal(nv, 4);
+  for (int i = 0; i < nv; i++) {
+    print_message("  %s: %s\n", v[i].name, v[i].library);
+    kazoo += strcmp(v[i].library, "kazoo") == 0;
+    unknown += strcmp(v[i].library, "unknown") == 0;
+    assert_int_equal(v[i].holder, 0);
+    if (strcmp(v[i].name, "zzz-not-a-candidate") == 0)
+      assert_string_equal(v[i].library, "unknown");
+  }
+  free(v);
+  assert_int_equal(kazoo, 3);
+  assert_int_equal(unknown, 1);
   /* an observer in the kazoo profile follows the same order */
   seen_leader sl = {.mu = PTHREAD_MUTEX_INITIALIZER};
   zklock_observer *o;

@@ -199,13 +199,27 @@ foreign_refused() {
     [ $i -gt 400 ] && fail "foreign-$1: the $1 holder never queued"
     sleep 0.05
   done
+  # zklock status names the other library, in text and in JSON
+  lname=kazoo
+  [ "$1" = curator ] && lname=Curator
+  zl status "$path" >"$d/status" 2>&1 ||
+    fail "foreign-$1: zklock status failed: $(cat "$d/status")"
+  grep -q "$lname node (foreign" "$d/status" ||
+    fail "foreign-$1: status does not name $lname: $(cat "$d/status")"
+  zl status --json "$path" >"$d/status.json" 2>&1 ||
+    fail "foreign-$1: zklock status --json failed"
+  "$PY" -c 'import json, sys
+nodes = json.load(open(sys.argv[1]))["nodes"]
+sys.exit(0 if nodes and all(n["library"] == sys.argv[2] and not n["holder"]
+                            for n in nodes) else 1)' "$d/status.json" "$lname" ||
+    fail "foreign-$1: status --json: $(cat "$d/status.json")"
   zl -t 10 "$path" -- true >"$d/out" 2>&1 && fail "foreign-$1: native tool ran"
   grep -qi "another lock library\|foreign" "$d/out" ||
     fail "foreign-$1: no EFOREIGN message: $(cat "$d/out")"
   zk children "$path" | grep -q '^[xr]-' && fail "foreign-$1: zklock node left"
   wait_bounded "$h" 60 "the $1 holder of foreign-$1"
   [ "$rc" = 0 ] || fail "foreign-$1: the $1 holder failed"
-  ok "foreign-$1: native zklock refused next to a $1 holder, no node left"
+  ok "foreign-$1: status names $lname; native zklock refused next to a $1 holder, no node left"
 }
 case foreign-kazoo in *"${INTEROP_ONLY:-}"*) foreign_refused kazoo mutex ;; esac
 case foreign-curator in *"${INTEROP_ONLY:-}"*) foreign_refused curator mutex ;; esac

@@ -98,6 +98,8 @@ static void test_readers_share(void **state) {
   for (int i = 0; i < n; i++) {
     assert_int_equal(v[i].kind, 'r');
     assert_true(v[i].holder);
+    assert_string_equal(v[i].library, "zklock");
+    assert_int_equal(v[i].permits, 0); /* only leases have a count */
   }
   free(v);
   print_message("overlap: %d readers held at once\n", R);

@@ -56,6 +56,19 @@ static void test_busy_and_permits(void **state) {
     assert_true(zklock_semaphore_token(s[i]) > last);
     last = zklock_semaphore_token(s[i]);
   }
+  /* the inspection: P leases ('s'), all holding, the path's count on
+   * each, zklock's own naming */
+  zklock_node_info *v;
+  int nv;
+  assert_int_equal(zklock_queue_list(c[0], root, &v, &nv), ZKLOCK_OK);
+  assert_int_equal(nv, P);
+  for (int i = 0; i < nv; i++) {
+    assert_int_equal(v[i].kind, 's');
+    assert_int_equal(v[i].permits, P);
+    assert_int_equal(v[i].holder, 1);
+    assert_string_equal(v[i].library, "zklock");
+  }
+  free(v);
   /* one lease per handle, even with permits left elsewhere */
   assert_int_equal(zklock_semaphore_acquire(s[0], 0), ZKLOCK_EBUSY);
   assert_int_equal(zklock_semaphore_acquire(s[P], 0), ZKLOCK_EBUSY);
