@@ -30,8 +30,9 @@
  *   zklock_strerror). Calls that wait for the server on this client (lock,
  *   downgrade, fenced multi, queue list, and unlock with await_release = 1)
  *   return ZKLOCK_EDEADLK there; a default unlock does not wait (pipelined)
- *   and returns ZKLOCK_OK; zklock_client_close is ignored there. Opening
- * another client from a callback is allowed but blocks the callback thread.
+ *   and returns ZKLOCK_OK; zklock_client_close is ignored there.
+ *   Opening another client from a callback is allowed but blocks the
+ *   callback thread.
  *
  * FAULTS
  *   - Session expired: every held lock becomes ZKLOCK_LOCK_LOST, the
