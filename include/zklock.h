@@ -28,9 +28,11 @@
  *   From a callback, call only the non-blocking functions (zklock_*_token,
  *   zklock_*_state, zklock_*_mode, zklock_*_node, zklock_*_cancel,
  *   zklock_strerror). Calls that wait for the server on this client (lock,
- *   unlock, downgrade, fenced multi, queue list) return ZKLOCK_EDEADLK
- *   there; zklock_client_close is ignored there. Opening another client
- *   from a callback is allowed but blocks the callback thread.
+ *   downgrade, fenced multi, queue list, and unlock with await_release = 1)
+ *   return ZKLOCK_EDEADLK there; a default unlock does not wait (pipelined)
+ *   and returns ZKLOCK_OK; zklock_client_close is ignored there.
+ *   Opening another client from a callback is allowed but blocks the
+ *   callback thread.
  *
  * FAULTS
  *   - Session expired: every held lock becomes ZKLOCK_LOCK_LOST, the
@@ -493,7 +495,9 @@ ZKLOCK_EXTERN int zklock_queue_list(zklock_client *c, const char *path,
 
 /* Checks a lock path: absolute, no empty, "." or ".." components, no
  * trailing slash, not under /zookeeper, valid UTF-8 without control
- * characters, at most ZKLOCK_PATH_MAX bytes. ZKLOCK_OK or ZKLOCK_EPATH. */
+ * characters, at most ZKLOCK_PATH_MAX bytes, and nothing ZooKeeper's
+ * server refuses (U+007F..U+009F, U+E000..U+F8FF, U+FFF0 and up: every
+ * character outside the BMP). ZKLOCK_OK or ZKLOCK_EPATH. */
 #define ZKLOCK_PATH_MAX 1024
 ZKLOCK_EXTERN int zklock_path_validate(const char *path);
 

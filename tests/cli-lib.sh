@@ -96,21 +96,34 @@ wait_file() {
   done
 }
 
-# wait_rc PID EXPECTED DESC: wait for a background job, check its status.
+running() { proc_running "$1"; }
+
+# wait_bounded PID SECS DESC: wait for background job PID to exit, at most
+# SECS seconds (WAIT_SECS, default 60: every command here ends within its
+# own timeout, seconds at most); past that fail naming DESC. Sets $rc.
+wait_bounded() {
+  proc_wait "$1" "$2" "$3"
+  rc=$proc_rc
+  [ "$proc_timed_out" = 0 ] || fail "timed out after $2 s waiting for: $3"
+}
+
+# wait_rc PID EXPECTED DESC: wait for a background job (bounded), check
+# its status.
 wait_rc() {
-  wait "$1"
-  rc=$?
-  proc_reaped "$1"
+  wait_bounded "$1" "${WAIT_SECS:-60}" "$3"
   [ "$rc" -eq "$2" ] || fail "$3: exit status $rc, expected $2"
   ok "$3"
 }
 
-# expect_rc EXPECTED DESC CMD...: run CMD (output to $tmp/out, $tmp/err).
+# expect_rc EXPECTED DESC CMD...: run CMD (output to $tmp/out, $tmp/err),
+# bounded like wait_rc (in the background so a hang fails, not blocks).
 expect_rc() {
   want=$1 desc=$2
   shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  rc=$?
+  "$@" >"$tmp/out" 2>"$tmp/err" </dev/null &
+  ex_pid=$!
+  proc_track "$ex_pid"
+  wait_bounded "$ex_pid" "${WAIT_SECS:-60}" "$desc"
   if [ "$rc" -ne "$want" ]; then
     echo "--- stdout"; cat "$tmp/out"; echo "--- stderr"; cat "$tmp/err"
     fail "$desc: exit status $rc, expected $want"

@@ -43,6 +43,41 @@ proc_reaped() {
   return 0
 }
 
+# proc_running PID: PID has not exited yet (a zombie has: it only waits
+# for its parent's wait).
+proc_running() {
+  case "$(ps -o stat= -p "$1" 2>/dev/null)" in
+  "" | Z*) return 1 ;;
+  esac
+  return 0
+}
+
+# proc_wait PID SECS [DESC]: wait for job PID of this shell, at most SECS
+# seconds (every wait in a test has a bound). $proc_rc is its exit status;
+# past the bound it says so on stderr (naming DESC), stops PID's tree,
+# $proc_rc is 124 and $proc_timed_out 1 (else 0).
+proc_wait() {
+  proc_timed_out=0
+  _pw_n=$(($2 * 10))
+  while proc_running "$1"; do
+    _pw_n=$((_pw_n - 1))
+    if [ "$_pw_n" -le 0 ]; then
+      echo "timed out after $2 s waiting for: ${3:-pid $1}" >&2
+      stop_tree "$1"
+      wait "$1" 2>/dev/null
+      proc_reaped "$1"
+      proc_rc=124
+      proc_timed_out=1
+      return 124
+    fi
+    sleep 0.1
+  done
+  wait "$1"
+  proc_rc=$?
+  proc_reaped "$1"
+  return "$proc_rc"
+}
+
 # proc_stop_all: stop every tracked job still ours (a child of this
 # shell), its descendants and, for setsid jobs, anything left in its
 # process group, orphans included.

@@ -17,7 +17,11 @@ static void test_client_args(void **state) {
   o = (zklock_client_opts){.connect_timeout_ms = -5};
   assert_int_equal(zklock_client_open(zkt_hosts(), &o, &c), ZKLOCK_EINVAL);
   /* Timeouts the ZooKeeper client cannot use fail at once (they used to
-   * fail with ECONNLOSS after the whole connect timeout, or hang). */
+   * fail with ECONNLOSS after the whole connect timeout, or hang). "At
+   * once" is shown by the answer, not a time: the hosts are a port where
+   * nothing listens, so only a check made before connecting can answer
+   * EINVAL (one made after would end in ECONNLOSS). */
+  const char *dead = "127.0.0.1:1";
   const int bad_session[] = {1,
                              2,
                              ZKLOCK_SESSION_TIMEOUT_MIN_MS - 1,
@@ -27,18 +31,16 @@ static void test_client_args(void **state) {
   for (size_t i = 0; i < sizeof bad_session / sizeof *bad_session; i++) {
     o = (zklock_client_opts){.session_timeout_ms = bad_session[i],
                              .connect_timeout_ms = 2000};
-    int64_t t0 = zkt_now_ms();
-    assert_int_equal(zklock_client_open(zkt_hosts(), &o, &c), ZKLOCK_EINVAL);
+    assert_int_equal(zklock_client_open(dead, &o, &c), ZKLOCK_EINVAL);
     assert_null(c);
-    assert_true(zkt_now_ms() - t0 < 500);
     /* with an endless connect timeout too: it used to hang */
     o.connect_timeout_ms = INT_MAX;
-    assert_int_equal(zklock_client_open(zkt_hosts(), &o, &c), ZKLOCK_EINVAL);
+    assert_int_equal(zklock_client_open(dead, &o, &c), ZKLOCK_EINVAL);
   }
   const int bad_connect[] = {ZKLOCK_CONNECT_TIMEOUT_MAX_MS + 1, INT_MAX};
   for (size_t i = 0; i < 2; i++) {
     o = (zklock_client_opts){.connect_timeout_ms = bad_connect[i]};
-    assert_int_equal(zklock_client_open(zkt_hosts(), &o, &c), ZKLOCK_EINVAL);
+    assert_int_equal(zklock_client_open(dead, &o, &c), ZKLOCK_EINVAL);
   }
   /* the bounds themselves are fine */
   const int good_session[] = {ZKLOCK_SESSION_TIMEOUT_MIN_MS,

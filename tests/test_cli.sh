@@ -125,10 +125,9 @@ expect_rc 127 "missing command on a busy lock: 127 at once" \
 took=$((($(date +%s%N) - t0) / 1000000))
 grep -q "cannot run $tmp/no-such-command" "$tmp/err" ||
   fail "missing command message: $(cat "$tmp/err")"
-# (exit 127 rather than 124 already shows it did not wait; the time too,
-# unless a TEST_PREFIX such as valgrind slows the start)
-[ -n "$TEST_PREFIX" ] || [ "$took" -lt 1000 ] ||
-  fail "missing command: took $took ms (waited?)"
+# Exit 127 rather than 124 shows it did not wait for the lock: a time
+# is no proof on a loaded machine, so it is only printed.
+echo "# missing command on a busy lock: answered after $took ms"
 expect_rc 127 "missing command along PATH on a busy lock" \
   zl "$root/busy" -- no-such-command-zklock-test
 [ "$(status_count "$root/busy")" = 1 ] || fail "missing command queued a node"
@@ -140,28 +139,25 @@ wait_rc "$holder" 0 "holder exits 0"
 expect_rc 0 "-n on a free lock" zl -n "$root/busy" -- true
 
 # ---- -n -s next to a downgraded writer (issue 12, bug 3) ----
-# ENGINE REGRESSION: fails until the engine's try path lets a reader pass
-# a downgraded writer (it answers busy today). The writer is an exclusive
-# zklock holder whose node gets the downgrade mark zklock_rwlock_downgrade
-# sets (tests/test_regress.c drives the library's own downgrade).
-if [ "${ZKLOCK_SKIP_ENGINE_REGRESSIONS:-0}" != 1 ]; then
-  bg_zl "$root/dg" -- sh -c 'echo "$ZKLOCK_NODE" >"$1.node.tmp"
+# (An engine regression: the try path once answered busy here.) The
+# writer is an exclusive zklock holder whose node gets the downgrade mark
+# zklock_rwlock_downgrade sets (tests/test_regress.c drives the library's own downgrade).
+bg_zl "$root/dg" -- sh -c 'echo "$ZKLOCK_NODE" >"$1.node.tmp"
 mv "$1.node.tmp" "$1.node"; '"$HOLD" sh "$tmp/dx"
-  pdx=$last_pid
-  wait_file "$tmp/dx.node"
-  zk mark-read "$(cat "$tmp/dx.node")" || fail "marking the writer downgraded"
-  expect_rc 75 "-n (exclusive) next to a downgraded writer: still busy" \
-    zl -n "$root/dg" -- true
-  # A waiting reader passes it (the mark is right), ...
-  expect_rc 0 "-t 5 -s next to a downgraded writer" zl -t 5 -s "$root/dg" -- true
-  # ... a trying one must too.
-  expect_rc 0 "-n -s next to a downgraded writer: ENGINE REGRESSION" \
-    zl -n -s "$root/dg" -- true
-  expect_rc 0 "-t 0 -s next to a downgraded writer: ENGINE REGRESSION" \
-    zl -t 0 -s "$root/dg" -- true
-  touch "$tmp/dx.release"
-  wait_rc "$pdx" 0 "downgraded writer released"
-fi
+pdx=$last_pid
+wait_file "$tmp/dx.node"
+zk mark-read "$(cat "$tmp/dx.node")" || fail "marking the writer downgraded"
+expect_rc 75 "-n (exclusive) next to a downgraded writer: still busy" \
+  zl -n "$root/dg" -- true
+# A waiting reader passes it (the mark is right), ...
+expect_rc 0 "-t 5 -s next to a downgraded writer" zl -t 5 -s "$root/dg" -- true
+# ... a trying one must too.
+expect_rc 0 "-n -s next to a downgraded writer" \
+  zl -n -s "$root/dg" -- true
+expect_rc 0 "-t 0 -s next to a downgraded writer" \
+  zl -t 0 -s "$root/dg" -- true
+touch "$tmp/dx.release"
+wait_rc "$pdx" 0 "downgraded writer released"
 
 # ---- two zklock processes serialise a critical section ----
 serial() {
@@ -291,9 +287,7 @@ bg_zl --kill-after 0.3 "$root/delete" -- sh -c "$IGNTERM" sh "$tmp/d"
 p=$last_pid
 wait_file "$tmp/d.node"
 zk delete "$(cat "$tmp/d.node")" || fail "deleting the lock node"
-wait "$p" 2>"$tmp/err"
-rc=$?
-proc_reaped "$p"
+wait_bounded "$p" 60 "zklock to exit after its node was deleted"
 [ "$rc" -eq 79 ] || fail "node deletion: exit status $rc, expected 79"
 ok "node deletion: zklock exits 79"
 kill -0 "$(cat "$tmp/d.pid")" 2>/dev/null && fail "command survived"
@@ -366,8 +360,7 @@ wait_rc "$p" 79 "cut off past the session timeout: exit 79"
 [ -e "$tmp/c.term" ] || fail "cut off: the command did not get SIGTERM"
 ok "cut off: the command got SIGTERM"
 touch "$tmp/proxy/stop"
-wait "$proxy"
-proc_reaped "$proxy"
+wait_bounded "$proxy" 30 "the proxy to stop"
 
 # ---- multi-lock (--also) ----
 expect_rc 64 "--also with -s" $ZKLOCK -s --also /y /x -- true
@@ -418,28 +411,24 @@ expect_rc 1 "revoke of readers" zl revoke "$root/rv"
 touch "$tmp/rv3.release"
 wait_rc "$rholder" 0 "reader unaffected"
 
-# ---- semaphores and elections (once the library has them) ----
-if $ZKLOCK --help | grep -q -- --permits; then
-  bg_zl --permits 2 "$root/sem" -- sh -c "$HOLD" sh "$tmp/sem1"
-  s1=$last_pid
-  wait_file "$tmp/sem1.held"
-  bg_zl --permits 2 "$root/sem" -- sh -c "$HOLD" sh "$tmp/sem2"
-  s2=$last_pid
-  wait_file "$tmp/sem2.held"
-  expect_rc 75 "third of two permits" zl -n --permits 2 "$root/sem" -- true
-  touch "$tmp/sem1.release" "$tmp/sem2.release"
-  wait_rc "$s1" 0 "permit holder 1"
-  wait_rc "$s2" 0 "permit holder 2"
-  expect_rc 1 "leader of an empty election" zl leader "$root/el"
-  bg_zl elect "$root/el" --id alpha -- sh -c "$HOLD" sh "$tmp/el1"
-  e1=$last_pid
-  wait_file "$tmp/el1.held"
-  expect_rc 0 "leader" zl leader "$root/el"
-  grep -qx alpha "$tmp/out" || fail "leader id: $(cat "$tmp/out")"
-  touch "$tmp/el1.release"
-  wait_rc "$e1" 0 "leader resigns"
-else
-  echo "# semaphore and election CLI not built: skipped"
-fi
+# ---- semaphores and elections ----
+bg_zl --permits 2 "$root/sem" -- sh -c "$HOLD" sh "$tmp/sem1"
+s1=$last_pid
+wait_file "$tmp/sem1.held"
+bg_zl --permits 2 "$root/sem" -- sh -c "$HOLD" sh "$tmp/sem2"
+s2=$last_pid
+wait_file "$tmp/sem2.held"
+expect_rc 75 "third of two permits" zl -n --permits 2 "$root/sem" -- true
+touch "$tmp/sem1.release" "$tmp/sem2.release"
+wait_rc "$s1" 0 "permit holder 1"
+wait_rc "$s2" 0 "permit holder 2"
+expect_rc 1 "leader of an empty election" zl leader "$root/el"
+bg_zl elect "$root/el" --id alpha -- sh -c "$HOLD" sh "$tmp/el1"
+e1=$last_pid
+wait_file "$tmp/el1.held"
+expect_rc 0 "leader" zl leader "$root/el"
+grep -qx alpha "$tmp/out" || fail "leader id: $(cat "$tmp/out")"
+touch "$tmp/el1.release"
+wait_rc "$e1" 0 "leader resigns"
 
 echo "all $checks checks passed"

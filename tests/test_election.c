@@ -1,6 +1,7 @@
 /* Integration tests: leader election against the real ensemble. */
 #include "zkt.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -202,13 +203,21 @@ static void test_observe_and_expiry(void **state) {
   assert_int_equal(s.term[4], -1);
   for (int i = 1; i < 4; i++)
     assert_true(s.term[i] > s.term[i - 1]);
-  /* after free no call comes, whatever happens at the path */
+  /* after free no call comes, whatever happens at the path: a second
+   * observer on the same client that sees the change shows the library
+   * has handled it (rather than a sleep that hopes so) */
+  seen s2 = {.mu = PTHREAD_MUTEX_INITIALIZER};
+  zklock_observer *ob2;
+  assert_int_equal(zklock_election_observe(oc, root, on_leader, &s2, &ob2),
+                   ZKLOCK_OK);
+  expect_seen(&s2, 1, "(none)");
   zklock_observer_free(ob);
   assert_int_equal(zklock_election_campaign(e[0], 5000), ZKLOCK_OK);
-  zkt_sleep_ms(300);
+  expect_seen(&s2, 2, "c0");
   pthread_mutex_lock(&s.mu);
   assert_int_equal(s.n, 5);
   pthread_mutex_unlock(&s.mu);
+  zklock_observer_free(ob2);
   assert_int_equal(zklock_election_resign(e[0]), ZKLOCK_OK);
   for (int i = 0; i < N; i++) {
     zklock_election_free(e[i]);
@@ -235,6 +244,13 @@ static void free_self(const char *id, int64_t term, void *arg) {
     zklock_observer_free(f->ob);
 }
 
+static void record_call(const char *id, int64_t term, void *arg) {
+  (void)term;
+  self_free *f = arg;
+  f->calls++;
+  snprintf(f->last, sizeof f->last, "%s", id ? id : "(none)");
+}
+
 static void test_observe_loop(void **state) {
   (void)state;
   char root[256];
@@ -249,8 +265,11 @@ static void test_observe_loop(void **state) {
   self_free f = {0};
   assert_int_equal(zklock_election_observe(lc, root, free_self, &f, &f.ob),
                    ZKLOCK_OK);
-  zkt_sleep_ms(300);
-  assert_int_equal(f.calls, 0); /* nothing runs until dispatched */
+  /* the call is due (the client's fd says so), yet nothing runs until
+   * dispatched */
+  struct pollfd pfd = {.fd = zklock_client_fd(lc), .events = POLLIN};
+  assert_int_equal(poll(&pfd, 1, ZKT_EVIDENCE_MS), 1);
+  assert_int_equal(f.calls, 0);
   for (int i = 0; i < 200 && f.calls == 0; i++) {
     zklock_client_dispatch(lc);
     zkt_sleep_ms(10);
@@ -259,12 +278,24 @@ static void test_observe_loop(void **state) {
    * from reporting "(none)" first */
   assert_int_equal(f.calls, 1);
   assert_string_equal(f.last, "solo");
-  assert_int_equal(zklock_election_resign(e), ZKLOCK_OK);
-  for (int i = 0; i < 30; i++) {
+  /* a second observer on the loop: once it has seen the resign, so would
+   * the freed one have */
+  self_free g = {0};
+  assert_int_equal(zklock_election_observe(lc, root, record_call, &g, &g.ob),
+                   ZKLOCK_OK);
+  for (int i = 0; i < 500 && strcmp(g.last, "solo") != 0; i++) {
     zklock_client_dispatch(lc);
     zkt_sleep_ms(10);
   }
+  assert_string_equal(g.last, "solo");
+  assert_int_equal(zklock_election_resign(e), ZKLOCK_OK);
+  for (int i = 0; i < 500 && strcmp(g.last, "(none)") != 0; i++) {
+    zklock_client_dispatch(lc);
+    zkt_sleep_ms(10);
+  }
+  assert_string_equal(g.last, "(none)");
   assert_int_equal(f.calls, 1); /* freed: no "(none)" afterwards */
+  zklock_observer_free(g.ob);
   zklock_election_free(e);
   zklock_client_close(c);
   zklock_client_close(lc);
@@ -351,6 +382,30 @@ static void test_profile_leader(void **state) {
                    ZKLOCK_EFOREIGN);
   assert_int_equal(zklock_election_leader(n, kaz, id, sizeof id),
                    ZKLOCK_EFOREIGN);
+  /* the inspection names each node's library (native view: none holds
+   * for zklock, foreign nodes listed last) */
+  zklock_node_info *v;
+  int nv, kazoo = 0, unknown = 0;
+  assert_int_equal(zklock_queue_list(n, cur, &v, &nv), ZKLOCK_OK);
+  assert_int_equal(nv, 2);
+  for (int i = 0; i < nv; i++) {
+    assert_string_equal(v[i].library, "Curator");
+    assert_int_equal(v[i].holder, 0);
+  }
+  free(v);
+  assert_int_equal(zklock_queue_list(n, kaz, &v, &nv), ZKLOCK_OK);
+  assert_int_equal(nv, 4);
+  for (int i = 0; i < nv; i++) {
+    print_message("  %s: %s\n", v[i].name, v[i].library);
+    kazoo += strcmp(v[i].library, "kazoo") == 0;
+    unknown += strcmp(v[i].library, "unknown") == 0;
+    assert_int_equal(v[i].holder, 0);
+    if (strcmp(v[i].name, "zzz-not-a-candidate") == 0)
+      assert_string_equal(v[i].library, "unknown");
+  }
+  free(v);
+  assert_int_equal(kazoo, 3);
+  assert_int_equal(unknown, 1);
   /* an observer in the kazoo profile follows the same order */
   seen_leader sl = {.mu = PTHREAD_MUTEX_INITIALIZER};
   zklock_observer *o;

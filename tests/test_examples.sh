@@ -66,9 +66,7 @@ until node=$(zk children "$root/lost" 2>/dev/null | head -1) && [ -n "$node" ]; 
   sleep 0.05
 done
 zk delete "$root/lost/$node" || fail "deleting $root/lost/$node"
-wait "$p"
-rc=$?
-proc_reaped "$p"
+wait_bounded "$p" 60 "lock_lost to stop after its node was deleted"
 [ "$rc" -eq 3 ] || fail "lock_lost after node deletion: exit status $rc, expected 3"
 ok "lock_lost stops when the lock is lost"
 

@@ -35,9 +35,18 @@ ok "header, libraries, zklock.pc and tool installed"
 mandir="$inst/share/man"
 # Every page renders without warnings, from the man tree (where the ".so"
 # links of the per-function pages resolve).
-funcs=$(sed -n 's/^ZKLOCK_EXTERN[^(]*[ *]\(zklock_[a-z0-9_]*\)(.*/\1/p' \
-  "$inst/include/zklock.h")
-[ -n "$funcs" ] || fail "no functions found in the installed zklock.h"
+# The installed header's functions, parsed after the preprocessor (a line
+# sed missed declarations split over two lines), and they are exactly what
+# the installed library exports.
+funcs=$(CC="$CC" sh "$top_srcdir/tests/header-funcs.sh" "$inst/include/zklock.h") ||
+  fail "no functions found in the installed zklock.h"
+command -v nm >/dev/null || fail "nm not found (binutils)"
+exported=$(nm -D --defined-only "$(ls "$libdir"/libzklock.so.* | head -1)" |
+  awk '$3 ~ /^zklock_/ {print $3}' | sort -u)
+[ "$funcs" = "$exported" ] ||
+  fail "installed zklock.h and libzklock.so differ: $(printf '%s\n' "$funcs" >"$tmp/h"
+printf '%s\n' "$exported" | diff "$tmp/h" -)"
+ok "the installed header declares exactly the $(echo "$funcs" | wc -l) functions the library exports"
 pages="man1/zklock.1"
 for p in zklock zklock_client zklock_mutex zklock_rwlock zklock_semaphore \
   zklock_election zklock_errors zklock_async $funcs; do

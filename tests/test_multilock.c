@@ -96,7 +96,7 @@ static void test_all_or_none(void **state) {
   int64_t t0 = zkt_now_ms();
   assert_int_equal(zklock_multilock_lock(ml, 400), ZKLOCK_ETIMEDOUT);
   int64_t took = zkt_now_ms() - t0;
-  assert_true(took >= 400 && took < 3000); /* one deadline for all */
+  assert_true(took >= 400 && took <= 400 + ZKT_SLACK_MS); /* one deadline */
   assert_int_equal(zkt_nodes_settle(raw, p[0], 0), 0);
   assert_int_equal(zkt_nodes_settle(raw, p[1], 1), 1); /* only the other's */
   assert_int_equal(zkt_nodes_settle(raw, p[2], 0), 0);

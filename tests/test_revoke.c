@@ -128,9 +128,19 @@ static void test_holder_notified(void **state) {
   zklock_mutex *mb;
   assert_int_equal(zklock_mutex_new(b, root, &mb), ZKLOCK_OK);
   assert_int_equal(zklock_mutex_lock(mb, 0), ZKLOCK_EBUSY);
-  /* asking again is harmless and notifies once */
+  /* asking again is harmless and notifies once. Evidence first: the
+   * holder's and the writer's watches on the node are armed (a data
+   * change the second request made would have fired them: re-armed
+   * means handled), and the writer still waits on another's node. */
   assert_int_equal(zklock_revoke(b, root), ZKLOCK_OK);
-  zkt_sleep_ms(300);
+  assert_true(zkt_wait_waiting(root, zklock_client_session_id(w.c)));
+  int watchers = 0;
+  for (int i = 0; i < 500 && watchers != 2; i++) {
+    if (i)
+      zkt_sleep_ms(20);
+    watchers = zkt_watches(root, zklock_mutex_node(m));
+  }
+  assert_int_equal(watchers, 2);
   assert_int_equal(revoked(&ev), 1);
   /* the writer still waits */
   assert_int_equal(__atomic_load_n(&w.rc, __ATOMIC_SEQ_CST), -100);

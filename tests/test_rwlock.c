@@ -60,6 +60,15 @@ static void start(holder *h, const char *root, char mode, int timeout_ms) {
 
 static int is_done(void *p) { return atomic_load(&((holder *)p)->done); }
 
+/* h is still out, and that means something: first positive evidence that
+ * it waits (its session watches another's node, after the last event
+ * that could have let it in), then the check. */
+#define assert_waits(h, root)                                                  \
+  do {                                                                         \
+    assert_true(zkt_wait_waiting(root, zklock_client_session_id((h)->c)));     \
+    assert_false(atomic_load(&(h)->done));                                     \
+  } while (0)
+
 static void finish(holder *h) {
   atomic_store(&h->release, 1);
   pthread_join(h->th, NULL);
@@ -89,6 +98,8 @@ static void test_readers_share(void **state) {
   for (int i = 0; i < n; i++) {
     assert_int_equal(v[i].kind, 'r');
     assert_true(v[i].holder);
+    assert_string_equal(v[i].library, "zklock");
+    assert_int_equal(v[i].permits, 0); /* only leases have a count */
   }
   free(v);
   print_message("overlap: %d readers held at once\n", R);
@@ -173,26 +184,23 @@ static void test_downgrade(void **state) {
   start(&r1, root, 'r', 30000); /* reader right behind the writer */
   start(&w, root, 'w', 30000);
   start(&r2, root, 'r', 30000);
-  zkt_sleep_ms(200);
-  assert_false(atomic_load(&r1.done));
+  assert_waits(&r1, root);
   assert_int_equal(zklock_rwlock_downgrade(la), ZKLOCK_OK);
   assert_int_equal(zklock_rwlock_mode(la), 'r');
   assert_int_equal(zklock_rwlock_token(la), t); /* same hold, same node */
   /* r1 shares with the downgraded holder at once */
   assert_true(zkt_wait_for(is_done, &r1, 5000));
   assert_int_equal(r1.rc, ZKLOCK_OK);
-  zkt_sleep_ms(300);
-  assert_false(atomic_load(&w.done));  /* no writer slipped in */
-  assert_false(atomic_load(&r2.done)); /* r2 queues behind the writer */
+  assert_waits(&w, root);  /* no writer slipped in */
+  assert_waits(&r2, root); /* r2 queues behind the writer */
   assert_int_equal(zklock_rwlock_downgrade(la), ZKLOCK_ENOTHELD);
   assert_int_equal(zklock_rwlock_unlock(la), ZKLOCK_OK);
-  zkt_sleep_ms(200);
-  assert_false(atomic_load(&w.done)); /* r1 still reads */
+  assert_int_equal(zkt_nodes_settle(raw, root, 3), 3); /* la's node went */
+  assert_waits(&w, root);                              /* r1 still reads */
   atomic_store(&r1.release, 1);
   assert_true(zkt_wait_for(is_done, &w, 5000));
   assert_int_equal(w.rc, ZKLOCK_OK);
-  zkt_sleep_ms(200);
-  assert_false(atomic_load(&r2.done));
+  assert_waits(&r2, root);
   atomic_store(&w.release, 1);
   assert_true(zkt_wait_for(is_done, &r2, 5000));
   assert_int_equal(r2.rc, ZKLOCK_OK);
@@ -237,17 +245,15 @@ static void test_herd_mixed(void **state) {
   atomic_store(&w0.release, 1);
   assert_true(zkt_wait_for(is_done, &h[0], 5000));
   assert_true(zkt_wait_for(is_done, &h[1], 5000));
-  zkt_sleep_ms(200);
   for (int i = 2; i < N; i++)
-    assert_false(atomic_load(&h[i].done));
+    assert_waits(&h[i], root);
   /* a reader's release wakes no reader: r3/r4 still wait after r0 goes */
   atomic_store(&h[0].release, 1);
-  zkt_sleep_ms(200);
-  assert_false(atomic_load(&h[2].done));
+  assert_int_equal(zkt_nodes_settle(raw, root, N - 1), N - 1); /* w0, r0 went */
+  assert_waits(&h[2], root);
   atomic_store(&h[1].release, 1);
   assert_true(zkt_wait_for(is_done, &h[2], 5000)); /* w2 */
-  zkt_sleep_ms(200);
-  assert_false(atomic_load(&h[3].done));
+  assert_waits(&h[3], root);
   atomic_store(&h[2].release, 1);
   assert_true(zkt_wait_for(is_done, &h[3], 5000));
   assert_true(zkt_wait_for(is_done, &h[4], 5000));
@@ -280,15 +286,13 @@ static void test_cancel_middle(void **state) {
   assert_true(zkt_wait_for(is_done, &w2, 5000));
   assert_int_equal(w2.rc, ZKLOCK_ETIMEDOUT);
   assert_int_equal(zkt_nodes_settle(raw, root, 4), 4); /* w2's node is gone */
-  zkt_sleep_ms(200);
-  assert_false(atomic_load(&r3.done)); /* still behind w0 */
+  assert_waits(&r3, root);                             /* still behind w0 */
   /* r3 now waits on w0: w0's release lets r1 and r3 in together */
   atomic_store(&w0.release, 1);
   assert_true(zkt_wait_for(is_done, &r1, 5000));
   assert_true(zkt_wait_for(is_done, &r3, 5000));
   assert_int_equal(r3.rc, ZKLOCK_OK);
-  zkt_sleep_ms(200);
-  assert_false(atomic_load(&w4.done));
+  assert_waits(&w4, root);
   atomic_store(&r1.release, 1);
   atomic_store(&r3.release, 1);
   assert_true(zkt_wait_for(is_done, &w4, 5000));
@@ -307,8 +311,8 @@ static void test_cancel_middle(void **state) {
   start(&w6, root, 'w', 30000);
   assert_true(zkt_wait_for(is_done, &r5, 5000));
   assert_int_equal(r5.rc, ZKLOCK_ETIMEDOUT);
-  zkt_sleep_ms(200);
-  assert_false(atomic_load(&w6.done));
+  assert_int_equal(zkt_nodes_settle(raw, root, 2), 2); /* r5's node went */
+  assert_waits(&w6, root);
   atomic_store(&w4.release, 1);
   assert_true(zkt_wait_for(is_done, &w6, 5000));
   assert_int_equal(w6.rc, ZKLOCK_OK);
@@ -330,6 +334,7 @@ typedef struct {
   atomic_int *writer_in;
   atomic_int violations;
   atomic_int ops;
+  atomic_int inside, most; /* readers holding now, most at once */
 } stream_arg;
 
 static void *reader_stream(void *p) {
@@ -341,11 +346,16 @@ static void *reader_stream(void *p) {
   while (!atomic_load(a->stop)) {
     if (zklock_rwlock_rdlock(l, 20000) != ZKLOCK_OK)
       continue;
+    int n = atomic_fetch_add(&a->inside, 1) + 1;
+    int m = atomic_load(&a->most);
+    while (n > m && !atomic_compare_exchange_weak(&a->most, &m, n))
+      ;
     if (atomic_load(a->writer_in))
       atomic_fetch_add(&a->violations, 1);
     zkt_sleep_ms(40);
     if (atomic_load(a->writer_in))
       atomic_fetch_add(&a->violations, 1);
+    atomic_fetch_sub(&a->inside, 1);
     zklock_rwlock_unlock(l);
     atomic_fetch_add(&a->ops, 1);
   }
@@ -363,7 +373,12 @@ static void test_writer_not_starved(void **state) {
   pthread_t th[4];
   for (int i = 0; i < 4; i++)
     pthread_create(&th[i], NULL, reader_stream, &a);
-  zkt_sleep_ms(300); /* readers overlap continuously from here on */
+  /* Positive evidence that the readers overlap before the writer queues
+   * (not a sleep that assumes it): two of them held at once. */
+  int64_t end = zkt_now_ms() + ZKT_EVIDENCE_MS;
+  while (atomic_load(&a.most) < 2 && zkt_now_ms() < end)
+    zkt_sleep_ms(5);
+  assert_true(atomic_load(&a.most) >= 2);
   zklock_client *c = zkt_client(0);
   zklock_rwlock *l;
   assert_int_equal(zklock_rwlock_new(c, root, &l), ZKLOCK_OK);
@@ -373,9 +388,14 @@ static void test_writer_not_starved(void **state) {
      * starved writer would run into this timeout */
     assert_int_equal(zklock_rwlock_wrlock(l, 10000), ZKLOCK_OK);
     atomic_store(&writer_in, 1);
+    /* and the writer is alone: no reader inside, on entry or exit */
+    if (atomic_load(&a.inside))
+      atomic_fetch_add(&a.violations, 1);
     print_message("writer waited %lld ms behind a reader stream\n",
                   (long long)(zkt_now_ms() - t0));
     zkt_sleep_ms(30);
+    if (atomic_load(&a.inside))
+      atomic_fetch_add(&a.violations, 1);
     atomic_store(&writer_in, 0);
     assert_int_equal(zklock_rwlock_unlock(l), ZKLOCK_OK);
     zkt_sleep_ms(50);
@@ -383,6 +403,8 @@ static void test_writer_not_starved(void **state) {
   atomic_store(&stop, 1);
   for (int i = 0; i < 4; i++)
     pthread_join(th[i], NULL);
+  print_message("readers: %d holds, at most %d at once\n", atomic_load(&a.ops),
+                atomic_load(&a.most));
   assert_int_equal(atomic_load(&a.violations), 0);
   assert_true(atomic_load(&a.ops) > 0);
   zklock_rwlock_free(l);

@@ -56,6 +56,19 @@ static void test_busy_and_permits(void **state) {
     assert_true(zklock_semaphore_token(s[i]) > last);
     last = zklock_semaphore_token(s[i]);
   }
+  /* the inspection: P leases ('s'), all holding, the path's count on
+   * each, zklock's own naming */
+  zklock_node_info *v;
+  int nv;
+  assert_int_equal(zklock_queue_list(c[0], root, &v, &nv), ZKLOCK_OK);
+  assert_int_equal(nv, P);
+  for (int i = 0; i < nv; i++) {
+    assert_int_equal(v[i].kind, 's');
+    assert_int_equal(v[i].permits, P);
+    assert_int_equal(v[i].holder, 1);
+    assert_string_equal(v[i].library, "zklock");
+  }
+  free(v);
   /* one lease per handle, even with permits left elsewhere */
   assert_int_equal(zklock_semaphore_acquire(s[0], 0), ZKLOCK_EALREADY);
   assert_int_equal(zklock_semaphore_acquire(s[P], 0), ZKLOCK_EBUSY);
@@ -83,7 +96,8 @@ static void test_busy_and_permits(void **state) {
   atomic_int got = 0;
   assert_int_equal(
       zklock_semaphore_acquire_async(s[P], 10000, async_done, &got), ZKLOCK_OK);
-  zkt_sleep_ms(200);
+  /* queued and watching the holders: only then does "not yet" count */
+  assert_true(zkt_wait_waiting(root, zklock_client_session_id(c[P])));
   assert_int_equal(atomic_load(&got), 0);
   assert_int_equal(zklock_semaphore_release(s[1]), ZKLOCK_OK);
   assert_int_equal(zklock_semaphore_release(s[1]), ZKLOCK_ENOTHELD);
@@ -203,6 +217,8 @@ static void test_contention(void **state) {
     zklock_semaphore_free(w[i].s);
     zklock_client_close(c[i]);
   }
+  /* "Most inside at once" depends on timing: a figure, not a check (that
+   * PERMITS holders do get in together is test_busy_and_permits'). */
   printf("semaphore: %d sessions x %d turns, %d permits: %d acquisitions "
          "in %lld ms, most inside at once %d, over the limit %d times\n",
          NS, TURNS, PERMITS, atomic_load(&turns),
@@ -210,7 +226,7 @@ static void test_contention(void **state) {
          atomic_load(&broken));
   assert_int_equal(atomic_load(&turns), NS * TURNS);
   assert_int_equal(atomic_load(&broken), 0);
-  assert_int_equal(atomic_load(&most), PERMITS); /* the permits get used */
+  assert_true(atomic_load(&most) >= 1 && atomic_load(&most) <= PERMITS);
   zkt_assert_empty(root);
 }
 
@@ -333,7 +349,10 @@ static void test_fifo_one_wakeup(void **state) {
     else
       atomic_store(&w[i - NH].release, 1);
     assert_true(zkt_wait_for(is_granted, &w[i], 10000));
-    zkt_sleep_ms(150); /* room for a wrong second wake-up to show */
+    /* A wrong second wake-up shows once every later waiter has handled
+     * the release and waits again (watches another's node): */
+    for (int j = i + 1; j < NWAIT; j++)
+      assert_true(zkt_wait_waiting(root, zklock_client_session_id(w[j].c)));
     assert_int_equal(granted_count(w), i + 1);
   }
   for (int i = 0; i < NWAIT; i++) {
@@ -419,7 +438,7 @@ static void profile_sem(int compat) {
   int64_t t0 = zkt_now_ms();
   assert_int_equal(zklock_semaphore_acquire(s[P], 300), ZKLOCK_ETIMEDOUT);
   int64_t took = zkt_now_ms() - t0;
-  assert_true(took >= 300 && took < 300 + 250);
+  assert_true(took >= 300 && took <= 300 + ZKT_SLACK_MS);
   assert_int_equal(zkt_nodes_settle(raw, pool, P), P);
   assert_int_equal(zkt_nodes_settle(raw, mutex, 0), 0);
   for (int how = END_CANCEL; how <= END_TIMEOUT; how++) {

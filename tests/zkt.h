@@ -12,9 +12,45 @@
 
 #include "zklock.h"
 
+/* A cmocka skip() ends the test with exit status 0, so automake would
+ * record a PASS. Every skip is counted, and a group that skipped any test
+ * ends with 77 (automake's SKIP; ./scripts/test.sh fails on any SKIP). */
+extern int zkt_skipped;
+int zkt_group_result(int failed);
+#undef skip
+#define skip() (zkt_skipped++, _skip(__FILE__, __LINE__))
+#undef cmocka_run_group_tests
+#define cmocka_run_group_tests(t, setup, teardown)                             \
+  zkt_group_result(_cmocka_run_group_tests(#t, t, sizeof(t) / sizeof((t)[0]),  \
+                                           setup, teardown))
+#undef cmocka_run_group_tests_name
+#define cmocka_run_group_tests_name(name, t, setup, teardown)                  \
+  zkt_group_result(_cmocka_run_group_tests(                                    \
+      name, t, sizeof(t) / sizeof((t)[0]), setup, teardown))
+
 /* Connection string of the test ensemble (ZKLOCK_TEST_HOSTS, or the file
  * the ensemble script wrote). Exits 77 (skip) when there is none. */
 const char *zkt_hosts(void);
+/* Points zkt_hosts (and every helper that connects) at another ensemble,
+ * e.g. a private one a test started; NULL goes back to the default. */
+void zkt_set_hosts(const char *hosts);
+/* Starts a private 3-node ensemble (tests/ensemble.sh start, state in
+ * $top_builddir/tests/.ensemble-<tag>-<pid>, so $top_srcdir must be set)
+ * and points zkt_hosts at it; it is stopped at exit (atexit) or by
+ * zkt_private_stop. Fails the test when it does not come up. Sets
+ * ZKLOCK_ENSEMBLE_DIR to its directory for tests/ensemble.sh calls. */
+const char *zkt_private_ensemble(const char *tag);
+void zkt_private_stop(void);
+/* SIGKILLs the private ensemble's servers: safe in a signal handler. */
+void zkt_private_kill(void);
+/* tests/ensemble.sh ARGS (on ZKLOCK_ENSEMBLE_DIR's ensemble); its stdout
+ * into out (may be NULL). 0 if it exited 0. */
+int zkt_ensemble_sh(const char *args, char *out, size_t outlen);
+/* Requests the servers received from clients: zk_packets_received (mntr)
+ * summed over the ensemble's servers, less the four-letter words this
+ * process sent (the servers count those too; zkt_4lw counts them). A
+ * client's pings are in. Assumes 3 servers and no other 4lw sender. */
+long zkt_packets(void);
 /* A fresh root path for one test: "/zklock-test/<name>-<pid>-<n>". */
 void zkt_root(char *buf, size_t len, const char *name);
 /* A raw handle shared by a test group, opened by zkt_group_setup and
@@ -57,6 +93,23 @@ int zkt_wait_exit(pid_t pid);
  * spawned children that map the same path. */
 void *zkt_shm_create(char *path_out, size_t path_len, size_t size);
 void *zkt_shm_open(const char *path, size_t size);
+/* Nodes under root (any depth below root's children) that session sid
+ * holds a data watch on and that belong to another session: positive
+ * evidence that sid queued and waits for someone (a holder watches only
+ * its own node). Reads every server's wchp; syncs first. */
+int zkt_waits_on_other(const char *root, int64_t sid);
+/* Waits up to ZKT_EVIDENCE_MS for zkt_waits_on_other(root, sid) > 0;
+ * returns whether it came. Use it before asserting that a waiter is
+ * still out: without it, "not in yet" may only mean "not woken yet". */
+int zkt_wait_waiting(const char *root, int64_t sid);
+#define ZKT_EVIDENCE_MS 10000
+/* The timing contract the tests hold the library to: a call with a
+ * timeout returns within timeout + ZKT_SLACK_MS (zklock.h promises about
+ * + 250 ms; 2 s more keeps a loaded 2-core machine from failing a correct
+ * library, and stays well below a session timeout, 10 s by default, which
+ * is what a wait that ignores its timeout tends to take). No test asserts
+ * a tighter bound: other times are printed as figures. */
+#define ZKT_SLACK_MS 2000
 int64_t zkt_now_ms(void);
 void zkt_sleep_ms(int ms);
 /* Waits until pred() or timeout; returns the last pred value. */

@@ -44,8 +44,8 @@ trap 'exit 1' INT TERM HUP
 cleanup
 if ! "$ens" start > "$work/ensemble-start.log" 2>&1; then
   cat "$work/ensemble-start.log"
-  echo "could not start the fault ensemble: skipped"
-  exit 77
+  echo "could not start the fault ensemble"
+  exit 1
 fi
 
 secs=${FAULT_SECONDS:-20}
@@ -63,9 +63,10 @@ run() {
   setsid "$b/zkfault" --workdir "$work" "$@" >"$work/report-$name.txt" 2>&1 &
   zp=$!
   proc_track "$zp" group
-  wait "$zp"
-  st=$?
-  proc_reaped "$zp"
+  # at most $secs s of faults (the violation runs fewer) plus the final
+  # checks; 300 s more is a generous bound
+  proc_wait "$zp" $((secs + 300)) "zkfault $name"
+  st=$proc_rc
   cat "$work/report-$name.txt"
   if [ $st -ne 0 ]; then
     echo "== $name FAILED (replay with FAULT_SEED=$seed)"

@@ -45,9 +45,8 @@ setsid "$out/fuzz_names" -max_total_time="$secs" -max_len=1100 -seed=1 \
   > "$out/fuzz.log" 2>&1 &
 fp=$!
 proc_track "$fp" group
-wait "$fp"
-rc=$?
-proc_reaped "$fp"
+proc_wait "$fp" $((secs + 120)) "the fuzzer (-max_total_time=$secs)"
+rc=$proc_rc
 grep -v '^"' "$out/fuzz.log" | tail -n 20
 [ $rc -eq 0 ] || echo "fuzzer failed (exit $rc); crashing input saved under $out/"
 exit $rc
