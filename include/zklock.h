@@ -424,6 +424,47 @@ typedef struct zklock_node_info {
 ZKLOCK_EXTERN int zklock_queue_list(zklock_client *c, const char *path,
                                     zklock_node_info **out, int *n);
 
+/* Every lock path under root ("/" for the whole tree; root itself
+ * included), in byte order of the paths: cb(path, nodes, n, arg) with the
+ * queue exactly as zklock_queue_list gives it (n > 0; nodes valid during
+ * the call only). A lock path is a node with a child named like a lock
+ * node of zklock or of a library a profile knows; /zookeeper is skipped.
+ * cb returns 0 to go on; any other value stops the walk and is returned.
+ * Not a snapshot: each path is listed at its own moment. */
+ZKLOCK_EXTERN int zklock_queue_walk(zklock_client *c, const char *root,
+                                    int (*cb)(const char *path,
+                                              const zklock_node_info *nodes,
+                                              int n, void *arg),
+                                    void *arg);
+
+/* ---- deadlock detection (src/deadlock.c) ----
+ * A cycle of n sessions in the wait-for graph: session sessions[i] waits
+ * at paths[i] (its queued node nodes[i], waiting for wait_ms) for
+ * sessions[(i + 1) % n], which holds paths[i] with holder_nodes[i].
+ * hosts, pids and owners come from session i's node data ("" / 0 when
+ * absent). Every array has n entries; all of it is valid only during the
+ * callback. Later versions may append members (never reorder them). */
+typedef struct zklock_cycle {
+  int n;
+  const int64_t *sessions; /* ephemeralOwner of the nodes */
+  const char *const *paths;
+  const char *const *nodes;        /* waiting node names under paths[i] */
+  const char *const *holder_nodes; /* the next session's holding node */
+  const char *const *hosts;
+  const int64_t *pids;
+  const char *const *owners; /* the whole owner text of nodes[i] */
+  const int64_t *wait_ms;
+} zklock_cycle;
+
+/* Scans every lock under root twice (see zklock_queue_walk) and calls
+ * cb(cycle, arg) for each cycle of waiting sessions seen in both scans
+ * (the listing is not atomic across paths: a cycle in one scan alone may
+ * be an artefact of its timing). Returns the number of cycles (0: none),
+ * or a negative zklock_err. cb may be NULL to count only. */
+ZKLOCK_EXTERN int
+zklock_find_deadlocks(zklock_client *c, const char *root,
+                      void (*cb)(const zklock_cycle *cy, void *arg), void *arg);
+
 /* Checks a lock path: absolute, no empty, "." or ".." components, no
  * trailing slash, not under /zookeeper, valid UTF-8 without control
  * characters, at most ZKLOCK_PATH_MAX bytes. ZKLOCK_OK or ZKLOCK_EPATH. */
