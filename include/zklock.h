@@ -228,6 +228,50 @@ ZKLOCK_EXTERN zklock_session_state zklock_client_state(const zklock_client *c);
 /* Session id of the current session (0 if none). */
 ZKLOCK_EXTERN int64_t zklock_client_session_id(const zklock_client *c);
 
+/* ---- statistics (src/stats.c) ----
+ * Always on and cheap: a few increments under the client mutex per
+ * acquisition. Counters run from zklock_client_open; gauges are now.
+ * Histograms count microseconds in log2 buckets: bucket 0 is [0, 2),
+ * bucket i is [2^i, 2^(i+1)), the last also holds everything longer
+ * (2^31 us is about 36 minutes). The struct starts with its size and may
+ * grow at its end in later versions: set out->size = sizeof *out; the
+ * library fills as much as both it and the caller know. */
+#define ZKLOCK_STATS_BUCKETS 32
+typedef struct zklock_stats {
+  size_t size; /* in: sizeof(zklock_stats) as the caller knows it */
+  /* acquisitions granted, by recipe (a multi-lock counts each path) */
+  uint64_t acquired_mutex;
+  uint64_t acquired_read;  /* zklock_rwlock read side */
+  uint64_t acquired_write; /* zklock_rwlock write side */
+  uint64_t acquired_semaphore;
+  uint64_t acquired_election; /* campaigns won */
+  uint64_t busy;              /* tries (timeout 0) that found it taken */
+  uint64_t timeouts;
+  uint64_t cancels;
+  uint64_t failures;    /* waits ended by another error (ELOST, ...) */
+  uint64_t locks_lost;  /* holds that turned ZKLOCK_LOCK_LOST */
+  uint64_t revocations; /* revocation requests holders got */
+  uint64_t session_expiries;
+  uint64_t reconnects;   /* connections made after the first */
+  uint64_t requests;     /* requests sent to ZooKeeper */
+  uint64_t watch_events; /* node events ZooKeeper delivered */
+  /* gauges */
+  int64_t held;    /* holds now (reentrant locks count once) */
+  int64_t waiting; /* acquisitions in flight now */
+  /* from the call to the grant, for granted acquisitions */
+  uint64_t wait_us[ZKLOCK_STATS_BUCKETS];
+  uint64_t wait_us_sum;
+  /* from the grant to the unlock (or free), lost holds included */
+  uint64_t hold_us[ZKLOCK_STATS_BUCKETS];
+  uint64_t hold_us_sum;
+} zklock_stats;
+
+/* Copies the statistics of c into *out (out->size set by the caller; at
+ * least offsetof(zklock_stats, acquired_mutex) + 8). ZKLOCK_OK, or
+ * ZKLOCK_EINVAL (NULL, closed client, size too small). Any thread, also
+ * from a callback. */
+ZKLOCK_EXTERN int zklock_client_stats(zklock_client *c, zklock_stats *out);
+
 /* ---- exclusive mutex (recipes/mutex.c) ----
  * timeout_ms: < 0 waits forever, 0 tries once (like trylock), > 0 gives up
  * after that many milliseconds with ZKLOCK_ETIMEDOUT, whatever the servers

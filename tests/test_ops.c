@@ -2,6 +2,7 @@
  * zklock_find_deadlocks against the real ensemble. */
 #include "zkt.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,11 +244,158 @@ static void test_semaphore_any_of(void **state) {
   zkt_rmr(raw, root);
 }
 
+static zklock_stats stats_of(zklock_client *c) {
+  zklock_stats st;
+  memset(&st, 0, sizeof st);
+  st.size = sizeof st;
+  assert_int_equal(zklock_client_stats(c, &st), ZKLOCK_OK);
+  assert_int_equal(st.size, sizeof st);
+  return st;
+}
+
+static uint64_t hist_count(const uint64_t *h) {
+  uint64_t n = 0;
+  for (int i = 0; i < ZKLOCK_STATS_BUCKETS; i++)
+    n += h[i];
+  return n;
+}
+
+typedef struct {
+  zklock_client *c;
+  int64_t want;
+} stat_wait;
+
+static int revoked_seen(void *p) {
+  stat_wait *w = p;
+  return (int64_t)stats_of(w->c).revocations >= w->want;
+}
+
+static int expiry_seen(void *p) {
+  stat_wait *w = p;
+  zklock_stats st = stats_of(w->c);
+  return (int64_t)st.session_expiries >= w->want && st.locks_lost >= 1;
+}
+
+static void test_stats(void **state) {
+  (void)state;
+  char root[256], m[300], rw[300], sem[300], el[300];
+  zkt_root(root, sizeof root, "stats");
+  snprintf(m, sizeof m, "%s/m", root);
+  snprintf(rw, sizeof rw, "%s/rw", root);
+  snprintf(sem, sizeof sem, "%s/s", root);
+  snprintf(el, sizeof el, "%s/e", root);
+  zklock_client *c = zkt_client(2000), *other = zkt_client(0);
+  zklock_stats st = stats_of(c);
+  assert_int_equal(st.held, 0);
+  assert_int_equal(st.acquired_mutex, 0);
+  uint64_t req0 = st.requests;
+  zklock_mutex *mx, *ox;
+  zklock_rwlock *l;
+  zklock_semaphore *s;
+  zklock_election *e;
+  assert_int_equal(zklock_mutex_new(c, m, &mx), ZKLOCK_OK);
+  assert_int_equal(zklock_mutex_new(other, m, &ox), ZKLOCK_OK);
+  assert_int_equal(zklock_rwlock_new(c, rw, &l), ZKLOCK_OK);
+  assert_int_equal(zklock_semaphore_new(c, sem, 2, &s), ZKLOCK_OK);
+  assert_int_equal(zklock_election_new(c, el, "me", &e), ZKLOCK_OK);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(zklock_mutex_lock(mx, 5000), ZKLOCK_OK);
+    assert_int_equal(zklock_mutex_unlock(mx), ZKLOCK_OK);
+  }
+  assert_int_equal(zklock_rwlock_rdlock(l, 5000), ZKLOCK_OK);
+  assert_int_equal(zklock_rwlock_unlock(l), ZKLOCK_OK);
+  assert_int_equal(zklock_rwlock_wrlock(l, 5000), ZKLOCK_OK);
+  assert_int_equal(zklock_rwlock_unlock(l), ZKLOCK_OK);
+  assert_int_equal(zklock_semaphore_acquire(s, 5000), ZKLOCK_OK);
+  assert_int_equal(zklock_election_campaign(e, 5000), ZKLOCK_OK);
+  st = stats_of(c);
+  assert_int_equal(st.acquired_mutex, 3);
+  assert_int_equal(st.acquired_read, 1);
+  assert_int_equal(st.acquired_write, 1);
+  assert_int_equal(st.acquired_semaphore, 1);
+  assert_int_equal(st.acquired_election, 1);
+  assert_int_equal(st.held, 2); /* the lease and the lead */
+  assert_int_equal(st.waiting, 0);
+  assert_int_equal(hist_count(st.wait_us), 7);
+  assert_int_equal(hist_count(st.hold_us), 5);
+  assert_true(st.wait_us_sum > 0 && st.hold_us_sum > 0);
+  assert_true(st.requests >= req0 + 7 * 2); /* create and list each */
+
+  /* busy, timeout, cancel: the other client holds m */
+  assert_int_equal(zklock_mutex_lock(ox, 5000), ZKLOCK_OK);
+  assert_int_equal(zklock_mutex_trylock(mx), ZKLOCK_EBUSY);
+  assert_int_equal(zklock_mutex_lock(mx, 200), ZKLOCK_ETIMEDOUT);
+  assert_int_equal(zklock_mutex_lock_async(mx, 60000, ignore, NULL), ZKLOCK_OK);
+  assert_int_equal(stats_of(c).waiting, 1);
+  assert_int_equal(zklock_mutex_cancel(mx), ZKLOCK_OK);
+  for (int i = 0; i < 500 && stats_of(c).waiting; i++)
+    zkt_sleep_ms(10);
+  st = stats_of(c);
+  assert_int_equal(st.busy, 1);
+  assert_int_equal(st.timeouts, 1);
+  assert_int_equal(st.cancels, 1);
+  assert_int_equal(st.waiting, 0);
+  assert_int_equal(zklock_mutex_unlock(ox), ZKLOCK_OK);
+
+  /* a waiter is granted by a watch event */
+  uint64_t ev0 = st.watch_events;
+  assert_int_equal(zklock_mutex_lock(ox, 5000), ZKLOCK_OK);
+  assert_int_equal(zklock_mutex_lock_async(mx, 60000, ignore, NULL), ZKLOCK_OK);
+  assert_int_equal(zkt_nodes_settle(raw, m, 2), 2);
+  assert_int_equal(zklock_mutex_unlock(ox), ZKLOCK_OK);
+  for (int i = 0; i < 500 && zklock_mutex_state(mx) != ZKLOCK_LOCK_HELD; i++)
+    zkt_sleep_ms(10);
+  st = stats_of(c);
+  assert_int_equal(st.acquired_mutex, 4);
+  assert_true(st.watch_events > ev0);
+
+  /* a revocation request, then the session's expiry loses the holds */
+  assert_int_equal(zklock_revoke(other, m), ZKLOCK_OK);
+  stat_wait w = {c, 1};
+  assert_true(zkt_wait_for(revoked_seen, &w, 10000));
+  zkt_expire(c);
+  assert_true(zkt_wait_for(expiry_seen, &w, 20000));
+  st = stats_of(c);
+  assert_int_equal(st.locks_lost, 3); /* the mutex, the lease, the lead */
+  assert_int_equal(zklock_mutex_unlock(mx), ZKLOCK_ELOST);
+  assert_int_equal(stats_of(c).held, 2);
+
+  /* an older caller's shorter struct gets its prefix only */
+  unsigned char buf[sizeof(zklock_stats) + 16];
+  memset(buf, 0xab, sizeof buf);
+  zklock_stats *small = (zklock_stats *)buf;
+  small->size = offsetof(zklock_stats, acquired_read);
+  assert_int_equal(zklock_client_stats(c, small), ZKLOCK_OK);
+  assert_int_equal(small->acquired_mutex, 4);
+  assert_int_equal(buf[offsetof(zklock_stats, acquired_read)], 0xab);
+  small->size = sizeof buf; /* a newer one: zeros past ours */
+  assert_int_equal(zklock_client_stats(c, small), ZKLOCK_OK);
+  assert_int_equal(small->size, sizeof(zklock_stats));
+  assert_int_equal(buf[sizeof buf - 1], 0);
+  small->size = 4;
+  assert_int_equal(zklock_client_stats(c, small), ZKLOCK_EINVAL);
+  assert_int_equal(zklock_client_stats(c, NULL), ZKLOCK_EINVAL);
+  assert_int_equal(zklock_client_stats(NULL, small), ZKLOCK_EINVAL);
+
+  zklock_mutex_free(mx);
+  zklock_mutex_free(ox);
+  zklock_rwlock_free(l);
+  zklock_semaphore_free(s);
+  zklock_election_free(e);
+  st = stats_of(c);
+  assert_int_equal(st.held, 0);
+  assert_int_equal(hist_count(st.hold_us), 8);
+  zklock_client_close(c);
+  zklock_client_close(other);
+  zkt_rmr(raw, root);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_walk),
       cmocka_unit_test(test_pair),
       cmocka_unit_test(test_semaphore_any_of),
+      cmocka_unit_test(test_stats),
   };
   return cmocka_run_group_tests_name("ops", tests, zkt_group_setup,
                                      zkt_group_teardown);
