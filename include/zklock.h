@@ -235,7 +235,8 @@ ZKLOCK_EXTERN int64_t zklock_client_session_id(const zklock_client *c);
  * bucket i is [2^i, 2^(i+1)), the last also holds everything longer
  * (2^31 us is about 36 minutes). The struct starts with its size and may
  * grow at its end in later versions: set out->size = sizeof *out; the
- * library fills as much as both it and the caller know. */
+ * library fills as much as both it and the caller know (zeros past its
+ * own part) and sets size to the bytes it filled. */
 #define ZKLOCK_STATS_BUCKETS 32
 typedef struct zklock_stats {
   size_t size; /* in: sizeof(zklock_stats) as the caller knows it */
