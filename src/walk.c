@@ -5,6 +5,7 @@
 #include "compat.h"
 #include "zklock_int.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,11 @@
 /* Requests in flight per round: bounds memory and the server's queue for
  * a huge tree, while a round trip still covers many directories. */
 #define WALK_BATCH 256
+/* Queues listed at once. zklock_queue_list takes three round trips (sync,
+ * children, data); one at a time a tree of 1000 paths took 3.3 s on a
+ * loaded 2-core machine. Threads keep the one listing rule and overlap
+ * the round trips. */
+#define LIST_THREADS 16
 
 typedef struct {
   zklock__op *op;
@@ -173,6 +179,54 @@ static int path_cmp(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The listing of every lock path, by a few threads taking the next. */
+typedef struct {
+  zklock_client *c;
+  const strvec *paths;
+  zklock_node_info **v;
+  int *n;
+  pthread_mutex_t mu;
+  size_t next;
+  int rc;
+} lister;
+
+static void *list_some(void *p) {
+  lister *ls = p;
+  for (;;) {
+    pthread_mutex_lock(&ls->mu);
+    size_t i = ls->next++;
+    int stop = ls->rc != ZKLOCK_OK || i >= ls->paths->n;
+    pthread_mutex_unlock(&ls->mu);
+    if (stop)
+      return NULL;
+    /* no sync per path: the walk synced the session before it listed */
+    int rc =
+        zklock__queue_list(ls->c, ls->paths->v[i], 0, &ls->v[i], &ls->n[i]);
+    if (rc != ZKLOCK_OK) {
+      pthread_mutex_lock(&ls->mu);
+      if (ls->rc == ZKLOCK_OK)
+        ls->rc = rc;
+      pthread_mutex_unlock(&ls->mu);
+    }
+  }
+}
+
+static int list_all(zklock_client *c, const strvec *paths, zklock_node_info **v,
+                    int *n) {
+  lister ls = {.c = c, .paths = paths, .v = v, .n = n, .rc = ZKLOCK_OK};
+  pthread_mutex_init(&ls.mu, NULL);
+  pthread_t th[LIST_THREADS];
+  int nth = 0;
+  while (nth < LIST_THREADS && (size_t)nth < paths->n &&
+         pthread_create(&th[nth], NULL, list_some, &ls) == 0)
+    nth++;
+  list_some(&ls); /* the caller lists too (all alone if no thread started) */
+  for (int i = 0; i < nth; i++)
+    pthread_join(th[i], NULL);
+  pthread_mutex_destroy(&ls.mu);
+  return ls.rc;
+}
+
 int zklock_queue_walk(zklock_client *c, const char *root,
                       int (*cb)(const char *path, const zklock_node_info *v,
                                 int n, void *arg),
@@ -185,14 +239,19 @@ int zklock_queue_walk(zklock_client *c, const char *root,
   int rc = find_lock_paths(c, root, &locks);
   if (rc == ZKLOCK_OK && locks.n > 1)
     qsort(locks.v, locks.n, sizeof *locks.v, path_cmp);
-  for (size_t i = 0; rc == ZKLOCK_OK && i < locks.n; i++) {
-    zklock_node_info *v;
-    int n;
-    rc = zklock_queue_list(c, locks.v[i], &v, &n);
-    if (rc == ZKLOCK_OK && n > 0) /* emptied since the walk: skip */
-      rc = cb(locks.v[i], v, n, arg);
-    free(v);
-  }
+  zklock_node_info **v = calloc(locks.n + 1, sizeof *v);
+  int *n = calloc(locks.n + 1, sizeof *n);
+  if (rc == ZKLOCK_OK && (!v || !n))
+    rc = ZKLOCK_ENOMEM;
+  if (rc == ZKLOCK_OK)
+    rc = list_all(c, &locks, v, n);
+  for (size_t i = 0; rc == ZKLOCK_OK && i < locks.n; i++)
+    if (n[i] > 0) /* emptied since the walk: skip */
+      rc = cb(locks.v[i], v[i], n[i], arg);
+  for (size_t i = 0; v && i < locks.n; i++)
+    free(v[i]);
+  free(v);
+  free(n);
   strvec_free(&locks);
   return rc;
 }

@@ -244,6 +244,11 @@ void zklock__bg_mark(zklock_client *c, const char *node);
 
 const struct ACL_vector *zklock__acl(zklock_client *c);
 
+/* zklock_queue_list, with sync 0 when the caller synced the session
+ * already (src/walk.c, once for a whole tree). */
+int zklock__queue_list(zklock_client *c, const char *path, int sync,
+                       zklock_node_info **out, int *n);
+
 /* ---- listeners (src/listen.c) ----
  * Watch users outside the lock engine (election observers). The client's
  * watcher hands every path event and session change to each listener
