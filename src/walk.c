@@ -90,11 +90,13 @@ static int is_lock_node(int hint, const char *name) {
 
 /* Sorts one round's answers: lock paths into locks, directories into
  * next. Mutex held. */
-static int sort_round(zklock_client *c, dir_read *d, int nd, strvec *locks,
-                      strvec *next) {
+static int sort_round(zklock_client *c, const char *root, dir_read *d, int nd,
+                      strvec *locks, strvec *next) {
   for (int i = 0; i < nd; i++) {
     if (d[i].rc == ZNONODE)
       continue; /* gone while we walked */
+    if (d[i].rc == ZNOAUTH && strcmp(d[i].path, root) != 0)
+      continue; /* a subtree we may not read holds no lock of ours */
     if (d[i].rc != ZOK)
       return zklock__zk_err(d[i].rc);
     int lock = 0;
@@ -156,7 +158,7 @@ static int find_lock_paths(zklock_client *c, const char *root, strvec *locks) {
       }
     }
     zklock__op_wait_pending(c, &op);
-    rc = sort_round(c, d, nd, locks, &next);
+    rc = sort_round(c, root, d, nd, locks, &next);
     for (int i = 0; i < nd; i++)
       deallocate_String_vector(&d[i].kids);
     if (done == todo.n) { /* this level is done: go one down */

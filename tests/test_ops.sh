@@ -94,6 +94,32 @@ touch "$tmp/m.release" "$tmp/r1.release" "$tmp/r2.release" "$tmp/s.release" \
   "$tmp/e.release"
 wait_rc "$waiter" 0 "the waiter got the mutex once released"
 
+# ---- another library's lock: named, not ordered ----
+kz() {
+  "$PY" - "$hosts" "$root/kz/lock" "$tmp/kz" <<'PYEOF'
+import logging, os, sys, time
+logging.basicConfig(level=logging.CRITICAL)
+from kazoo.client import KazooClient
+zk = KazooClient(hosts=sys.argv[1]); zk.start()
+lock = zk.Lock(sys.argv[2], "kazoo-holder"); lock.acquire(timeout=30)
+open(sys.argv[3] + ".held", "w").close()
+for _ in range(600):
+    if os.path.exists(sys.argv[3] + ".release"):
+        break
+    time.sleep(0.05)
+lock.release(); zk.stop()
+PYEOF
+}
+bg kz
+kzpid=$last_pid
+wait_file "$tmp/kz.held"
+expect_rc 0 "status -r with a kazoo lock" zl status -r "$root/kz"
+grep -Eq "^$root/kz/lock +kazoo +0 +0 .*1 kazoo node \(not ordered" "$tmp/out" ||
+  fail "kazoo lock line: $(cat "$tmp/out")"
+ok "status -r names another library's lock without ordering it"
+touch "$tmp/kz.release"
+wait_rc "$kzpid" 0 "the kazoo holder let go"
+
 # ---- deadlocks: /a then /b against /b then /a ----
 expect_rc 0 "no deadlock" zl deadlocks "$root"
 grep -q "no deadlock" "$tmp/out" || fail "no deadlock: message"

@@ -20,6 +20,7 @@ typedef struct {
   char *path;
   const char *kind;
   int holders, waiters;
+  int foreign; /* other libraries' nodes: listed, not ordered */
   int64_t held_ms, oldest_wait_ms;
   char host[256], user[320];
   long pid;
@@ -77,7 +78,9 @@ static void summarise(path_sum *s, const zklock_node_info *v, int n,
   const zklock_node_info *first = NULL;
   for (int i = 0; i < n; i++) {
     int64_t age = age_of(&v[i], now);
-    if (v[i].holder) {
+    if (strcmp(v[i].library, "zklock") != 0) {
+      s->foreign++; /* neither holder nor waiter as far as we can tell */
+    } else if (v[i].holder) {
       s->holders++;
       if (!first)
         first = &v[i];
@@ -168,7 +171,10 @@ static void print_text(const char *root, const sums *ss, int64_t us) {
     snprintf(user, sizeof user, "%s", s->user);
     sanitize(host);
     sanitize(user);
-    if (!s->holders)
+    if (s->foreign && !s->holders && !s->waiters)
+      snprintf(who, sizeof who, "%d %s node%s (not ordered: another library)",
+               s->foreign, s->kind, s->foreign == 1 ? "" : "s");
+    else if (!s->holders)
       snprintf(who, sizeof who, "-");
     else if (strcmp(s->kind, "election") == 0)
       snprintf(who, sizeof who, "leader %s", user);
@@ -191,9 +197,10 @@ static void print_json(const char *root, const sums *ss, int64_t us) {
     const path_sum *s = &ss->v[i];
     printf("%s{\"path\":", i ? "," : "");
     json_str(stdout, s->path);
-    printf(",\"kind\":\"%s\",\"holders\":%d,\"waiters\":%d,\"held_ms\":%" PRId64
-           ",\"oldest_wait_ms\":%" PRId64 ",\"holder\":",
-           s->kind, s->holders, s->waiters, s->held_ms, s->oldest_wait_ms);
+    printf(",\"kind\":\"%s\",\"holders\":%d,\"waiters\":%d,\"foreign\":%d,"
+           "\"held_ms\":%" PRId64 ",\"oldest_wait_ms\":%" PRId64 ",\"holder\":",
+           s->kind, s->holders, s->waiters, s->foreign, s->held_ms,
+           s->oldest_wait_ms);
     if (!s->holders) {
       printf("null}");
       continue;
