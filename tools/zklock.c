@@ -86,8 +86,9 @@ typedef struct {
 
 static const char *prog = "zklock";
 
-static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void msg(const char *fmt, ...) {
+/* One message function for every file of the tool (tools/cli.h). */
+#define msg cli_msg
+void cli_msg(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   fprintf(stderr, "%s: ", prog);
@@ -609,15 +610,6 @@ static int run_status(const cli_opts *o, const zklock_client_opts *copts) {
 }
 
 /* ---- glue for the subcommands in tools/status.c, tools/deadlocks.c ---- */
-
-void cli_msg(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fprintf(stderr, "%s: ", prog);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-}
 
 int cli_open(const tool_ctx *t, zklock_client **c) {
   cli_opts o = {.hosts = t->hosts, .connect_timeout_ms = t->connect_timeout_ms};
