@@ -474,6 +474,8 @@ ZKLOCK_EXTERN int zklock_queue_list(zklock_client *c, const char *path,
  * queue exactly as zklock_queue_list gives it (n > 0; nodes valid during
  * the call only). A lock path is a node with a child named like a lock
  * node of zklock or of a library a profile knows; /zookeeper is skipped.
+ * What these credentials may not read is left out (an unreadable root
+ * gives ZKLOCK_EAUTH).
  * cb returns 0 to go on; any other value stops the walk and is returned.
  * Not a snapshot: each path is listed at its own moment. */
 ZKLOCK_EXTERN int zklock_queue_walk(zklock_client *c, const char *root,

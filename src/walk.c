@@ -204,6 +204,8 @@ static void *list_some(void *p) {
     /* no sync per path: the walk synced the session before it listed */
     int rc =
         zklock__queue_list(ls->c, ls->paths->v[i], 0, &ls->v[i], &ls->n[i]);
+    if (rc == ZKLOCK_EAUTH) /* a queue we may not read, like a subtree */
+      rc = ZKLOCK_OK, ls->n[i] = 0;
     if (rc != ZKLOCK_OK) {
       pthread_mutex_lock(&ls->mu);
       if (ls->rc == ZKLOCK_OK)
