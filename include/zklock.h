@@ -256,6 +256,51 @@ ZKLOCK_EXTERN zklock_session_state zklock_client_state(const zklock_client *c);
 /* Session id of the current session (0 if none). */
 ZKLOCK_EXTERN int64_t zklock_client_session_id(const zklock_client *c);
 
+/* ---- statistics (src/stats.c) ----
+ * Always on and cheap: a few increments under the client mutex per
+ * acquisition. Counters run from zklock_client_open; gauges are now.
+ * Histograms count microseconds in log2 buckets: bucket 0 is [0, 2),
+ * bucket i is [2^i, 2^(i+1)), the last also holds everything longer
+ * (2^31 us is about 36 minutes). The struct starts with its size and may
+ * grow at its end in later versions: set out->size = sizeof *out; the
+ * library fills as much as both it and the caller know (zeros past its
+ * own part) and sets size to the bytes it filled. */
+#define ZKLOCK_STATS_BUCKETS 32
+typedef struct zklock_stats {
+  size_t size; /* in: sizeof(zklock_stats) as the caller knows it */
+  /* acquisitions granted, by recipe (a multi-lock counts each path) */
+  uint64_t acquired_mutex;
+  uint64_t acquired_read;  /* zklock_rwlock read side */
+  uint64_t acquired_write; /* zklock_rwlock write side */
+  uint64_t acquired_semaphore;
+  uint64_t acquired_election; /* campaigns won */
+  uint64_t busy;              /* tries (timeout 0) that found it taken */
+  uint64_t timeouts;
+  uint64_t cancels;
+  uint64_t failures;    /* waits ended by another error (ELOST, ...) */
+  uint64_t locks_lost;  /* holds that turned ZKLOCK_LOCK_LOST */
+  uint64_t revocations; /* revocation requests holders got */
+  uint64_t session_expiries;
+  uint64_t reconnects;   /* connections made after the first */
+  uint64_t requests;     /* requests sent to ZooKeeper */
+  uint64_t watch_events; /* node events ZooKeeper delivered */
+  /* gauges */
+  int64_t held;    /* holds now (reentrant locks count once) */
+  int64_t waiting; /* acquisitions in flight now */
+  /* from the call to the grant, for granted acquisitions */
+  uint64_t wait_us[ZKLOCK_STATS_BUCKETS];
+  uint64_t wait_us_sum;
+  /* from the grant to the unlock (or free), lost holds included */
+  uint64_t hold_us[ZKLOCK_STATS_BUCKETS];
+  uint64_t hold_us_sum;
+} zklock_stats;
+
+/* Copies the statistics of c into *out (out->size set by the caller; at
+ * least offsetof(zklock_stats, acquired_mutex) + 8). ZKLOCK_OK, or
+ * ZKLOCK_EINVAL (NULL, closed client, size too small). Any thread, also
+ * from a callback. */
+ZKLOCK_EXTERN int zklock_client_stats(zklock_client *c, zklock_stats *out);
+
 /* ---- exclusive mutex (recipes/mutex.c) ----
  * timeout_ms: < 0 waits forever, 0 tries once (like trylock), > 0 gives up
  * after that many milliseconds with ZKLOCK_ETIMEDOUT, whatever the servers
@@ -492,6 +537,49 @@ typedef struct zklock_node_info {
  * out. */
 ZKLOCK_EXTERN int zklock_queue_list(zklock_client *c, const char *path,
                                     zklock_node_info **out, int *n);
+
+/* Every lock path under root ("/" for the whole tree; root itself
+ * included), in byte order of the paths: cb(path, nodes, n, arg) with the
+ * queue exactly as zklock_queue_list gives it (n > 0; nodes valid during
+ * the call only). A lock path is a node with a child named like a lock
+ * node of zklock or of a library a profile knows; /zookeeper is skipped.
+ * What these credentials may not read is left out (an unreadable root
+ * gives ZKLOCK_EAUTH).
+ * cb returns 0 to go on; any other value stops the walk and is returned.
+ * Not a snapshot: each path is listed at its own moment. */
+ZKLOCK_EXTERN int zklock_queue_walk(zklock_client *c, const char *root,
+                                    int (*cb)(const char *path,
+                                              const zklock_node_info *nodes,
+                                              int n, void *arg),
+                                    void *arg);
+
+/* ---- deadlock detection (src/deadlock.c) ----
+ * A cycle of n sessions in the wait-for graph: session sessions[i] waits
+ * at paths[i] (its queued node nodes[i], waiting for wait_ms) for
+ * sessions[(i + 1) % n], which holds paths[i] with holder_nodes[i].
+ * hosts, pids and owners come from session i's node data ("" / 0 when
+ * absent). Every array has n entries; all of it is valid only during the
+ * callback. Later versions may append members (never reorder them). */
+typedef struct zklock_cycle {
+  int n;
+  const int64_t *sessions; /* ephemeralOwner of the nodes */
+  const char *const *paths;
+  const char *const *nodes;        /* waiting node names under paths[i] */
+  const char *const *holder_nodes; /* the next session's holding node */
+  const char *const *hosts;
+  const int64_t *pids;
+  const char *const *owners; /* the whole owner text of nodes[i] */
+  const int64_t *wait_ms;
+} zklock_cycle;
+
+/* Scans every lock under root twice (see zklock_queue_walk) and calls
+ * cb(cycle, arg) for each cycle of waiting sessions seen in both scans
+ * (the listing is not atomic across paths: a cycle in one scan alone may
+ * be an artefact of its timing). Returns the number of cycles (0: none),
+ * or a negative zklock_err. cb may be NULL to count only. */
+ZKLOCK_EXTERN int
+zklock_find_deadlocks(zklock_client *c, const char *root,
+                      void (*cb)(const zklock_cycle *cy, void *arg), void *arg);
 
 /* Checks a lock path: absolute, no empty, "." or ".." components, no
  * trailing slash, not under /zookeeper, valid UTF-8 without control

@@ -44,9 +44,9 @@ if [ "$mode" = tls ]; then
     ZKLOCK_PLAIN_BUILD="$ROOT/build/default" "$ROOT/tests/test_tls.sh"
 fi
 case "$mode" in
-  asan) build asan --enable-sanitizers CC=clang ;;
-  tsan) build tsan --enable-tsan CC=clang ;;
-  *) build default ;;
+  asan) build asan --enable-sanitizers CC=clang --with-libpq ;;
+  tsan) build tsan --enable-tsan CC=clang --with-libpq ;;
+  *) build default --with-libpq ;;
 esac
 
 # TEST_PREFIX wraps each test binary (hiredis style).
@@ -61,6 +61,8 @@ if [ "$mode" = asan ]; then
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 fi
 
+# (--with-libpq: examples/fenced_pg is optional elsewhere, required here, so
+# tests/test_fenced_pg.sh cannot skip.)
 # Each build directory gets its own ensemble state (and ports).
 export ZKLOCK_ENSEMBLE_DIR="$PWD/tests/.ensemble"
 trap '"$ROOT/tests/ensemble.sh" stop >/dev/null 2>&1 || true' EXIT

@@ -521,6 +521,8 @@ void zklock__held_set(zklock_client *c, zklock__held *h, int state,
                       zklock__cbq *q) {
   if (h->state == state || h->state == ZKLOCK_LOCK_LOST)
     return;
+  if (state == ZKLOCK_LOCK_LOST)
+    zklock__stat_lost(c, h);
   h->state = state;
   if (!h->quiet)
     zklock__cb_lock(c, q, h->path, h->node, state);
@@ -547,6 +549,7 @@ static void own_watch_done(int rc, const char *v, int vlen,
       h->revoke = 1;
       if (!h->quiet)
         zklock__cb_lock(c, &q, h->path, h->node, ZKLOCK_LOCK_REVOKE_REQUESTED);
+      c->stats.revocations += !h->quiet;
     }
   }
   pthread_mutex_unlock(&c->mu);
@@ -579,6 +582,7 @@ static void watcher(zhandle_t *zh, int type, int state, const char *path,
     int new_state, held_state;
     if (state == ZOO_CONNECTED_STATE) {
       new_state = ZKLOCK_SESSION_CONNECTED;
+      c->stats.reconnects += c->conn_gen > 0; /* src/stats.c */
       c->conn_gen++;
       const clientid_t *id = zoo_client_id(zh);
       c->sid = id ? id->client_id : 0;
@@ -586,6 +590,7 @@ static void watcher(zhandle_t *zh, int type, int state, const char *path,
     } else if (state == ZOO_EXPIRED_SESSION_STATE) {
       new_state = ZKLOCK_SESSION_EXPIRED;
       held_state = ZKLOCK_LOCK_LOST;
+      c->stats.session_expiries++;
     } else if (state == ZOO_AUTH_FAILED_STATE) {
       new_state = ZKLOCK_SESSION_AUTH_FAILED;
       held_state = ZKLOCK_LOCK_LOST;
@@ -605,6 +610,7 @@ static void watcher(zhandle_t *zh, int type, int state, const char *path,
     zklock__listeners_event(c, type, new_state, NULL, &q);
     wake_all(c);
   } else if (path) {
+    c->stats.watch_events++;
     zklock__engine_event(c, type, path, &q);
     zklock__listeners_event(c, type, 0, path, &q);
     for (zklock__held *h = c->held.next; h != &c->held; h = h->next) {

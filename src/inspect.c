@@ -46,6 +46,11 @@ static int info_cmp(const void *a, const void *b) {
 
 int zklock_queue_list(zklock_client *c, const char *path,
                       zklock_node_info **out, int *n) {
+  return zklock__queue_list(c, path, 1, out, n);
+}
+
+int zklock__queue_list(zklock_client *c, const char *path, int sync,
+                       zklock_node_info **out, int *n) {
   if (out)
     *out = NULL;
   if (n)
@@ -68,7 +73,8 @@ int zklock_queue_list(zklock_client *c, const char *path,
   /* Our server may lag behind the one a holder used: sync first (the
    * session keeps the order), so the list shows every node created
    * before the call. */
-  zoo_async(zh, path, zklock__sync_done, NULL);
+  if (sync)
+    zoo_async(zh, path, zklock__sync_done, NULL);
   op.pending++;
   int zrc = zoo_aget_children(zh, path, 0, zklock__children_done, &op);
   if (zrc != ZOK) {

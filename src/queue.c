@@ -239,6 +239,7 @@ static void finish(zklock__att *a, int rc, zklock__cbq *q) {
   zklock_client *c = a->c;
   zklock__lock *l = a->l;
   a->finished = 1;
+  zklock__stat_end(l, a->kind, rc);
   a->epoch++;
   heap_remove(c, a);
   free_waits(a);
@@ -1271,6 +1272,7 @@ static int start(zklock__lock *l, char kind, int timeout_ms,
     c->atts->prev = a;
   c->atts = a;
   l->att = a;
+  zklock__stat_begin(l);
   if (heap_update(c, a)) {
     a->done = NULL;
     a->direct = NULL;
@@ -1365,6 +1367,7 @@ int zklock__lock_acquire(zklock__lock *l, char kind, int timeout_ms) {
 static int drop_hold(zklock__lock *l, int *send) {
   zklock_client *c = l->c;
   int lost = l->h.state == ZKLOCK_LOCK_LOST || l->h.sid != c->sid;
+  zklock__stat_drop(c, &l->h);
   zklock__held_unlink(&l->h);
   l->h.state = ZKLOCK_LOCK_UNLOCKED;
   l->h.revoke = 0;

@@ -2,6 +2,7 @@
 #ifndef ZKLOCK_INT_H
 #define ZKLOCK_INT_H
 
+#include "stats.h"
 #include "zklock.h"
 
 #include <pthread.h>
@@ -81,6 +82,8 @@ typedef struct zklock__held {
   int64_t sid; /* session that created the node */
   int revoke;  /* a revocation request was already reported */
   int quiet;   /* internal (a profile semaphore's mutex): no on_lock */
+  /* src/stats.c: the wait's start, then the grant's (microseconds) */
+  int64_t stat_t0_us;
 } zklock__held;
 
 /* A callback to run once the client mutex is dropped: on the calling
@@ -169,6 +172,8 @@ struct zklock_client {
   int dispatching;
   struct zklock__listener *listeners; /* src/listen.c */
   struct zklock__csem *csems;         /* src/compat_sem.c, in flight */
+  zklock_stats stats;                 /* src/stats.c; mutex held */
+  uint64_t stat_requests;             /* src/stats.c; atomic */
 };
 
 /* Begin/end a blocking one-shot call: checks closed/callback thread,
@@ -248,6 +253,11 @@ void zklock__bg_delete(zklock_client *c, const char *node, const char *guid);
 void zklock__bg_mark(zklock_client *c, const char *node);
 
 const struct ACL_vector *zklock__acl(zklock_client *c);
+
+/* zklock_queue_list, with sync 0 when the caller synced the session
+ * already (src/walk.c, once for a whole tree). */
+int zklock__queue_list(zklock_client *c, const char *path, int sync,
+                       zklock_node_info **out, int *n);
 
 /* ---- listeners (src/listen.c) ----
  * Watch users outside the lock engine (election observers). The client's

@@ -8,7 +8,7 @@ MOCK_ZK_WRAP = \
 	-Wl,--wrap=zoo_acreate2 -Wl,--wrap=zoo_aget_children \
 	-Wl,--wrap=zoo_aget -Wl,--wrap=zoo_adelete -Wl,--wrap=zoo_aset \
 	-Wl,--wrap=zoo_amulti -Wl,--wrap=zoo_async -Wl,--wrap=zoo_state \
-	-Wl,--wrap=zoo_set_servers_resolution_delay \
+	-Wl,--wrap=zoo_set_servers_resolution_delay -Wl,--wrap=zoo_get_context \
 	$(MOCK_ZK_UNSUPPORTED)
 # Calls the fake refuses loudly (abort with the name) instead of letting the
 # real client crash on the fake handle.

@@ -41,6 +41,7 @@ int __wrap_zoo_amulti(zhandle_t *zh, int count, const zoo_op_t *ops,
 int __wrap_zoo_async(zhandle_t *zh, const char *path,
                      string_completion_t completion, const void *data);
 int __wrap_zoo_state(zhandle_t *zh);
+const void *__wrap_zoo_get_context(zhandle_t *zh);
 int __wrap_zoo_set_servers_resolution_delay(zhandle_t *zh, int delay_ms);
 
 #define MZ_MAGIC 0x6d7a6862u /* "mzhb" */
@@ -965,6 +966,15 @@ int __wrap_zoo_async(zhandle_t *zh, const char *path,
     r.it->str = xstrdup(path);
   }
   return req_close(&r, zrc);
+}
+
+/* The library counts its requests by the handle's context (its client). */
+const void *__wrap_zoo_get_context(zhandle_t *zh) {
+  pthread_mutex_lock(&mu);
+  mz_handle *h = handle(zh);
+  void *ctx = h ? h->ctx : NULL;
+  pthread_mutex_unlock(&mu);
+  return ctx;
 }
 
 int __wrap_zoo_state(zhandle_t *zh) {

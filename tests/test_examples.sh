@@ -70,6 +70,15 @@ wait_bounded "$p" 60 "lock_lost to stop after its node was deleted"
 [ "$rc" -eq 3 ] || fail "lock_lost after node deletion: exit status $rc, expected 3"
 ok "lock_lost stops when the lock is lost"
 
+# stats_poll: statistics printed once a second from the poll loop.
+expect_rc 0 "stats_poll: 2 s, 3 handles" \
+  run "$ex/stats_poll" "$hosts" "$root/stats" 2 3
+cat "$tmp/out"
+grep -Eq "^t=1s acquired [1-9][0-9]* waiting [0-3] held [0-3] requests [1-9]" "$tmp/out" &&
+  grep -q "^t=2s " "$tmp/out" && grep -Eq "^done: [1-9][0-9]* acquisitions" "$tmp/out" ||
+  fail "stats_poll output"
+[ ! -s "$tmp/err" ] || fail "stats_poll stderr: $(cat "$tmp/err")"
+
 # async_poll / async_libuv: 5 locks on one loop plus the first lock again
 # from a second client; every one of the 6 handles is granted exactly once
 # and the contended lock's two grants carry increasing tokens.

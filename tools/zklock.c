@@ -35,6 +35,8 @@
 
 #include <zklock.h>
 
+#include "cli.h"
+
 /* Exit codes. Kept out of the 0-2 range most commands use and away from
  * the shell's 126/127/128+N; see EXIT STATUS in zklock(1). */
 enum {
@@ -80,12 +82,14 @@ typedef struct {
   int permits;    /* --permits N: one of N permits (zklock_semaphore) */
   const char *id; /* elect --id ID */
   int elect;
+  int recursive, watch, interval_ms; /* status -r, --watch, -i */
 } cli_opts;
 
 static const char *prog = "zklock";
 
-static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void msg(const char *fmt, ...) {
+/* One message function for every file of the tool (tools/cli.h). */
+#define msg cli_msg
+void cli_msg(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   fprintf(stderr, "%s: ", prog);
@@ -113,6 +117,10 @@ static void help(void) {
       "       %s [OPTIONS] revoke PATH\n"
       "       %s [OPTIONS] elect PATH --id ID [--] COMMAND [ARGS...]\n"
       "       %s [OPTIONS] leader PATH\n"
+      "       %s [OPTIONS] status [--json] -r ROOT\n"
+      "       %s [OPTIONS] status --watch [-i SEC] [-r] PATH|ROOT\n"
+      "       %s [OPTIONS] metrics ROOT\n"
+      "       %s [OPTIONS] deadlocks [--json] ROOT\n"
       "\n"
       "Run COMMAND while holding the ZooKeeper lock at PATH, release it when\n"
       "COMMAND exits and exit with its status. COMMAND gets ZKLOCK_PATH,\n"
@@ -121,7 +129,10 @@ static void help(void) {
       "'elect' runs COMMAND while this process leads the election at PATH\n"
       "(killed like a lost lock when the lead is lost); 'leader' prints\n"
       "the current leader's id (exit 1 if none); 'revoke' asks PATH's\n"
-      "exclusive holder to let go.\n"
+      "exclusive holder to let go. 'status -r' shows every lock under ROOT\n"
+      "('/' for all), one line each; 'metrics' prints them for Prometheus;\n"
+      "'deadlocks' prints cycles of sessions waiting for each other (exit\n"
+      "1 if any, 0 if none).\n"
       "\n"
       "Options:\n"
       "  -z, --hosts HOSTS         ensemble (host:port,...); default\n"
@@ -165,6 +176,10 @@ static void help(void) {
       "      --permits N           take one of N permits (a semaphore) at "
       "PATH\n"
       "      --id ID               'elect': this candidate's id\n"
+      "  -r, --recursive           'status': every lock path under ROOT\n"
+      "      --watch               'status': redraw every interval until\n"
+      "                            interrupted\n"
+      "  -i, --interval SEC        '--watch' interval (default 2)\n"
       "  -v, --verbose             report lock state changes on stderr\n"
       "  -h, --help                show this help and exit\n"
       "  -V, --version             show the version and exit\n"
@@ -186,7 +201,7 @@ static void help(void) {
       "  128+N  zklock got signal N before COMMAND started\n"
       "These can clash with COMMAND's own exit codes; use 'status' or -v\n"
       "when you must tell them apart.\n",
-      prog, prog, prog, prog, prog);
+      prog, prog, prog, prog, prog, prog, prog, prog, prog);
 }
 
 /* Seconds with fractions -> milliseconds, rounded up so a tiny positive
@@ -443,8 +458,7 @@ static int setup_signals(sigset_t *orig) {
 
 /* ---- output helpers for status ---- */
 
-static void owner_field(const char *owner, const char *key, char *out,
-                        size_t len) {
+void owner_field(const char *owner, const char *key, char *out, size_t len) {
   size_t kl = strlen(key);
   out[0] = '\0';
   for (const char *p = owner; p && *p;) {
@@ -477,7 +491,7 @@ static size_t utf8_len(const unsigned char *s) {
 }
 
 /* Prints s as a JSON string; invalid UTF-8 becomes U+FFFD. */
-static void json_str(FILE *f, const char *s) {
+void json_str(FILE *f, const char *s) {
   const unsigned char *p = (const unsigned char *)s;
   fputc('"', f);
   while (*p) {
@@ -503,13 +517,13 @@ static void json_str(FILE *f, const char *s) {
 }
 
 /* Text fields are printed in columns: replace control characters. */
-static void sanitize(char *s) {
+void sanitize(char *s) {
   for (; *s; s++)
     if ((unsigned char)*s < 0x20 || *s == 0x7f)
       *s = '?';
 }
 
-static void fmt_age(char *buf, size_t len, int64_t ms) {
+void fmt_age(char *buf, size_t len, int64_t ms) {
   if (ms < 60000)
     snprintf(buf, len, "%.1fs", (double)ms / 1000.0);
   else if (ms < 3600000)
@@ -692,6 +706,38 @@ static int run_status(const cli_opts *o, const zklock_client_opts *copts) {
   }
   zklock_client_close(c);
   return xc;
+}
+
+/* ---- glue for the subcommands in tools/status.c, tools/deadlocks.c ---- */
+
+int cli_open(const tool_ctx *t, zklock_client **c) {
+  cli_opts o = {.hosts = t->hosts, .connect_timeout_ms = t->connect_timeout_ms};
+  int rc = zklock_client_open(t->hosts, t->copts, c);
+  return rc == ZKLOCK_OK ? 0 : open_failed(&o, rc);
+}
+
+int cli_exit_for(int rc) {
+  return rc == ZKLOCK_EAUTH       ? XC_NOPERM
+         : rc == ZKLOCK_ECONNLOSS ? XC_UNAVAILABLE
+                                  : XC_SOFTWARE;
+}
+
+int cli_flush(void) { return fflush(stdout) == 0 ? 0 : XC_OSERR; }
+
+int cli_status_output(const char *path, int json, const zklock_node_info *v,
+                      int n) {
+  cli_opts o = {.path = path, .json = json};
+  return status_output(&o, v, n);
+}
+
+static int run_tool(const cli_opts *o, const zklock_client_opts *copts) {
+  tool_ctx t = {o->hosts,     copts,    o->connect_timeout_ms, o->path,
+                o->recursive, o->watch, o->interval_ms,        o->json};
+  if (o->word == 'm')
+    return tool_metrics(&t);
+  if (o->word == 'd')
+    return tool_deadlocks(&t);
+  return tool_status(&t);
 }
 
 /* ---- running the command ---- */
@@ -1098,6 +1144,10 @@ static int sub_command(const char *word, cli_opts *o) {
     o->word = 'l';
   else if (strcmp(word, "elect") == 0)
     o->word = 'e', o->elect = 1, o->cmd_word = 1;
+  else if (strcmp(word, "metrics") == 0)
+    o->word = 'm';
+  else if (strcmp(word, "deadlocks") == 0)
+    o->word = 'd';
   return o->word != 0;
 }
 
@@ -1108,6 +1158,8 @@ static int run_leader(const cli_opts *o, const zklock_client_opts *copts);
 static int run_word(const cli_opts *o, const zklock_client_opts *copts) {
   if (o->word == 'l')
     return run_leader(o, copts);
+  if (o->word == 'm' || o->word == 'd')
+    return run_tool(o, copts);
   return run_revoke(o, copts);
 }
 
@@ -1124,7 +1176,8 @@ enum {
   OPT_ALSO,
   OPT_REVOKE_SIGNAL,
   OPT_PERMITS,
-  OPT_ID
+  OPT_ID,
+  OPT_WATCH
 };
 
 static const struct option long_opts[] = {
@@ -1147,6 +1200,9 @@ static const struct option long_opts[] = {
     {"revoke-signal", required_argument, NULL, OPT_REVOKE_SIGNAL},
     {"permits", required_argument, NULL, OPT_PERMITS},
     {"id", required_argument, NULL, OPT_ID},
+    {"recursive", no_argument, NULL, 'r'},
+    {"watch", no_argument, NULL, OPT_WATCH},
+    {"interval", required_argument, NULL, 'i'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -1292,7 +1348,7 @@ static int run_leader(const cli_opts *o, const zklock_client_opts *copts) {
 static int parse_opts(int argc, char **argv, cli_opts *o) {
   int ch, ms;
   opterr = 0;
-  while ((ch = getopt_long(argc, argv, "+:z:swnt:k:vhV", long_opts, NULL)) !=
+  while ((ch = getopt_long(argc, argv, "+:z:swnt:k:vhVri:", long_opts, NULL)) !=
          -1) {
     switch (ch) {
     case 'z':
@@ -1369,6 +1425,18 @@ static int parse_opts(int argc, char **argv, cli_opts *o) {
     case 'v':
       o->verbose = 1;
       break;
+    case 'r':
+      o->recursive = 1;
+      break;
+    case OPT_WATCH:
+      o->watch = 1;
+      break;
+    case 'i':
+      if (parse_seconds(optarg, &ms) || ms < 100)
+        return usage_error("invalid --interval '%s' (seconds, at least 0.1)",
+                           optarg);
+      o->interval_ms = ms;
+      break;
     case 'h':
       help();
       return 0;
@@ -1411,7 +1479,9 @@ int main(int argc, char **argv) {
   if (optind >= argc)
     return usage_error("missing lock PATH");
   o.path = argv[optind++];
-  if (zklock_path_validate(o.path) != ZKLOCK_OK)
+  int tree = o.recursive || o.word == 'm' || o.word == 'd'; /* ROOT may be / */
+  if (zklock_path_validate(o.path) != ZKLOCK_OK &&
+      !(tree && strcmp(o.path, "/") == 0))
     return usage_error("invalid lock path '%s': %s", o.path,
                        o.path[0] == '/' ? "bad component or characters"
                                         : "must start with '/'");
@@ -1437,6 +1507,8 @@ int main(int argc, char **argv) {
       return usage_error("-n and -t exclude each other");
     if (o.json)
       return usage_error("--json is for 'status'");
+    if (o.recursive || o.watch || o.interval_ms)
+      return usage_error("-r, --watch and -i are for 'status'");
     if ((rc = check_new_opts(&o)) != 0)
       return rc;
   }
@@ -1497,7 +1569,7 @@ int main(int argc, char **argv) {
     return rc;
   }
   if (status_cmd) {
-    rc = run_status(&o, &copts);
+    rc = o.recursive || o.watch ? run_tool(&o, &copts) : run_status(&o, &copts);
     memset(auth, 0, sizeof auth);
     return rc;
   }
