@@ -24,6 +24,10 @@
 #define PROFILE 0
 #endif
 #ifndef MAXN
+#define MAXN 6
+#endif
+#ifdef DEEP /* ./scripts/test.sh --model-deep: one more acquisition each */
+#undef MAXN
 #define MAXN 8
 #endif
 #ifndef FOREVER
@@ -101,11 +105,12 @@ byte multiok[NC];     /* reported held */
 /* properties */
 byte lastterm = NONE; /* election: term (seq) of the last leader */
 byte hd[MAXN], hc[MAXN], hbd[MAXN], hbc[MAXN]; /* herd counts, bounds */
-byte grants;
 
-/* scratch for the rule call (set and cleared in one atomic step) */
-byte cur;
-byte vg, vm, vt, vn, vmark;
+/* Scratch of the atomic steps: hidden (not in the state vector), as no
+ * step reads a value an earlier step left. */
+hidden byte cur;
+hidden byte vg, vm, vt, vn, vmark;
+hidden byte i, j, k, n, p, s;
 
 c_decl {
 \#include "glue.h"
@@ -139,7 +144,10 @@ inline fire(j, isdel) {
 inline herdbound(j, out) {
   out = 0;
   if
-  :: nkind[j] == K_S -> out = 1
+  /* a lease: a delete wakes at most one waiter that must list again (the
+   * first waiters it wakes hold), a turn mark the waiter it is for and a
+   * first waiter watching the new holder (which reads it again) */
+  :: nkind[j] == K_S -> out = 1 + alive[j]
   :: else ->
      k = j + 1;
      do
@@ -197,7 +205,7 @@ inline rule(c) {
   c_code {
     model_tab t = {now.nn, now.alive, now.npath, now.nkind, now.nseq};
     model_verdict v = {0};
-    int c = now.cur;
+    int c = cur;
     if (PROFILE == 0)
       model_native(&t, now.cpath[c], now.mine[c], PERMITS, now.waited[c],
                    &v, &now.wn[c * MAXN]);
@@ -206,11 +214,11 @@ inline rule(c) {
                     &now.wn[c * MAXN]);
     if (!v.ok)
       Uerror("own node not listed");
-    now.vg = v.grant;
-    now.vm = v.mode;
-    now.vt = v.total;
-    now.vn = v.nwatch;
-    now.vmark = v.mark;
+    vg = v.grant;
+    vm = v.mode;
+    vt = v.total;
+    vn = v.nwatch;
+    vmark = v.mark;
   }
 }
 
@@ -224,7 +232,7 @@ inline check_grant(c) {
   :: k < NC ->
      j = hold[k * NP + p];
      if
-     :: k != c && j != NONE ->
+     :: k != c && j != NONE && alive[j] && nsess[j] == sess[k] ->
 #ifndef NO_P_EXCL
         /* never two exclusive holders; never a reader with a writer */
         assert(!(nkind[s] == K_X && nkind[j] != K_S));
@@ -280,7 +288,7 @@ inline reset_att(c) {
   waited[c] = 0;
   retried[c] = 0;
   lostc[c] = 0;
-  vg = 0; vm = 0; vt = 0; vn = 0; vmark = 0
+  skip
 }
 
 /* grant(): the node must be of this session (CURATOR-696), then a lease
@@ -289,11 +297,11 @@ inline grant(c) {
   if
   :: nsess[mine[c]] != sess[c] -> att_end(c)
   :: else ->
+     printf("MSC: c%d holds n%d (path %d)\n", c, mine[c], cpath[c]);
      check_grant(c);
      hold[c * NP + cpath[c]] = mine[c];
      markpend[c] = waited[c];
      armed[c] = 0;
-     grants++;
      st[c] = HOLD;
 #ifdef MULTI
      multi_next(c)
@@ -304,6 +312,7 @@ inline grant(c) {
 /* An attempt that ends without a hold (timed out, cancelled, lost): our
  * node(s) on its path go (finish()). */
 inline att_end(c) {
+  printf("MSC: c%d attempt ends without the hold (path %d)\n", c, cpath[c]);
   delmine(c, cpath[c]);
 #ifdef MULTI
   multi_release(c);
@@ -381,13 +390,14 @@ inline evaluate(c) {
   rule(c);
   if
   :: vg ->
+     printf("MSC: c%d lists: granted (mark rule %d)\n", c, vmark);
      if
      :: vmark -> waited[c] = 1
      :: else -> skip
      fi;
-     vg = 0; vm = 0; vt = 0; vn = 0; vmark = 0;
      grant(c)
   :: else ->
+     printf("MSC: c%d lists: waits (mode %d, %d ahead, watch n%d)\n", c, vm, vt, wn[c * MAXN]);
      nw[c] = vn;
      wtot[c] = vt;
      wmode[c] = vm;
@@ -397,7 +407,6 @@ inline evaluate(c) {
      :: role[c] == K_S -> waited[c] = 1
      :: else -> skip
      fi;
-     vg = 0; vm = 0; vt = 0; vn = 0; vmark = 0;
      st[c] = WATCHQ
   fi
 }
@@ -474,6 +483,7 @@ inline watch_apply(c) {
 
 /* engine_event(): one event for slot j (deleted if isdel). */
 inline on_event(c, j, isdel) {
+  printf("MSC: c%d event on n%d (deleted %d)\n", c, j, isdel);
   if
   :: (armed[c] & bit(j)) &&
      (st[c] == WAIT || (st[c] == WATCHQ && wmode[c] == W_ANY && isdel)) ->
@@ -481,8 +491,12 @@ inline on_event(c, j, isdel) {
 #ifndef NO_P_HERD
      /* herd bound: a change wakes at most the waiters promised */
      if
-     :: isdel -> hd[j]++; assert(hd[j] <= hbd[j])
-     :: else -> hc[j]++; assert(hc[j] <= hbc[j])
+     :: nkind[j] == K_S && isdel && wmode[c] == W_ANY -> skip /* it holds */
+     :: else ->
+        if
+        :: isdel -> hd[j]++; assert(hd[j] <= hbd[j])
+        :: else -> hc[j]++; assert(hc[j] <= hbc[j])
+        fi
      fi;
 #endif
 #endif
@@ -520,6 +534,7 @@ inline on_event(c, j, isdel) {
  * holds are lost; an attempt that had not queued starts over once on the
  * replacement session (session_gone()). */
 inline expire(c) {
+  printf("MSC: c%d session expires\n", c);
   sess[c]++;
   j = 0;
   do
@@ -565,7 +580,6 @@ inline expire(c) {
 }
 
 proctype client(byte c) {
-  byte i, j, k, n, p, s;
   do
   /* acquire */
   :: atomic { st[c] == IDLE && iters[c] > 0 ->
@@ -588,8 +602,10 @@ proctype client(byte c) {
        nseq[j] = j;
        npath[j] = cpath[c];
        if
-       :: lostb[c] > 0 -> lostb[c]--; lostc[c] = 1; st[c] = RECOVER
-       :: true -> mine[c] = j; st[c] = LISTQ
+       :: lostb[c] > 0 -> lostb[c]--; lostc[c] = 1; st[c] = RECOVER;
+          printf("MSC: c%d creates n%d (kind %d), the answer is lost\n", c, j, role[c])
+       :: true -> mine[c] = j; st[c] = LISTQ;
+          printf("MSC: c%d creates n%d (kind %d)\n", c, j, role[c])
        fi }
   /* recovery: sync + list, find our guid (this session's node) */
   :: atomic { st[c] == RECOVER && !evd[c] && !evc[c] ->
@@ -631,7 +647,8 @@ proctype client(byte c) {
        markpend[c] = 0;
        j = hold[c * NP + cpath[c]];
        if
-       :: j != NONE && alive[j] -> nturn[j] = 1; setdata(j)
+       :: j != NONE && alive[j] -> nturn[j] = 1; setdata(j);
+          printf("MSC: c%d turn mark on n%d\n", c, j)
        :: else -> skip
        fi }
   /* downgrade (native: the read mark on our x node) */
@@ -639,6 +656,7 @@ proctype client(byte c) {
        j = hold[c * NP + cpath[c]];
        nmark[j] = 1;
        down[c] = 1;
+       printf("MSC: c%d downgrades: read mark on n%d\n", c, j);
        setdata(j) }
   /* downgrade in a profile: a read node at our counter, then the write
    * node goes (do_downgrade_compat) */
@@ -664,10 +682,13 @@ proctype client(byte c) {
   :: atomic { st[c] == HOLD && keepb > 0 && !markpend[c] &&
        (!candown[c] || down[c] == 1 && PROFILE == 0 || down[c] == 2) ->
        keepb--;
-       st[c] = KEEP }
+       printf("MSC: c%d keeps its hold for ever\n", c);
+       st[c] = KEEP;
+       break }
   /* release */
   :: atomic { st[c] == HOLD && !markpend[c] && !evd[c] && !evc[c] &&
        (!candown[c] || down[c] == 1 && PROFILE == 0 || down[c] == 2) ->
+       printf("MSC: c%d releases\n", c);
 #ifdef MULTI
        multi_release(c);
 #else
@@ -695,6 +716,13 @@ init {
     :: else -> break
     od;
     ROLES;
+#ifdef DEEP
+    c = 0;
+    do
+    :: c < NC -> iters[c]++; c++
+    :: else -> break
+    od;
+#endif
     c = 0;
     do
     :: c < NC -> run client(c); c++
@@ -703,11 +731,8 @@ init {
   }
 }
 
-/* Liveness: a client that waits is eventually not waiting (run.sh gives
- * these only to clients that never give up or crash). */
-ltl live0 { [] (waiting(0) -> <> !waiting(0)) }
-ltl live1 { [] (waiting(1) -> <> !waiting(1)) }
-ltl live2 { [] (waiting(2) -> <> !waiting(2)) }
-#if NC > 3
-ltl live3 { [] (waiting(3) -> <> !waiting(3)) }
+/* Liveness: a client that waits is eventually not waiting. run.sh asks
+ * it of the clients that never give up or crash (LIVE, a formula). */
+#ifdef LIVE
+ltl live { LIVE }
 #endif
