@@ -98,13 +98,13 @@ byte giveup[NC];
 byte crash[NC];
 byte lostb[NC];
 byte candown[NC];
-byte keepb;           /* holders that may still choose to keep for ever */
+byte keep[NC];        /* keeps its (first) hold for ever */
 /* multi-lock */
 byte member[NC];      /* member being acquired (path index) */
 byte multiok[NC];     /* reported held */
 /* properties */
 byte lastterm = NONE; /* election: term (seq) of the last leader */
-byte hd[MAXN], hc[MAXN], hbd[MAXN], hbc[MAXN]; /* herd counts, bounds */
+hidden byte hn, hb;   /* herd count and bound of one change */
 
 /* Scratch of the atomic steps: hidden (not in the state vector), as no
  * step reads a value an earlier step left. */
@@ -118,25 +118,6 @@ c_decl {
 
 #define waiting(c) (st[c] >= ENQ && st[c] <= WAIT)
 #define bit(j) (1 << (j))
-
-/* A change to slot j fires the one-shot watches set on it. */
-inline fire(j, isdel) {
-  k = 0;
-  do
-  :: k < NC ->
-     if
-     :: wbits[k] & bit(j) ->
-        wbits[k] = wbits[k] & ~bit(j);
-        if
-        :: isdel -> evd[k] = evd[k] | bit(j)
-        :: else -> evc[k] = evc[k] | bit(j)
-        fi
-     :: else -> skip
-     fi;
-     k++
-  :: else -> break
-  od
-}
 
 /* The herd bound of a change to slot j: the nodes behind it up to and
  * including the first writer that has not downgraded (readers watch the
@@ -167,16 +148,45 @@ inline herdbound(j, out) {
   fi
 }
 
+/* A change to slot j fires the one-shot watches set on it. Herd bound:
+ * the waiters this wakes (a watch of theirs on j that a waiting client
+ * will act on; a first semaphore waiter woken by a holder's delete holds,
+ * which is no herd) are at most the bound promised (herdbound). */
+inline fire(j, isdel) {
+  herdbound(j, hb);
+  hn = 0;
+  k = 0;
+  do
+  :: k < NC ->
+     if
+     :: wbits[k] & bit(j) ->
+        if
+        :: (armed[k] & bit(j)) && st[k] == WAIT &&
+           !(nkind[j] == K_S && isdel && wmode[k] == W_ANY) -> hn++
+        :: else -> skip
+        fi;
+        wbits[k] = wbits[k] & ~bit(j);
+        if
+        :: isdel -> evd[k] = evd[k] | bit(j)
+        :: else -> evc[k] = evc[k] | bit(j)
+        fi
+     :: else -> skip
+     fi;
+     k++
+  :: else -> break
+  od;
+#if PROFILE == 0 && !defined(NO_P_HERD)
+  assert(hn <= hb);
+#endif
+  skip
+}
+
 inline delnode(j) {
   alive[j] = 0;
-  hd[j] = 0;
-  herdbound(j, hbd[j]);
   fire(j, 1)
 }
 
 inline setdata(j) {
-  hc[j] = 0;
-  herdbound(j, hbc[j]);
   fire(j, 0)
 }
 
@@ -487,19 +497,6 @@ inline on_event(c, j, isdel) {
   if
   :: (armed[c] & bit(j)) &&
      (st[c] == WAIT || (st[c] == WATCHQ && wmode[c] == W_ANY && isdel)) ->
-#if PROFILE == 0
-#ifndef NO_P_HERD
-     /* herd bound: a change wakes at most the waiters promised */
-     if
-     :: nkind[j] == K_S && isdel && wmode[c] == W_ANY -> skip /* it holds */
-     :: else ->
-        if
-        :: isdel -> hd[j]++; assert(hd[j] <= hbd[j])
-        :: else -> hc[j]++; assert(hc[j] <= hbc[j])
-        fi
-     fi;
-#endif
-#endif
      i = widx[c];
      if
      :: wmode[c] == W_ANY ->
@@ -679,9 +676,8 @@ proctype client(byte c) {
        delnode(j);
        down[c] = 2 }
   /* keep the hold for ever (a free permit must still reach waiters) */
-  :: atomic { st[c] == HOLD && keepb > 0 && !markpend[c] &&
+  :: atomic { st[c] == HOLD && keep[c] && !markpend[c] &&
        (!candown[c] || down[c] == 1 && PROFILE == 0 || down[c] == 2) ->
-       keepb--;
        printf("MSC: c%d keeps its hold for ever\n", c);
        st[c] = KEEP;
        break }
