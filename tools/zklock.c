@@ -358,9 +358,6 @@ static int64_t now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void owner_field(const char *owner, const char *key, char *out,
-                        size_t len);
-
 /* " (held by host H, pid P, owner T)" for the first holder at path, or
  * "" if the listing does not say. */
 static void describe_holder(zklock_client *c, const char *path, char *out,
