@@ -39,12 +39,12 @@ done
 [ ! -e "$tmp/src/tests/.ensemble" ] || fail "the package build started an ensemble"
 # New zklock_* symbols only warn (check level 1): remind, do not fail.
 if grep -q "some new symbols appeared" "$tmp/build.log"; then
-  echo "note: libzklock1 exports symbols missing from debian/libzklock1.symbols;"
+  echo "note: libzklock2 exports symbols missing from debian/libzklock2.symbols;"
   echo "      run debian/update-symbols and commit the file"
-  sed -n '/^--- debian\/libzklock1.symbols/,/^[^-+ @]/p' "$tmp/build.log" | grep '^+ ' || true
+  sed -n '/^--- debian\/libzklock2.symbols/,/^[^-+ @]/p' "$tmp/build.log" | grep '^+ ' || true
 fi
 debs=$(cd "$tmp" && ls ./*.deb | grep -v -- -dbgsym_)
-for p in libzklock1 libzklock-dev zklock; do
+for p in libzklock2 libzklock-dev zklock; do
   grep -q "/${p}_" <<<"$debs" || fail "no $p package built"
 done
 
