@@ -77,7 +77,7 @@ uses_unpacked() {
   # ldd's SIGPIPE would fail the check (seen once).
   local libs
   libs=$(ldd "$1")
-  grep -qF "=> $libdir/libzklock.so.1 " <<<"$libs" ||
+  grep -qF "=> $libdir/libzklock.so.2 " <<<"$libs" ||
     fail "$1 does not use the unpacked libzklock: $libs"
 }
 
