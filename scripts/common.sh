@@ -7,14 +7,14 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # tests/cli-zk.py, groff-base and man-db for the man page checks of
 # tests/test_install.sh, libclang-rt-14-dev for the fuzzer and sanitizers,
 # prometheus for promtool (tests/test_ops.sh), postgresql and libpq-dev for
-# examples/fenced_pg and tests/test_fenced_pg.sh.
+# examples/fenced_pg and tests/test_fenced_pg.sh, spin for tests/model.
 PACKAGES="build-essential autoconf automake libtool pkg-config
   libzookeeper-mt-dev zookeeper default-jre-headless libcmocka-dev
   valgrind clang clang-format libclang-rt-14-dev python3 python3-kazoo
   groff-base man-db procps util-linux default-jdk-headless cmake
   libcurator-recipes-java libcurator-framework-java libcurator-client-java
   libslf4j-java libcommons-lang3-java libuv1-dev prometheus postgresql
-  libpq-dev"
+  libpq-dev spin"
 # Only for ./scripts/test.sh --packages (Debian packages, lintian).
 PACKAGING_PACKAGES="debhelper dpkg-dev lintian git"
 # Only for ./scripts/test.sh --tls: apt-get source (dpkg-dev), the TLS

@@ -14,6 +14,8 @@
 #   ./scripts/test.sh --tls        TLS: builds the TLS C client
 #                                  (scripts/build-tls-client.sh), zklock on
 #                                  it in build/tls, runs tests/test_tls.sh
+#   ./scripts/test.sh --model-deep the protocol model at larger bounds
+#                                  (tests/model/run.sh --deep)
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 mode=default
@@ -26,7 +28,8 @@ for arg in "$@"; do
     --distcheck) mode=distcheck ;;
     --packages) mode=packages ;;
     --tls) mode=tls ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --model-deep) mode=model-deep ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done
@@ -35,6 +38,7 @@ done
 [ "$mode" = tls ] && PACKAGES="$PACKAGES $TLS_PACKAGES"
 install_packages
 [ "$mode" = packages ] && exec "$ROOT/scripts/test-packages.sh"
+[ "$mode" = model-deep ] && exec "$ROOT/tests/model/run.sh" --deep
 if [ "$mode" = tls ]; then
   # test_tls.sh also needs a build on Debian's client (the ENOTSUP check)
   (build default)

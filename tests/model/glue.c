@@ -4,7 +4,10 @@
  * generated code redefines `continue`. */
 #include "zklock_int.h"
 
+#include "compat.h"
 #include "glue.h"
+
+#include <stdio.h>
 
 #define MAXQ 32
 
@@ -39,23 +42,50 @@ void model_native(const model_tab *t, int path, int mine, int permits,
               zklock__rule_semaphore_mark(q, n, me, waited);
 }
 
-/* Curator (profile 1) and kazoo (2) lock and election rules, restated from
- * src/compat.c zklock__must_outlast: order by the sequence, a tie (a
- * downgrade's read node at its writer's counter) counts as ahead, readers
- * skip readers, one node is kept: the nearest, except that a Curator
- * reader watches the first (oldest) writer. */
-void model_profile(const model_tab *t, int profile, int path, int mine,
-                   model_verdict *out, unsigned char *wn) {
-  int k = 0, best = -1, rd = t->nkind[mine] == 1;
-  for (int j = 0; j < t->nn; j++) {
-    if (!t->alive[j] || t->npath[j] != path || j == mine ||
-        t->nseq[j] > t->nseq[mine] || (rd && t->nkind[j] == 1))
+/* Node j's name in a profile, as that library names it: a fresh id per
+ * node (a downgrade's read node gets one too), the counter as ten digits.
+ * A read node whose sequence is not its slot is a profile downgrade's
+ * read node at its writer's counter (zklock__cname_downgrade's shape). */
+static int profile_name(const model_tab *t, int profile, int recipe, int j,
+                        char *buf, size_t len) {
+  char id[40];
+  if (profile == ZKLOCK__P_CURATOR)
+    snprintf(id, sizeof id, "%08x-0000-4000-8000-%012x", (unsigned)j + 1,
+             (unsigned)t->nseq[j]);
+  else
+    snprintf(id, sizeof id, "%016x%016x", (unsigned)j + 1,
+             (unsigned)t->nseq[j]);
+  int n = zklock__cname_prefix(profile, recipe, "xr"[t->nkind[j] == 1], id, buf,
+                               len);
+  if (n < 0 || (size_t)n + 11 > len)
+    return -1;
+  snprintf(buf + n, len - (size_t)n, "%010u", (unsigned)t->nseq[j]);
+  return 0;
+}
+
+/* Curator (profile 1) and kazoo (2): the listing as that library's names,
+ * handed to src/compat.c zklock__must_outlast (the rule the engine asks);
+ * the node it returns first is the one watched. */
+void model_profile(const model_tab *t, int profile, int recipe, int path,
+                   int mine, model_verdict *out, unsigned char *wn) {
+  char names[MAXQ][96];
+  const char *kids[MAXQ];
+  int map[MAXQ], idx[MAXQ], n = 0, me = -1, k = 0;
+  out->ok = 0;
+  for (int j = 0; j < t->nn && n < MAXQ; j++) {
+    if (!t->alive[j] || t->npath[j] != path)
       continue;
-    k++;
-    if (best < 0 || (profile == 1 && rd ? t->nseq[j] < t->nseq[best]
-                                        : t->nseq[j] >= t->nseq[best]))
-      best = j;
+    if (profile_name(t, profile, recipe, j, names[n], sizeof names[n]))
+      return;
+    if (j == mine)
+      me = n;
+    kids[n] = names[n];
+    map[n++] = j;
   }
+  if (me < 0 ||
+      zklock__must_outlast(profile, recipe, "xr"[t->nkind[mine] == 1],
+                           names[me], kids, n, idx, &k, NULL) != ZKLOCK__C_OK)
+    return;
   out->ok = 1;
   out->grant = k == 0;
   out->mode = ZKLOCK__W_CHAIN;
@@ -63,5 +93,5 @@ void model_profile(const model_tab *t, int profile, int path, int mine,
   out->nwatch = k > 0;
   out->mark = 0;
   if (k > 0)
-    wn[0] = (unsigned char)best;
+    wn[0] = (unsigned char)map[idx[0]];
 }

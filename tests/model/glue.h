@@ -11,6 +11,6 @@ typedef struct {
 } model_verdict;
 void model_native(const model_tab *t, int path, int mine, int permits,
                   int waited, model_verdict *out, unsigned char *wn);
-void model_profile(const model_tab *t, int profile, int path, int mine,
-                   model_verdict *out, unsigned char *wn);
+void model_profile(const model_tab *t, int profile, int recipe, int path,
+                   int mine, model_verdict *out, unsigned char *wn);
 #endif

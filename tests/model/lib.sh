@@ -15,7 +15,7 @@ model_rules() {
   local root=$1 out=$2 f
   mkdir -p "$out"
   for f in recipes/mutex.c recipes/rwlock.c recipes/semaphore.c \
-           recipes/rules.c src/names.c; do
+           recipes/rules.c src/names.c src/compat.c; do
     "$CC" -O1 -DTHREADED -I"$root/include" -I"$root/src" -ffunction-sections \
       -fdata-sections -c "$root/$f" -o "$out/$(basename "$f" .c).o" || return 1
   done

@@ -6,10 +6,11 @@
  *   NP        lock paths (2 for the multi-lock, else 1)
  *   PERMITS   semaphore permits
  *   PROFILE   0 native, 1 Curator, 2 kazoo (naming profile rules)
+ *   RECIPE    a profile's node layout (src/compat.h ZKLOCK__R_*)
  *   ROLES     init code giving each client its role (kind, budgets)
  *   MUT_*     the Promela-side mutants of tests/model/mutants.sh
- * The native decisions are the C rule functions of recipes/ and
- * src/names.c, called from c_code (rule_native below). */
+ * The decisions are the C rule functions the engine asks (recipes/,
+ * src/names.c, src/compat.c), called from c_code (rule() below). */
 
 #ifndef NC
 #define NC 3
@@ -22,6 +23,9 @@
 #endif
 #ifndef PROFILE
 #define PROFILE 0
+#endif
+#ifndef RECIPE
+#define RECIPE 1 /* a profile's layout: 0 mutex, 1 read-write lock */
 #endif
 #ifndef MAXN
 #define MAXN 6
@@ -208,8 +212,9 @@ inline delmine(c, p) {
 
 /* ---- the rules ---- */
 
-/* The decisions: the C rule functions (tests/model/glue.c calls
- * recipes/ and src/names.c; a profile's rule is restated there). */
+/* The decisions: the C rule functions (tests/model/glue.c hands the
+ * listing to recipes/ and src/names.c, or as a profile's names to
+ * src/compat.c zklock__must_outlast). */
 inline rule(c) {
   cur = c;
   c_code {
@@ -220,7 +225,7 @@ inline rule(c) {
       model_native(&t, now.cpath[c], now.mine[c], PERMITS, now.waited[c],
                    &v, &now.wn[c * MAXN]);
     else
-      model_profile(&t, PROFILE, now.cpath[c], now.mine[c], &v,
+      model_profile(&t, PROFILE, RECIPE, now.cpath[c], now.mine[c], &v,
                     &now.wn[c * MAXN]);
     if (!v.ok)
       Uerror("own node not listed");
