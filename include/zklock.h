@@ -293,6 +293,11 @@ typedef struct zklock_stats {
   /* from the grant to the unlock (or free), lost holds included */
   uint64_t hold_us[ZKLOCK_STATS_BUCKETS];
   uint64_t hold_us_sum;
+  /* Handoffs (since 0.4): grants that followed the going of the node a
+   * lock waiter had to outlast last, by the reads sent between that delete
+   * and the grant: [0] none (the delete itself granted), [1], [2], [3] three
+   * or more. */
+  uint64_t handoff_reads[4];
 } zklock_stats;
 
 /* Copies the statistics of c into *out (out->size set by the caller; at

@@ -105,13 +105,15 @@ void zklock_mutex_free(zklock_mutex *m) { zklock__lock_free(L(m)); }
 /* ---- the rule ---- */
 
 /* An exclusive node (mutex, writer) outlasts every earlier node of either
- * kind. It watches only the nearest: when that one goes it lists again,
- * unless it was the only one ahead. Keeping more of the listing would
- * never spare a request, and costs memory per waiter for the whole wait. */
+ * kind. With one node ahead it watches that one, whose delete grants (new
+ * nodes sort after us). With more it watches the nearest two: the farther
+ * one goes first in a FIFO queue, and the listing that follows (while the
+ * nearer one still holds or waits) leaves the nearer one alone ahead, so
+ * no read is left on the path of the handoff. */
 void zklock__rule_exclusive(const zklock__qent *q, int n, int me, int *idx,
                             zklock__verdict *v) {
   zklock__rule_ahead(q, n, me, "xr", idx, &v->total);
   v->grant = v->total == 0;
-  v->mode = ZKLOCK__W_CHAIN;
-  v->nwatch = v->total > 0 ? 1 : 0;
+  v->mode = v->total >= 2 ? ZKLOCK__W_PAIR : ZKLOCK__W_CHAIN;
+  v->nwatch = v->total >= 2 ? 2 : v->total;
 }

@@ -30,8 +30,11 @@ enum { S_CONN = 1, S_ENQ, S_RECOVER, S_RECGET, S_LIST, S_WATCH, S_WAIT };
 enum {
   W_CHAIN = ZKLOCK__W_CHAIN,
   W_ANY = ZKLOCK__W_ANY,
-  W_TURN = ZKLOCK__W_TURN
+  W_TURN = ZKLOCK__W_TURN,
+  W_PAIR = ZKLOCK__W_PAIR
 };
+/* Modes that watch all their nodes at once (not one after another). */
+#define W_ALL(m) ((m) == W_ANY || (m) == W_PAIR)
 
 struct zklock__att {
   zklock__att *next, *prev; /* c->atts */
@@ -60,6 +63,9 @@ struct zklock__att {
   int64_t czxid, owner_sid;
   /* nodes to outlast */
   int nw, wtotal, wmode, widx;
+  /* reads sent since the node we outlast last went (a handoff in
+   * progress), -1 while none is (zklock_stats.handoff_reads) */
+  int crit;
   char **wn;
   zklock__watch *went; /* armed watches, one per wn */
   zklock_done_cb done;
@@ -183,6 +189,7 @@ static void arm(zklock__att *a, int i) {
     return;
   w->a = a;
   w->path = a->wn[i];
+  w->fired = 0;
   unsigned b = path_hash(w->path);
   w->next = a->c->wtab[b];
   a->c->wtab[b] = w;
@@ -684,6 +691,7 @@ static void kids_done(int rc, const struct String_vector *sv,
 
 static void send_list(zklock__att *a, zklock__cbq *q) {
   begin(a, S_LIST);
+  a->crit += a->crit >= 0;
   if (send_pathget(a, q))
     return;
   req *r = new_req(a, 0);
@@ -740,37 +748,53 @@ typedef struct {
   const char *name;
 } cand;
 
-/* A writer watches only the nearest node and, when it goes, lists again
- * unless it was the only node ahead (then nothing can be ahead any more):
- * keeping more of the listing would never spare a request, and would cost
- * memory per waiter for the whole wait. Readers keep every writer (they
- * may pass downgraded ones). */
+/* In a profile a contender watches only the node the library names and,
+ * when it goes, lists again unless it was the only node ahead. Not two
+ * (W_PAIR, native): a profile downgrade makes a read node at its writer's
+ * counter, which can sort ahead of us after we listed. */
 #define KEEP 1
 
 static void watch_nodes(zklock__att *a, zklock__cbq *q);
 static void grant(zklock__att *a, zklock__cbq *q);
 
-/* Stores the nodes to outlast (names of cv[0..n-1]) as full paths. */
+/* 1 if the old waits hold a live server watch on path (see
+ * zklock__watch): the node is still there after a listing showed it. */
+static int watch_live(const zklock__att *a, const char *path) {
+  for (int j = 0; a->went && j < a->nw; j++)
+    if (a->went[j].a && a->went[j].set && !a->went[j].fired &&
+        strcmp(a->wn[j], path) == 0)
+      return 1;
+  return 0;
+}
+
+/* Stores the nodes to outlast (names of cv[0..n-1]) as full paths. A node
+ * whose watch is still live is marked kept: a writer that listed again when
+ * its farther node went keeps the nearer one's watch, and no request goes
+ * out before that node's delete grants. */
 static int set_waits(zklock__att *a, const cand *cv, int n, int total,
                      int mode) {
-  free_waits(a);
-  a->wn = calloc((size_t)n, sizeof *a->wn);
-  a->went = calloc((size_t)n, sizeof *a->went);
-  if (!a->wn || !a->went)
-    return -1;
+  char **wn = calloc((size_t)n, sizeof *wn);
+  zklock__watch *went = calloc((size_t)n, sizeof *went);
   size_t plen = strlen(a->l->path);
-  for (int i = 0; i < n; i++) {
+  for (int i = 0; wn && went && i < n; i++) {
     size_t len = plen + 1 + strlen(cv[i].name) + 1;
-    a->wn[i] = malloc(len);
-    if (!a->wn[i])
-      return -1;
-    a->nw = i + 1;
-    snprintf(a->wn[i], len, "%s/%s", a->l->path, cv[i].name);
+    if (!(wn[i] = malloc(len)))
+      break;
+    snprintf(wn[i], len, "%s/%s", a->l->path, cv[i].name);
+    went[i].kept = watch_live(a, wn[i]);
   }
-  a->nw = n;
+  free_waits(a);
+  a->wn = wn;
+  a->went = went;
+  if (!wn || !went)
+    return -1;
+  for (a->nw = 0; a->nw < n; a->nw++)
+    if (!wn[a->nw])
+      return -1;
   a->wtotal = total;
   a->wmode = mode;
   a->widx = 0;
+  a->crit = -1; /* still waiting: what went was no handoff */
   return 0;
 }
 
@@ -926,22 +950,40 @@ static void wget_done(int rc, const char *v, int vlen, const struct Stat *st,
  * outlast. get rather than exists: no watch is left on a missing node. */
 static void watch_nodes(zklock__att *a, zklock__cbq *q) {
   begin(a, S_WATCH);
-  int from = a->wmode == W_ANY ? 0 : a->widx;
-  int to = a->wmode == W_ANY ? a->nw : a->widx + 1;
+  int from = W_ALL(a->wmode) ? 0 : a->widx;
+  int to = W_ALL(a->wmode) ? a->nw : a->widx + 1;
+  int reqs = 0;
   for (int i = from; i < to; i++) {
+    zklock__watch *w = &a->went[i];
     if (!a->try_only)
       arm(a, i);
+    if (w->kept && !a->try_only) {
+      w->set = 1; /* the server still has it: nothing to ask */
+      continue;
+    }
+    w->set = w->fired = 0; /* until this get is answered */
+    reqs++;
+    a->crit += a->crit >= 0;
     req *r = new_req(a, i);
     int zrc =
         r ? zoo_aget(a->c->zh, a->wn[i], !a->try_only, wget_done, r) : ZOK;
     if (sent(a, r, zrc, q))
       return;
   }
+  /* A kept watch is good only right after the listing that found it. */
+  for (int i = 0; i < a->nw; i++)
+    a->went[i].kept = 0;
+  if (reqs == 0)
+    a->state = S_WAIT;
 }
 
-/* Re-arms the watch on wn[i] alone (a first semaphore waiter). */
+/* Re-arms the watch on wn[i] alone (a first semaphore waiter, a writer
+ * watching two). */
 static void rewatch(zklock__att *a, int i, zklock__cbq *q) {
-  begin(a, S_WATCH);
+  /* Not begin(): the gets still out on the other nodes stay good (one of
+   * them may be the only news of that node's delete). */
+  a->state = S_WATCH;
+  a->went[i].set = a->went[i].fired = 0;
   req *r = new_req(a, i);
   int zrc = r ? zoo_aget(a->c->zh, a->wn[i], 1, wget_done, r) : ZOK;
   sent(a, r, zrc, q);
@@ -949,6 +991,8 @@ static void rewatch(zklock__att *a, int i, zklock__cbq *q) {
 
 /* Node i that we outlast is gone. */
 static void outlasted(zklock__att *a, int i, zklock__cbq *q) {
+  if (i == 0 && a->crit < 0 && (a->wmode == W_CHAIN || a->wmode == W_PAIR))
+    a->crit = 0; /* the nearest: a handoff, unless a listing says wait */
   if (a->wmode == W_ANY) {
     grant(a, q); /* fewer than permits ahead now */
   } else if (a->wmode == W_CHAIN && i == a->nw - 1 && a->nw == a->wtotal &&
@@ -978,6 +1022,8 @@ static void wget_done(int rc, const char *v, int vlen, const struct Stat *st,
   int stale;
   zklock__att *a = take(r, &stale);
   if (!stale && a->state == S_WATCH) {
+    if (rc == ZOK && !a->try_only)
+      a->went[r->idx].set = 1;
     if (rc == ZNONODE) {
       outlasted(a, r->idx, &q);
     } else if (rc != ZOK) {
@@ -1022,6 +1068,8 @@ static void grant(zklock__att *a, zklock__cbq *q) {
    * it goes out behind the grant and is retried after a reconnect. */
   if (a->waited)
     zklock__bg_mark(c, a->node);
+  if (a->crit >= 0)
+    c->stats.handoff_reads[a->crit < 3 ? a->crit : 3]++;
   finish(a, ZKLOCK_OK, q);
 }
 
@@ -1106,16 +1154,23 @@ void zklock__engine_event(zklock_client *c, int type, const char *path,
   /* Collect first: handling an event re-arms and disarms watches. */
   zklock__att *hit[16];
   int n = 0;
+  /* The server's watch on path is used up, whoever acts on it now. */
+  for (zklock__watch *w = c->wtab[path_hash(path)]; w; w = w->next)
+    if (strcmp(w->path, path) == 0)
+      w->fired = 1;
   for (;;) {
     n = 0;
     for (zklock__watch *w = c->wtab[path_hash(path)]; w && n < 16;
          w = w->next) {
-      /* A first semaphore waiter has several gets out at once: a holder
-       * may go before the last answer is in. */
+      /* A first semaphore waiter (a writer watching two) has several
+       * gets out at once: a node may go, or its watch fire on a change,
+       * before the last answer is in. The model checker found a waiter
+       * stuck beside a free permit when such a change was ignored. */
       int live = w->a->state == S_WAIT ||
-                 (w->a->state == S_WATCH && w->a->wmode == W_ANY &&
-                  type == ZOO_DELETED_EVENT);
-      if (live && strcmp(w->path, path) == 0) {
+                 (w->a->state == S_WATCH && W_ALL(w->a->wmode));
+      /* fired: not yet handled (handling re-reads the node, which clears
+       * it, or moves the attempt out of a live state) */
+      if (live && w->fired && strcmp(w->path, path) == 0) {
         int dup = 0;
         for (int i = 0; i < n; i++)
           dup |= hit[i] == w->a;
@@ -1130,7 +1185,7 @@ void zklock__engine_event(zklock_client *c, int type, const char *path,
     for (int i = 0; i < n; i++) {
       zklock__att *a = hit[i];
       if (!a->finished && (a->state == S_WAIT || a->state == S_WATCH)) {
-        int idx = a->wmode == W_ANY ? -1 : a->widx;
+        int idx = W_ALL(a->wmode) ? -1 : a->widx;
         for (int j = 0; idx < 0 && j < a->nw; j++)
           if (strcmp(a->wn[j], path) == 0)
             idx = j;
@@ -1138,9 +1193,9 @@ void zklock__engine_event(zklock_client *c, int type, const char *path,
           outlasted(a, idx, q);
         } else if (a->wmode == W_TURN) {
           send_list(a, q);
-        } else if (a->wmode == W_ANY && idx >= 0) {
-          /* a holder's data changed (its turn mark): its watch is used
-           * up, so read that one node again, not all of them */
+        } else if (W_ALL(a->wmode) && idx >= 0) {
+          /* a holder's data changed (its turn mark, a revoke mark): its
+           * watch is used up, so read that one node again, not all */
           rewatch(a, idx, q);
         } else {
           /* changed (a reader may pass now) or anything else: look
@@ -1255,6 +1310,7 @@ static int start(zklock__lock *l, char kind, int timeout_ms,
   a->c = c;
   a->kind = kind;
   a->hidx = -1;
+  a->crit = -1;
   a->try_only = timeout_ms == 0;
   int64_t now = zklock__now_ms();
   a->deadline = timeout_ms < 0    ? -1

@@ -116,6 +116,11 @@ typedef struct zklock__watch {
   struct zklock__watch *next;
   zklock__att *a;
   const char *path;
+  /* The server holds our watch on path: its getData(watch) was answered,
+   * and no event for path has come since (set, not fired). A listing that
+   * shows the node again may then keep the watch instead of reading it
+   * (src/queue.c set_waits). `kept`: set_waits found it so. */
+  unsigned set : 1, fired : 1, kept : 1;
 } zklock__watch;
 #define ZKLOCK__WTAB 1024
 
@@ -317,8 +322,13 @@ enum {
                           passes a writer whose data has the read mark. */
   ZKLOCK__W_ANY,       /* first semaphore waiter: any one leaving frees a
                           permit */
-  ZKLOCK__W_TURN       /* later semaphore waiter: the predecessor's delete
+  ZKLOCK__W_TURN,      /* later semaphore waiter: the predecessor's delete
                           or turn mark sends us to list again */
+  ZKLOCK__W_PAIR       /* a writer with two or more ahead: watch the nearest
+                          two; either going sends us to list again, so when
+                          the farther one goes (the nearer one still waits
+                          or holds) the listing shows the nearer one as the
+                          only one ahead and its delete grants at once */
 };
 
 typedef struct zklock__verdict {

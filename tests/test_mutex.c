@@ -257,20 +257,21 @@ static void test_herd_free(void **state) {
   pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
   zklock_client *hc;
   zklock_mutex *holder = queue_waiters(root, &hc, w, th, order, &norder, &mu);
-  /* Watches under root, per server, by path (wchp): one per waiter plus
-   * the holder's watch on its own node. (mntr's zk_watch_count would also
-   * count child watches, but it is global and other tests run alongside;
-   * zklock never asks for a child watch: getChildren always has watch=0,
-   * which test_mock checks.) */
+  /* Watches under root, per server, by path (wchp): each waiter watches
+   * its two nearest nodes (the first one only the holder's), never more:
+   * 2 * NW - 1, plus the holder's watch on its own node. (mntr's zk_watch_count
+   * would also count child watches, but it is global and other tests run
+   * alongside; zklock never asks for a child watch: getChildren always has
+   * watch=0, which test_mock checks.) */
   char watched[4 * NW][ZKLOCK__NODE_MAX];
   int np, nwatch = 0;
   /* the last waiter's watch and the holder's own are set asynchronously */
-  for (int i = 0; i < 100 && nwatch < NW + 1; i++) {
+  for (int i = 0; i < 100 && nwatch < 2 * NW; i++) {
     if (i)
       zkt_sleep_ms(50);
     nwatch = count_watched(root, watched, 4 * NW, &np);
   }
-  assert_int_equal(nwatch, NW + 1);
+  assert_int_equal(nwatch, 2 * NW);
   const char *nodes[NW + 1];
   nodes[0] = zklock_mutex_node(holder);
   for (int i = 0; i < NW; i++)

@@ -156,10 +156,24 @@ static long drain(int n) {
     watches = zkt_watches(root, NULL);
   }
   assert_int_equal(watches, n);
+  zklock_stats s0 = {.size = sizeof s0}, s1 = {.size = sizeof s1};
+  assert_int_equal(zklock_client_stats(c, &s0), ZKLOCK_OK);
   long p0 = packets_settled();
   assert_int_equal(zklock_mutex_unlock(h), ZKLOCK_OK);
   assert_true(zkt_wait_for(d_all_released, &n, 60000));
   long p1 = packets_settled();
+  assert_int_equal(zklock_client_stats(c, &s1), ZKLOCK_OK);
+  /* No read between a predecessor's delete and the grant: a waiter lists
+   * again when its farther node goes, while the nearer one still holds. */
+  printf("  drain of %d waiters: handoffs with 0/1/2/3+ reads on the "
+         "critical path: %llu/%llu/%llu/%llu\n",
+         n, (unsigned long long)(s1.handoff_reads[0] - s0.handoff_reads[0]),
+         (unsigned long long)(s1.handoff_reads[1] - s0.handoff_reads[1]),
+         (unsigned long long)(s1.handoff_reads[2] - s0.handoff_reads[2]),
+         (unsigned long long)(s1.handoff_reads[3] - s0.handoff_reads[3]));
+  assert_int_equal(s1.handoff_reads[0] - s0.handoff_reads[0], n);
+  for (int i = 1; i < 4; i++)
+    assert_int_equal(s1.handoff_reads[i], s0.handoff_reads[i]);
   pthread_mutex_lock(&d_mu);
   int fail = d_fail, granted = d_granted;
   pthread_mutex_unlock(&d_mu);
@@ -183,8 +197,9 @@ static void test_handoffs(void **state) {
   const int lens[] = {5, 20, 50};
   for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
     long got = drain(lens[i]);
-    /* each handoff: the holder's delete, the next one's getData on its
-     * own node (watch) ... */
+    /* each handoff: the holder's delete, the new holder's getData on its
+     * own node (watch), and the listing of the waiter behind it, sent when
+     * the node two ahead of it went (off the critical path) */
     assert_int_equal(got, 3L * lens[i]);
   }
 }

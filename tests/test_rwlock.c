@@ -212,8 +212,9 @@ static void test_downgrade(void **state) {
   zkt_assert_empty(root);
 }
 
-/* Queue r r w r r w r behind a writer: each waiter holds exactly one watch,
- * on the nearest node it must wait for. */
+/* Queue r r w r r w r behind a writer: a reader holds exactly one watch,
+ * on the nearest writer; a writer two, on its two nearest nodes (it lists
+ * again when the farther one goes, ahead of its turn). */
 static void test_herd_mixed(void **state) {
   (void)state;
   char root[256];
@@ -225,17 +226,20 @@ static void test_herd_mixed(void **state) {
   assert_true(zkt_wait_for(is_done, &w0, 10000));
   for (int i = 0; i < N; i++)
     start(&h[i], root, kinds[i], 60000);
-  /* 7 waiters + the holder's watch on its own node (set asynchronously) */
+  /* 5 readers, 2 writers x 2, the holder's watch on its own node (set
+   * asynchronously) */
   int nwatch = 0;
-  for (int i = 0; i < 100 && nwatch < N + 1; i++) {
+  for (int i = 0; i < 100 && nwatch < N + 3; i++) {
     if (i)
       zkt_sleep_ms(50);
     nwatch = zkt_watches(root, NULL);
   }
-  assert_int_equal(nwatch, N + 1);
+  assert_int_equal(nwatch, N + 3);
   const char *w0n = zklock_rwlock_node(w0.l);
   assert_int_equal(zkt_watches(root, w0n), 3); /* r0, r1 and itself */
+  assert_int_equal(zkt_watches(root, zklock_rwlock_node(h[0].l)), 1); /* w2 */
   assert_int_equal(zkt_watches(root, zklock_rwlock_node(h[1].l)), 1); /* w2 */
+  assert_int_equal(zkt_watches(root, zklock_rwlock_node(h[3].l)), 1); /* w5 */
   assert_int_equal(zkt_watches(root, zklock_rwlock_node(h[2].l)),
                    2); /* r3 r4 */
   assert_int_equal(zkt_watches(root, zklock_rwlock_node(h[4].l)), 1); /* w5 */

@@ -61,6 +61,8 @@
 #define W_CHAIN 1
 #define W_ANY 2
 #define W_TURN 3
+#define W_PAIR 4 /* a writer watching its two nearest nodes */
+#define W_ALL(m) ((m) == W_ANY || (m) == W_PAIR)
 
 /* ---- the server: one path family per path index ---- */
 byte nn;              /* slots used; slot order is creation order */
@@ -87,6 +89,9 @@ byte wtot[NC];
 byte wmode[NC];
 byte widx[NC];
 byte armed[NC];       /* client-side watch entries (slot bits) */
+byte wset[NC];        /* ... whose server watch our answered get set and
+                         whose event has not come (set, not fired) */
+byte wkeep[NC];       /* ... that a listing kept instead of reading again */
 byte waited[NC];
 byte markpend[NC];    /* a turn mark sent behind the grant, not applied */
 byte retried[NC];
@@ -108,7 +113,7 @@ byte member[NC];      /* member being acquired (path index) */
 byte multiok[NC];     /* reported held */
 /* properties */
 byte lastterm = NONE; /* election: term (seq) of the last leader */
-hidden byte hn, hb;   /* herd count and bound of one change */
+hidden byte hn, hb, hx; /* herd count and bound of one change */
 
 /* Scratch of the atomic steps: hidden (not in the state vector), as no
  * step reads a value an earlier step left. */
@@ -125,7 +130,9 @@ c_decl {
 
 /* The herd bound of a change to slot j: the nodes behind it up to and
  * including the first writer that has not downgraded (readers watch the
- * nearest writer; a writer the nearest node), or one for a lease. */
+ * nearest writer; a writer the nearest node), plus the writer right
+ * behind those (it watches j as its farther node and lists ahead of its
+ * turn: W_PAIR), or one for a lease. */
 inline herdbound(j, out) {
   out = 0;
   if
@@ -148,6 +155,17 @@ inline herdbound(j, out) {
         fi;
         k++
      :: else -> break
+     od;
+     hx = k + 1;
+     do
+     :: hx < nn ->
+        if
+        :: alive[hx] && npath[hx] == npath[j] ->
+           out = out + (nkind[hx] == K_X);
+           break
+        :: else -> hx++
+        fi
+     :: else -> break
      od
   fi
 }
@@ -165,7 +183,8 @@ inline fire(j, isdel) {
      if
      :: wbits[k] & bit(j) ->
         if
-        :: (armed[k] & bit(j)) && st[k] == WAIT &&
+        :: (armed[k] & bit(j)) &&
+           (st[k] == WAIT || (st[k] == WATCHQ && W_ALL(wmode[k]))) &&
            !(nkind[j] == K_S && isdel && wmode[k] == W_ANY) -> hn++
         :: else -> skip
         fi;
@@ -300,6 +319,8 @@ inline reset_att(c) {
   wmode[c] = 0;
   widx[c] = 0;
   armed[c] = 0;
+  wset[c] = 0;
+  wkeep[c] = 0;
   waited[c] = 0;
   retried[c] = 0;
   lostc[c] = 0;
@@ -417,12 +438,40 @@ inline evaluate(c) {
      wtot[c] = vt;
      wmode[c] = vm;
      widx[c] = 0;
-     armed[c] = 0;
+     /* set_waits(): a node to watch now whose server watch is still ours
+      * (set, not fired) is kept, not read again */
+     wkeep[c] = 0;
+#ifndef MUT_KEEP_ANY
+     n = armed[c] & wset[c];
+#else
+     n = armed[c];
+#endif
+     hx = 0;
+     i = 0;
+     do
+     :: i < vn && (i == 0 || W_ALL(vm)) ->
+        j = wn[c * MAXN + i];
+        if
+        :: n & bit(j) -> wkeep[c] = wkeep[c] | bit(j); hx++
+        :: else -> skip
+        fi;
+        i++
+     :: else -> break
+     od;
+     armed[c] = wkeep[c];
+     wset[c] = wset[c] & wkeep[c];
      if
      :: role[c] == K_S -> waited[c] = 1
      :: else -> skip
      fi;
-     st[c] = WATCHQ
+     if
+     :: hx > 0 && hx == i ->
+        /* every node watched now was kept: no request, wait */
+        printf("MSC: c%d keeps its watch(es), no read\n", c);
+        wkeep[c] = 0;
+        st[c] = WAIT
+     :: else -> st[c] = WATCHQ
+     fi
   fi
 }
 
@@ -442,22 +491,25 @@ inline outlasted(c, i) {
 /* watch_nodes() answered: getData with a watch on the watched node(s). */
 inline watch_apply(c) {
   if
-  :: wmode[c] == W_ANY ->
+  :: W_ALL(wmode[c]) ->
      i = 0;
      do
      :: i < nw[c] ->
         j = wn[c * MAXN + i];
         if
-        :: !alive[j] -> break
-        :: else ->
+        :: wkeep[c] & bit(j) -> i++ /* kept: no get was sent */
+        :: !(wkeep[c] & bit(j)) && !alive[j] -> break
+        :: !(wkeep[c] & bit(j)) && alive[j] ->
            wbits[c] = wbits[c] | bit(j);
            armed[c] = armed[c] | bit(j);
+           wset[c] = wset[c] | bit(j);
            i++
         fi
      :: else -> break
      od;
+     wkeep[c] = 0;
      if
-     :: i < nw[c] -> grant(c)
+     :: i < nw[c] -> outlasted(c, i)
      :: else -> st[c] = WAIT
      fi
   :: else ->
@@ -467,6 +519,7 @@ inline watch_apply(c) {
      :: else ->
         wbits[c] = wbits[c] | bit(j);
         armed[c] = armed[c] | bit(j);
+        wset[c] = wset[c] | bit(j);
         if
         :: wmode[c] == W_TURN ->
 #ifndef MUT_SEM_IGNORE_TURN
@@ -499,12 +552,13 @@ inline watch_apply(c) {
 /* engine_event(): one event for slot j (deleted if isdel). */
 inline on_event(c, j, isdel) {
   printf("MSC: c%d event on n%d (deleted %d)\n", c, j, isdel);
+  wset[c] = wset[c] & ~bit(j); /* the server's watch is used up */
   if
   :: (armed[c] & bit(j)) &&
-     (st[c] == WAIT || (st[c] == WATCHQ && wmode[c] == W_ANY && isdel)) ->
+     (st[c] == WAIT || (st[c] == WATCHQ && W_ALL(wmode[c]))) ->
      i = widx[c];
      if
-     :: wmode[c] == W_ANY ->
+     :: W_ALL(wmode[c]) ->
         i = 0;
         do
         :: wn[c * MAXN + i] != j -> i++
@@ -524,8 +578,13 @@ inline on_event(c, j, isdel) {
      :: wmode[c] == W_TURN && !isdel -> skip
 #endif
      :: else ->
-        /* W_ANY: read that holder again; W_CHAIN: look again */
+        /* W_ANY, W_PAIR: read that node again (rewatch), the others
+         * stay; W_CHAIN: look again */
         armed[c] = armed[c] & ~bit(j);
+        if
+        :: W_ALL(wmode[c]) -> wkeep[c] = armed[c]
+        :: else -> skip
+        fi;
         st[c] = WATCHQ
      fi
   :: else -> skip
@@ -549,6 +608,8 @@ inline expire(c) {
   :: else -> break
   od;
   wbits[c] = 0;
+  wset[c] = 0;
+  wkeep[c] = 0;
   evd[c] = 0;
   evc[c] = 0;
   markpend[c] = 0;
