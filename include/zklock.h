@@ -158,9 +158,11 @@ typedef void (*zklock_lock_cb)(zklock_client *c, const char *path,
 /* Per-handle listener (zklock_mutex_set_listener and the like): handle is
  * the handle it was set on, state a zklock_lock_state: HELD on a grant
  * (an election: leading) and again on reconnect, UNCERTAIN, LOST,
- * REVOKE_REQUESTED, and UNLOCKED when the hold ends. Runs like on_lock
- * (see dispatch), never with the library's locks held; never after the
- * handle's free returned (freeing from inside it is allowed). */
+ * REVOKE_REQUESTED, and UNLOCKED when the hold ends. Runs in the order of
+ * the changes on the library's service thread, or from
+ * zklock_client_dispatch in loop mode (see dispatch), never with the
+ * library's locks held, never after the handle's free returned (freeing
+ * from inside it is allowed). */
 typedef void (*zklock_listener_cb)(void *handle, int state, void *arg);
 
 /* Accepted zklock_client_opts timeouts (zklock_client_open answers

@@ -304,8 +304,7 @@ int zklock_multilock_cancel(zklock_multilock *ml) {
 }
 
 /* Ends the hold as a whole: ZKLOCK_ENOTHELD if there was none. The
- * listener hears UNLOCKED once, from the service thread or the loop (never
- * from inside the call), and nothing of the members' releases. */
+ * listener hears UNLOCKED once, and nothing of the members' releases. */
 static int ml_unhold(zklock_multilock *ml) {
   zklock_client *c = ml->c;
   zklock__cbq q;
@@ -315,8 +314,8 @@ static int ml_unhold(zklock_multilock *ml) {
   ml->held = 0;
   if (held)
     ml_report(ml, ZKLOCK_LOCK_UNLOCKED, &q);
-  zklock__cb_defer_q(c, &q);
   pthread_mutex_unlock(&c->mu);
+  zklock__cb_flush(c, &q); /* (only after close: see hlisten_report) */
   return held ? ZKLOCK_OK : ZKLOCK_ENOTHELD;
 }
 

@@ -417,7 +417,7 @@ void zklock__svc_kick(zklock_client *c) { pthread_cond_signal(&c->svc_cond); }
 void zklock__cb_defer_q(zklock_client *c, zklock__cbq *q) {
   if (c->dispatch == ZKLOCK_DISPATCH_LOOP && c->evfd >= 0) {
     loop_push(c, q);
-  } else if (q->head) {
+  } else if (q->head && c->svc_running && !c->svc_stop) {
     *c->svcq.tail = q->head;
     c->svcq.tail = q->tail;
     ZKLOCK__CBQ_INIT(q);
@@ -430,7 +430,13 @@ void zklock__cb_defer(zklock_client *c, zklock_done_cb done, void *arg,
   zklock__cbq q;
   ZKLOCK__CBQ_INIT(&q);
   zklock__cb_done(c, &q, done, arg, rc);
-  zklock__cb_defer_q(c, &q);
+  if (c->dispatch == ZKLOCK_DISPATCH_LOOP && c->evfd >= 0) {
+    loop_push(c, &q);
+  } else if (q.head) {
+    *c->svcq.tail = q.head;
+    c->svcq.tail = q.tail;
+    zklock__svc_kick(c);
+  }
 }
 
 int zklock_client_fd(zklock_client *c) {

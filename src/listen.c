@@ -132,6 +132,16 @@ int zklock__hlisten_set(zklock_client *c, zklock__listener **slot, void *handle,
 }
 
 void zklock__hlisten_report(zklock__listener *li, int state, zklock__cbq *q) {
-  if (li && !li->dead)
-    zklock__listener_cb(li, q, NULL, state);
+  if (!li || li->dead)
+    return;
+  /* One queue for every report, run by one thread: through q it could
+   * run on a thread that gets to it after a later change's report. */
+  zklock__cbq mine;
+  ZKLOCK__CBQ_INIT(&mine);
+  zklock__listener_cb(li, &mine, NULL, state);
+  zklock__cb_defer_q(li->c, &mine);
+  if (mine.head) {
+    *q->tail = mine.head;
+    q->tail = mine.tail;
+  }
 }

@@ -1451,15 +1451,15 @@ int zklock__lock_release_async(zklock__lock *l, zklock_done_cb done,
   if (zklock__lock_check(l))
     return ZKLOCK_EINVAL;
   zklock_client *c = l->c;
-  zklock__cbq q; /* the listener's UNLOCKED: never from inside the call */
+  zklock__cbq q; /* the listener's UNLOCKED after close */
   ZKLOCK__CBQ_INIT(&q);
   pthread_mutex_lock(&c->mu);
   int pending;
   int rc = release(l, done, arg, &pending, &q);
-  zklock__cb_defer_q(c, &q);
   if (!pending && done && rc != ZKLOCK_ENOTHELD)
     zklock__cb_defer(c, done, arg, rc);
   pthread_mutex_unlock(&c->mu);
+  zklock__cb_flush(c, &q);
   return rc == ZKLOCK_ENOTHELD ? rc : ZKLOCK_OK;
 }
 
@@ -1476,13 +1476,13 @@ int zklock__lock_release(zklock__lock *l) {
   pthread_mutex_lock(&c->mu);
   int pending;
   int rc = release(l, sync_wake, &w, &pending, &q);
-  zklock__cb_defer_q(c, &q);
   if (pending) {
     while (!w.done)
       pthread_cond_wait(&w.cond, &c->mu);
     rc = w.rc;
   }
   pthread_mutex_unlock(&c->mu);
+  zklock__cb_flush(c, &q);
   pthread_cond_destroy(&w.cond);
   return rc;
 }

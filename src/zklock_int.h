@@ -212,8 +212,9 @@ void zklock__cb_flush(zklock_client *c, zklock__cbq *q);
 /* Mutex held: queues done(rc) for the service thread to run (a result
  * known at once is never reported from inside the call). */
 void zklock__cb_defer(zklock_client *c, zklock_done_cb done, void *arg, int rc);
-/* Mutex held: hands q to the service thread (thread mode) or the loop, for
- * the same reason. */
+/* Mutex held: hands q to the service thread (thread mode) or the loop, in
+ * order; after close (nobody runs them there) q keeps them for the caller
+ * to flush. */
 void zklock__cb_defer_q(zklock_client *c, zklock__cbq *q);
 /* Mutex held: the service thread should look at the timers again. */
 void zklock__svc_kick(zklock_client *c);
@@ -314,7 +315,8 @@ void zklock__listener_cb(zklock__listener *li, zklock__cbq *q, const char *text,
  * this returns (see zklock__unlisten). */
 int zklock__hlisten_set(zklock_client *c, zklock__listener **slot, void *handle,
                         zklock_listener_cb cb, void *arg);
-/* Mutex held: queues state for li (NULL: nothing). */
+/* Mutex held: queues state for li (NULL: nothing) behind its earlier
+ * reports (zklock__cb_defer_q; q only after close). */
 void zklock__hlisten_report(zklock__listener *li, int state, zklock__cbq *q);
 /* Mutex NOT held: zklock__hlisten_set for a lock handle. */
 int zklock__lock_set_listener(zklock__lock *l, zklock_listener_cb cb,
