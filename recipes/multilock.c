@@ -429,6 +429,11 @@ void zklock_multilock_free(zklock_multilock *ml) {
   ZKLOCK__CBQ_INIT(&q);
   pthread_mutex_lock(&ml->c->mu);
   ml_end(ml, ZKLOCK_ECANCELED, &q); /* a call under way ends */
+  /* the members go one by one: the hooks must not look at freed ones */
+  ml->held = 0;
+  for (int i = 0; i < ml->n; i++)
+    if (M(ml, i))
+      M(ml, i)->h.hook = NULL;
   pthread_mutex_unlock(&ml->c->mu);
   zklock__cb_flush(ml->c, &q);
   for (int i = 0; i < ml->n; i++)
