@@ -155,6 +155,15 @@ typedef void (*zklock_session_cb)(zklock_client *c, zklock_session_state st,
 typedef void (*zklock_lock_cb)(zklock_client *c, const char *path,
                                const char *node, zklock_lock_state st,
                                void *arg);
+/* Per-handle listener (zklock_mutex_set_listener and the like): handle is
+ * the handle it was set on, state a zklock_lock_state: HELD on a grant
+ * (an election: leading) and again on reconnect, UNCERTAIN, LOST,
+ * REVOKE_REQUESTED, and UNLOCKED when the hold ends. Runs in the order of
+ * the changes on the library's service thread, or from
+ * zklock_client_dispatch in loop mode (see dispatch), never with the
+ * library's locks held, never after the handle's free returned (freeing
+ * from inside it is allowed). */
+typedef void (*zklock_listener_cb)(void *handle, int state, void *arg);
 
 /* Accepted zklock_client_opts timeouts (zklock_client_open answers
  * ZKLOCK_EINVAL outside them). Until the server negotiates it, the
@@ -346,6 +355,11 @@ ZKLOCK_EXTERN int zklock_mutex_fenced_multi(zklock_mutex *m, int n,
  * lock call returns ZKLOCK_ECANCELED at once. The one call that may run
  * concurrently with another call on the same handle. */
 ZKLOCK_EXTERN int zklock_mutex_cancel(zklock_mutex *m);
+/* Sets (cb NULL: removes) m's listener (see zklock_listener_cb); the one
+ * it replaces runs no more once this returns. ZKLOCK_EINVAL on a bad
+ * handle. The client's on_lock is called as before. */
+ZKLOCK_EXTERN int zklock_mutex_set_listener(zklock_mutex *m,
+                                            zklock_listener_cb cb, void *arg);
 /* Releases the lock if held. NULL is fine. */
 ZKLOCK_EXTERN void zklock_mutex_free(zklock_mutex *m);
 
@@ -387,6 +401,9 @@ ZKLOCK_EXTERN int zklock_rwlock_cancel(zklock_rwlock *l);
 ZKLOCK_EXTERN int zklock_rwlock_fenced_multi(zklock_rwlock *l, int n,
                                              const zoo_op_t *ops,
                                              zoo_op_result_t *results);
+/* As zklock_mutex_set_listener. */
+ZKLOCK_EXTERN int zklock_rwlock_set_listener(zklock_rwlock *l,
+                                             zklock_listener_cb cb, void *arg);
 ZKLOCK_EXTERN void zklock_rwlock_free(zklock_rwlock *l);
 
 /* ---- semaphore (recipes/semaphore.c) ----
@@ -418,6 +435,10 @@ ZKLOCK_EXTERN int64_t zklock_semaphore_token(const zklock_semaphore *s);
 ZKLOCK_EXTERN zklock_lock_state
 zklock_semaphore_state(const zklock_semaphore *s);
 ZKLOCK_EXTERN int zklock_semaphore_cancel(zklock_semaphore *s);
+/* As zklock_mutex_set_listener, for the lease. */
+ZKLOCK_EXTERN int zklock_semaphore_set_listener(zklock_semaphore *s,
+                                                zklock_listener_cb cb,
+                                                void *arg);
 ZKLOCK_EXTERN void zklock_semaphore_free(zklock_semaphore *s);
 
 /* ---- leader election (recipes/election.c) ----
@@ -473,18 +494,31 @@ ZKLOCK_EXTERN int zklock_election_observe(zklock_client *c, const char *path,
                                           zklock_observer_cb cb, void *arg,
                                           zklock_observer **out);
 ZKLOCK_EXTERN void zklock_observer_free(zklock_observer *o);
+/* As zklock_mutex_set_listener: HELD when e leads, UNLOCKED when it
+ * resigns. */
+ZKLOCK_EXTERN int zklock_election_set_listener(zklock_election *e,
+                                               zklock_listener_cb cb,
+                                               void *arg);
 ZKLOCK_EXTERN void zklock_election_free(zklock_election *e);
 
 /* ---- multi-lock (recipes/multilock.c) ----
- * Exclusive locks on n paths (1..64, no duplicates), taken all or none.
+ * Locks on n paths (1..64, no duplicates), taken all or none.
  * Deadlock-free whatever order callers list the paths in: every handle
  * takes them in one global order (path bytes). timeout_ms covers the whole
  * call (< 0 forever, 0 tries each once); on failure nothing stays held or
- * queued. Not reentrant: lock while held returns ZKLOCK_EBUSY. */
+ * queued. Not reentrant: lock while held returns ZKLOCK_EALREADY. */
 typedef struct zklock_multilock zklock_multilock;
+/* Every path exclusive (as a zklock_mutex). */
 ZKLOCK_EXTERN int zklock_multilock_new(zklock_client *c,
                                        const char *const *paths, int n,
                                        zklock_multilock **out);
+/* modes[i] (n chars, no NUL needed) for paths[i]: 'x' exclusive, 'r'
+ * shared (a reader, as zklock_rwlock_rdlock: excludes writers and mutexes
+ * at that path, not readers); anything else is ZKLOCK_EINVAL. */
+ZKLOCK_EXTERN int zklock_multilock_new_modes(zklock_client *c,
+                                             const char *const *paths,
+                                             const char *modes, int n,
+                                             zklock_multilock **out);
 ZKLOCK_EXTERN int zklock_multilock_lock(zklock_multilock *ml, int timeout_ms);
 ZKLOCK_EXTERN int zklock_multilock_unlock(zklock_multilock *ml);
 /* lock(ml, 0): every member at once or ZKLOCK_EBUSY, none held. */
@@ -510,6 +544,13 @@ ZKLOCK_EXTERN zklock_lock_state
 zklock_multilock_state(const zklock_multilock *ml);
 /* Fencing token of paths[i] (the caller's order); -1 if not held. */
 ZKLOCK_EXTERN int64_t zklock_multilock_token(const zklock_multilock *ml, int i);
+/* As zklock_mutex_set_listener, for the whole: HELD once every member is
+ * held and confirmed, then UNCERTAIN or LOST as the worst member (HELD
+ * again when all are back), REVOKE_REQUESTED for any member, UNLOCKED
+ * once on unlock; nothing while the members are being taken. */
+ZKLOCK_EXTERN int zklock_multilock_set_listener(zklock_multilock *ml,
+                                                zklock_listener_cb cb,
+                                                void *arg);
 /* Releases the locks if held. NULL is fine. */
 ZKLOCK_EXTERN void zklock_multilock_free(zklock_multilock *ml);
 

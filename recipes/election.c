@@ -129,6 +129,12 @@ int64_t zklock_election_token(const zklock_election *e) {
   return zklock__lock_token(CL(e));
 }
 
+/* Leading is holding the candidate node: the lock handle's reports. */
+int zklock_election_set_listener(zklock_election *e, zklock_listener_cb cb,
+                                 void *arg) {
+  return zklock__lock_set_listener(L(e), cb, arg);
+}
+
 void zklock_election_free(zklock_election *e) { zklock__lock_free(L(e)); }
 
 /* The leader among listed children, ordered as the profile's library

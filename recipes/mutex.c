@@ -100,6 +100,11 @@ int zklock_mutex_fenced_multi(zklock_mutex *m, int n, const zoo_op_t *ops,
   return zklock__lock_fenced_multi(L(m), n, ops, results);
 }
 
+int zklock_mutex_set_listener(zklock_mutex *m, zklock_listener_cb cb,
+                              void *arg) {
+  return zklock__lock_set_listener(L(m), cb, arg);
+}
+
 void zklock_mutex_free(zklock_mutex *m) { zklock__lock_free(L(m)); }
 
 /* ---- the rule ---- */

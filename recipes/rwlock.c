@@ -171,6 +171,11 @@ int zklock_rwlock_fenced_multi(zklock_rwlock *l, int n, const zoo_op_t *ops,
   return zklock__lock_fenced_multi(L(l), n, ops, results);
 }
 
+int zklock_rwlock_set_listener(zklock_rwlock *l, zklock_listener_cb cb,
+                               void *arg) {
+  return zklock__lock_set_listener(L(l), cb, arg);
+}
+
 void zklock_rwlock_free(zklock_rwlock *l) { zklock__lock_free(L(l)); }
 
 /* ---- the rule ----

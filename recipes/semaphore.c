@@ -110,6 +110,12 @@ int zklock_semaphore_cancel(zklock_semaphore *s) {
   return zklock__lock_cancel(L(s));
 }
 
+/* On the lease's handle; the profile's inner mutex is quiet. */
+int zklock_semaphore_set_listener(zklock_semaphore *s, zklock_listener_cb cb,
+                                  void *arg) {
+  return zklock__lock_set_listener(L(s), cb, arg);
+}
+
 void zklock_semaphore_free(zklock_semaphore *s) {
   if (zklock__lock_check(L(s)))
     return;

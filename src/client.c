@@ -414,6 +414,17 @@ void zklock__cb_flush(zklock_client *c, zklock__cbq *q) {
 
 void zklock__svc_kick(zklock_client *c) { pthread_cond_signal(&c->svc_cond); }
 
+void zklock__cb_defer_q(zklock_client *c, zklock__cbq *q) {
+  if (c->dispatch == ZKLOCK_DISPATCH_LOOP && c->evfd >= 0) {
+    loop_push(c, q);
+  } else if (q->head && c->svc_running && !c->svc_stop) {
+    *c->svcq.tail = q->head;
+    c->svcq.tail = q->tail;
+    ZKLOCK__CBQ_INIT(q);
+    zklock__svc_kick(c);
+  }
+}
+
 void zklock__cb_defer(zklock_client *c, zklock_done_cb done, void *arg,
                       int rc) {
   zklock__cbq q;
@@ -496,7 +507,7 @@ void zklock__held_watch(zklock_client *c, zklock__held *h) {
     free(w);
 }
 
-void zklock__held_link(zklock_client *c, zklock__held *h) {
+void zklock__held_link(zklock_client *c, zklock__held *h, zklock__cbq *q) {
   h->next = c->held.next;
   h->prev = &c->held;
   c->held.next->prev = h;
@@ -506,6 +517,15 @@ void zklock__held_link(zklock_client *c, zklock__held *h) {
   h->sid = c->sid;
   h->revoke = 0;
   zklock__held_watch(c, h);
+  zklock__held_report(h, ZKLOCK_LOCK_HELD, q);
+}
+
+void zklock__held_report(zklock__held *h, int state, zklock__cbq *q) {
+  if (h->quiet)
+    return;
+  if (h->hook)
+    h->hook(h->hook_arg, state, q);
+  zklock__hlisten_report(h->lsn, state, q);
 }
 
 void zklock__held_unlink(zklock__held *h) {
@@ -526,6 +546,7 @@ void zklock__held_set(zklock_client *c, zklock__held *h, int state,
   h->state = state;
   if (!h->quiet)
     zklock__cb_lock(c, q, h->path, h->node, state);
+  zklock__held_report(h, state, q);
 }
 
 static void own_watch_done(int rc, const char *v, int vlen,
@@ -550,6 +571,7 @@ static void own_watch_done(int rc, const char *v, int vlen,
       if (!h->quiet)
         zklock__cb_lock(c, &q, h->path, h->node, ZKLOCK_LOCK_REVOKE_REQUESTED);
       c->stats.revocations += !h->quiet;
+      zklock__held_report(h, ZKLOCK_LOCK_REVOKE_REQUESTED, &q);
     }
   }
   pthread_mutex_unlock(&c->mu);

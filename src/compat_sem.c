@@ -93,7 +93,7 @@ static void finish(zklock__csem *s, int rc, zklock__cbq *q) {
     l->kind = 's';
     l->wr_depth = 1;
     l->downgraded = 0;
-    zklock__held_link(c, &l->h);
+    zklock__held_link(c, &l->h, q);
     zklock__stat_granted(l);
   } else if (rc != ZKLOCK_ECLOSED && rc != ZKLOCK_ELOST) {
     if (s->lease)

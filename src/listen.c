@@ -86,3 +86,62 @@ void zklock__listener_run(zklock_client *c, zklock__cb *cb) {
   zklock__listener_unref(li);
   pthread_mutex_unlock(&c->mu);
 }
+
+/* ---- per-handle listeners ---- */
+
+typedef struct {
+  zklock__listener li; /* first: the casts below */
+  zklock_listener_cb cb;
+  void *handle;
+  void *arg;
+} hlisten;
+
+static void hl_run(zklock__listener *li, const zklock__cb *cb) {
+  hlisten *hl = (hlisten *)li;
+  hl->cb(hl->handle, (int)cb->value, hl->arg);
+}
+
+static void hl_destroy(zklock__listener *li) { free(li); }
+
+int zklock__hlisten_set(zklock_client *c, zklock__listener **slot, void *handle,
+                        zklock_listener_cb cb, void *arg) {
+  hlisten *hl = NULL;
+  if (cb) {
+    hl = calloc(1, sizeof *hl);
+    if (!hl)
+      return ZKLOCK_ENOMEM;
+    hl->cb = cb;
+    hl->handle = handle;
+    hl->arg = arg;
+    hl->li.c = c;
+    hl->li.refs = 1;
+    pthread_cond_init(&hl->li.idle, NULL);
+    hl->li.run = hl_run;
+    hl->li.destroy = hl_destroy;
+    /* never in the client's list: it gets no events, only reports */
+  }
+  pthread_mutex_lock(&c->mu);
+  zklock__listener *old = *slot;
+  *slot = hl ? &hl->li : NULL;
+  if (old)
+    old->dead = 1; /* entries already queued for it do nothing */
+  pthread_mutex_unlock(&c->mu);
+  if (old)
+    zklock__unlisten(old); /* waits for one running on another thread */
+  return ZKLOCK_OK;
+}
+
+void zklock__hlisten_report(zklock__listener *li, int state, zklock__cbq *q) {
+  if (!li || li->dead)
+    return;
+  /* One queue for every report, run by one thread: through q it could
+   * run on a thread that gets to it after a later change's report. */
+  zklock__cbq mine;
+  ZKLOCK__CBQ_INIT(&mine);
+  zklock__listener_cb(li, &mine, NULL, state);
+  zklock__cb_defer_q(li->c, &mine);
+  if (mine.head) {
+    *q->tail = mine.head;
+    q->tail = mine.tail;
+  }
+}

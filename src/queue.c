@@ -267,7 +267,7 @@ static void finish(zklock__att *a, int rc, zklock__cbq *q) {
       l->rd_depth = 1;
     else
       l->wr_depth = 1;
-    zklock__held_link(c, &l->h);
+    zklock__held_link(c, &l->h, q);
   } else {
     /* Timed out, busy, cancelled or failed while queued: take our node
      * out (unless it went with the session). */
@@ -1420,12 +1420,13 @@ int zklock__lock_acquire(zklock__lock *l, char kind, int timeout_ms) {
 }
 
 /* Mutex held. Unlinks our hold; returns OK, or ELOST if it was lost. */
-static int drop_hold(zklock__lock *l, int *send) {
+static int drop_hold(zklock__lock *l, int *send, zklock__cbq *q) {
   zklock_client *c = l->c;
   int lost = l->h.state == ZKLOCK_LOCK_LOST || l->h.sid != c->sid;
   zklock__stat_drop(c, &l->h);
   zklock__held_unlink(&l->h);
   l->h.state = ZKLOCK_LOCK_UNLOCKED;
+  zklock__held_report(&l->h, ZKLOCK_LOCK_UNLOCKED, q);
   l->h.revoke = 0;
   l->token = -1;
   l->wr_depth = l->rd_depth = 0;
@@ -1463,13 +1464,13 @@ static void rel_done(int rc, const void *data) {
  * (pipelined: later requests of this session queue behind it) or, with
  * await_release, done gets its answer. */
 static int release(zklock__lock *l, zklock_done_cb done, void *arg,
-                   int *pending) {
+                   int *pending, zklock__cbq *q) {
   zklock_client *c = l->c;
   *pending = 0;
   if (!l->h.node)
     return ZKLOCK_ENOTHELD;
   int send;
-  int rc = drop_hold(l, &send);
+  int rc = drop_hold(l, &send, q);
   char *node = l->h.node;
   l->h.node = NULL;
   if (send) {
@@ -1498,7 +1499,7 @@ void zklock__lock_drop_locked(zklock__lock *l, zklock__cbq *q) {
   if (l->att)
     finish(l->att, ZKLOCK_ECANCELED, q);
   int pending;
-  release(l, NULL, NULL, &pending);
+  release(l, NULL, NULL, &pending, q);
 }
 
 int zklock__lock_release_async(zklock__lock *l, zklock_done_cb done,
@@ -1506,12 +1507,15 @@ int zklock__lock_release_async(zklock__lock *l, zklock_done_cb done,
   if (zklock__lock_check(l))
     return ZKLOCK_EINVAL;
   zklock_client *c = l->c;
+  zklock__cbq q; /* the listener's UNLOCKED after close */
+  ZKLOCK__CBQ_INIT(&q);
   pthread_mutex_lock(&c->mu);
   int pending;
-  int rc = release(l, done, arg, &pending);
+  int rc = release(l, done, arg, &pending, &q);
   if (!pending && done && rc != ZKLOCK_ENOTHELD)
     zklock__cb_defer(c, done, arg, rc);
   pthread_mutex_unlock(&c->mu);
+  zklock__cb_flush(c, &q);
   return rc == ZKLOCK_ENOTHELD ? rc : ZKLOCK_OK;
 }
 
@@ -1523,15 +1527,18 @@ int zklock__lock_release(zklock__lock *l) {
     return ZKLOCK_EDEADLK;
   sync_wait w = {.done = 0, .rc = 0, .zrc = ZOK};
   pthread_cond_init(&w.cond, NULL);
+  zklock__cbq q; /* as in zklock__lock_release_async */
+  ZKLOCK__CBQ_INIT(&q);
   pthread_mutex_lock(&c->mu);
   int pending;
-  int rc = release(l, sync_wake, &w, &pending);
+  int rc = release(l, sync_wake, &w, &pending, &q);
   if (pending) {
     while (!w.done)
       pthread_cond_wait(&w.cond, &c->mu);
     rc = w.rc;
   }
   pthread_mutex_unlock(&c->mu);
+  zklock__cb_flush(c, &q);
   pthread_cond_destroy(&w.cond);
   return rc;
 }
@@ -1808,10 +1815,20 @@ const char *zklock__lock_node(const zklock__lock *l) {
   return n;
 }
 
+int zklock__lock_set_listener(zklock__lock *l, zklock_listener_cb cb,
+                              void *arg) {
+  if (zklock__lock_check(l))
+    return ZKLOCK_EINVAL;
+  return zklock__hlisten_set(l->c, &l->h.lsn, l, cb, arg);
+}
+
 void zklock__lock_free(zklock__lock *l) {
   if (zklock__lock_check(l))
     return;
   zklock_client *c = l->c;
+  /* first: no listener callback runs once free has returned, not even
+   * the UNLOCKED of the release below */
+  zklock__hlisten_set(c, &l->h.lsn, NULL, NULL, NULL);
   zklock__cbq q;
   ZKLOCK__CBQ_INIT(&q);
   pthread_mutex_lock(&c->mu);
@@ -1820,7 +1837,7 @@ void zklock__lock_free(zklock__lock *l) {
   if (l->att) /* a pending acquisition ends with ECANCELED */
     finish(l->att, ZKLOCK_ECANCELED, &q);
   int pending;
-  release(l, NULL, NULL, &pending);
+  release(l, NULL, NULL, &pending, &q);
   zklock__held_unlink(&l->h);
   free(l->h.node);
   l->h.node = NULL;

@@ -50,6 +50,7 @@ void zklock__set_zk_err(int zrc);
 
 /* ---- client (src/client.c) ---- */
 struct zklock__held;
+struct zklock__cbq;
 typedef struct zklock__att zklock__att;
 typedef struct zklock__lock zklock__lock;
 
@@ -82,6 +83,12 @@ typedef struct zklock__held {
   int64_t sid; /* session that created the node */
   int revoke;  /* a revocation request was already reported */
   int quiet;   /* internal (a profile semaphore's mutex): no on_lock */
+  /* zklock_*_set_listener: the handle's listener, or NULL */
+  struct zklock__listener *lsn;
+  /* an internal observer of the state changes (a multi-lock's member);
+   * called with the mutex held */
+  void (*hook)(void *arg, int state, struct zklock__cbq *q);
+  void *hook_arg;
   /* src/stats.c: the wait's start, then the grant's (microseconds) */
   int64_t stat_t0_us;
 } zklock__held;
@@ -210,6 +217,10 @@ void zklock__cb_flush(zklock_client *c, zklock__cbq *q);
 /* Mutex held: queues done(rc) for the service thread to run (a result
  * known at once is never reported from inside the call). */
 void zklock__cb_defer(zklock_client *c, zklock_done_cb done, void *arg, int rc);
+/* Mutex held: hands q to the service thread (thread mode) or the loop, in
+ * order; after close (nobody runs them there) q keeps them for the caller
+ * to flush. */
+void zklock__cb_defer_q(zklock_client *c, zklock__cbq *q);
 /* Mutex held: the service thread should look at the timers again. */
 void zklock__svc_kick(zklock_client *c);
 
@@ -240,9 +251,12 @@ void zklock__void_done(int rc, const void *data);
 void zklock__sync_done(int rc, const char *value, const void *data);
 
 /* Starts tracking a fresh holder's node (mutex held) and watches it so a
- * foreign deletion turns the lock LOST. */
-void zklock__held_link(zklock_client *c, zklock__held *h);
+ * foreign deletion turns the lock LOST; reports HELD. */
+void zklock__held_link(zklock_client *c, zklock__held *h, zklock__cbq *q);
 void zklock__held_unlink(zklock__held *h);
+/* Mutex held: tells h's hook and listener of state (a zklock_lock_state,
+ * REVOKE_REQUESTED included); nothing for a quiet hold. */
+void zklock__held_report(zklock__held *h, int state, zklock__cbq *q);
 /* Mutex held: (re)arms the own-node watch of a held node. */
 void zklock__held_watch(zklock_client *c, zklock__held *h);
 /* Mutex held: sets h's state and queues an on_lock notice. */
@@ -299,6 +313,19 @@ void zklock__listener_unref(zklock__listener *li); /* mutex held */
 /* Mutex held: queues li->run with text (NULL allowed) and value. */
 void zklock__listener_cb(zklock__listener *li, zklock__cbq *q, const char *text,
                          int64_t value);
+/* Per-handle listeners (zklock_*_set_listener): a listener outside the
+ * client's list, whose entries carry the state as value. Mutex NOT held:
+ * puts a listener calling cb(handle, state, arg) into *slot (guarded by
+ * c's mutex), or none for a NULL cb; the one it replaces runs no more once
+ * this returns (see zklock__unlisten). */
+int zklock__hlisten_set(zklock_client *c, zklock__listener **slot, void *handle,
+                        zklock_listener_cb cb, void *arg);
+/* Mutex held: queues state for li (NULL: nothing) behind its earlier
+ * reports (zklock__cb_defer_q; q only after close). */
+void zklock__hlisten_report(zklock__listener *li, int state, zklock__cbq *q);
+/* Mutex NOT held: zklock__hlisten_set for a lock handle. */
+int zklock__lock_set_listener(zklock__lock *l, zklock_listener_cb cb,
+                              void *arg);
 /* Called by the client (mutex held / NOT held for _run). */
 void zklock__listeners_event(zklock_client *c, int type, int state,
                              const char *path, zklock__cbq *q);
