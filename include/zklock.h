@@ -6,8 +6,9 @@
  *
  * Lock recipes create ephemeral sequential znodes under a lock path
  * ("<path>/x-<guid>-0000000042" for exclusive/write, "r-..." for read).
- * Each waiter watches only the nearest node it must wait for, never the
- * parent, so a release wakes exactly the waiter(s) that may proceed.
+ * Each waiter watches only the node it must wait for next (a writer also
+ * the one before it), never the parent: a release wakes the waiter(s) that
+ * may proceed and at most one more, which lists ahead of its turn.
  *
  * THREAD SAFETY
  *   - A zklock_client (one ZooKeeper session) may be shared by any number of
@@ -66,7 +67,7 @@ extern "C" {
 #endif
 
 #define ZKLOCK_VERSION_MAJOR 0
-#define ZKLOCK_VERSION_MINOR 3
+#define ZKLOCK_VERSION_MINOR 4
 #define ZKLOCK_VERSION_PATCH 0
 #define ZKLOCK_VERSION_HEX                                                     \
   ((ZKLOCK_VERSION_MAJOR << 16) | (ZKLOCK_VERSION_MINOR << 8) |                \

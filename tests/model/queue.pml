@@ -482,6 +482,9 @@ inline outlasted(c, i) {
 #ifdef MUT_GRANT_ANY_DELETE
   :: wmode[c] == W_CHAIN -> grant(c)
 #endif
+#ifdef MUT_PAIR_GRANT_FARTHER
+  :: wmode[c] == W_PAIR && i == 1 -> grant(c)
+#endif
   :: wmode[c] == W_CHAIN && i == nw[c] - 1 && nw[c] == wtot[c] &&
      PROFILE == 0 -> grant(c)
   :: else -> st[c] = LISTQ
