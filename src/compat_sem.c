@@ -35,6 +35,7 @@ typedef struct zklock__csem {
   unsigned epoch; /* answers of older steps are stale */
   int state, resume;
   int try_only;
+  int answered;    /* some answer came (a try that got none: ECONNLOSS) */
   int create_out;  /* a lease create whose answer is not in */
   int lost_create; /* ... or whose answer was lost: sweep by id */
   int parents;     /* lease parent creates tried (bounded) */
@@ -124,7 +125,10 @@ static zklock__csem *take(creq *r) {
   zklock__csem *s = r->s;
   int stale = s->finished || r->epoch != s->epoch;
   free(r);
-  return stale ? NULL : s;
+  if (stale)
+    return NULL;
+  s->answered = 1;
+  return s;
 }
 
 static void begin(zklock__csem *s, int state) {
@@ -272,6 +276,7 @@ static void mutex_done(int rc, void *arg, zklock__cbq *q) {
     if (rc != ZKLOCK_OK) {
       finish(s, rc, q);
     } else {
+      s->answered = 1;
       begin(s, s->profile == ZKLOCK__P_CURATOR ? C_CREATE : C_LIST);
       step(s, q);
     }
@@ -639,8 +644,14 @@ void zklock__csem_event(zklock_client *c, int type, const char *path,
 
 static void on_timer(zklock__csem *s, void *arg, zklock__cbq *q) {
   int64_t now = *(int64_t *)arg;
+  /* As the engine: a try that got no answer at all cannot say busy
+   * (zklock.h promises ZKLOCK_ECONNLOSS). */
   if (s->deadline >= 0 && s->deadline <= now)
-    finish(s, s->try_only ? ZKLOCK_EBUSY : ZKLOCK_ETIMEDOUT, q);
+    finish(s,
+           !s->try_only   ? ZKLOCK_ETIMEDOUT
+           : s->answered ? ZKLOCK_EBUSY
+                         : ZKLOCK_ECONNLOSS,
+           q);
   else if (s->state == C_CONN && s->retry_at >= 0 && s->retry_at <= now)
     step(s, q);
 }

@@ -450,6 +450,61 @@ static void test_fenced_check_only(void **state) {
   zkt_assert_empty(rroot);
 }
 
+/* The profile semaphore (src/compat_sem.c) and the engine disagreed: a
+ * try that got no answer said EBUSY ("held by another owner") there, where
+ * zklock.h promises ZKLOCK_ECONNLOSS. Checked for both profiles while no
+ * server answers, then a try that does get answers holds. */
+static void test_profile_sem_try_paused(void **state) {
+  (void)state;
+  pausable_ensemble();
+  const int profiles[] = {ZKLOCK_COMPAT_KAZOO, ZKLOCK_COMPAT_CURATOR};
+  zklock_client *c[2];
+  zklock_semaphore *s[2];
+  char root[2][256];
+  for (int i = 0; i < 2; i++) {
+    zkt_root(root[i], sizeof root[i], i ? "regress-csem-c" : "regress-csem-k");
+    zklock_client_opts o;
+    memset(&o, 0, sizeof o);
+    o.compat = profiles[i];
+    assert_int_equal(zklock_client_open(zkt_hosts(), &o, &c[i]), ZKLOCK_OK);
+    assert_int_equal(zklock_semaphore_new(c[i], root[i], 2, &s[i]), ZKLOCK_OK);
+    /* the paths exist and the client is settled before the pause */
+    assert_int_equal(zklock_semaphore_tryacquire(s[i]), ZKLOCK_OK);
+    assert_int_equal(zklock_semaphore_release(s[i]), ZKLOCK_OK);
+  }
+  /* Fresh handles: kazoo's first step on one is its own (the path check),
+   * not the engine's mutex try. */
+  zklock_semaphore *f[2];
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(zklock_semaphore_new(c[i], root[i], 2, &f[i]), ZKLOCK_OK);
+  int rc[2];
+  int64_t took[2];
+  pause_all();
+  for (int i = 0; i < 2; i++) {
+    int64_t t0 = zkt_now_ms();
+    rc[i] = zklock_semaphore_tryacquire(f[i]);
+    took[i] = zkt_now_ms() - t0;
+  }
+  resume_all();
+  for (int i = 0; i < 2; i++)
+    zklock_semaphore_free(f[i]);
+  for (int i = 0; i < 2; i++) {
+    printf("  %s semaphore try, no server answering: %s after %lld ms\n",
+           i ? "Curator" : "kazoo", zklock_err_name(rc[i]), (long long)took[i]);
+    assert_int_equal(rc[i], ZKLOCK_ECONNLOSS);
+    assert_true(took[i] <= ZKLOCK_TRY_WAIT_MS + SLACK_MS);
+  }
+  for (int i = 0; i < 2; i++) {
+    int r = ZKLOCK_ECONNLOSS;
+    for (int k = 0; k < 50 && r == ZKLOCK_ECONNLOSS; k++)
+      r = zklock_semaphore_tryacquire(s[i]); /* until reconnected */
+    assert_int_equal(r, ZKLOCK_OK);
+    assert_int_equal(zklock_semaphore_release(s[i]), ZKLOCK_OK);
+    zklock_semaphore_free(s[i]);
+    zklock_client_close(c[i]);
+  }
+}
+
 int main(void) {
   atexit(at_exit_resume);
   const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGABRT, SIGALRM};
@@ -459,6 +514,7 @@ int main(void) {
       cmocka_unit_test(test_tryrd_downgraded),
       cmocka_unit_test(test_fenced_check_only),
       cmocka_unit_test_teardown(test_timeouts_paused, resume_teardown),
+      cmocka_unit_test_teardown(test_profile_sem_try_paused, resume_teardown),
   };
   return cmocka_run_group_tests_name("regress", tests, zkt_group_setup,
                                      zkt_group_teardown);
