@@ -72,7 +72,7 @@ extern "C" {
 #define ZKLOCK_VERSION_HEX                                                     \
   ((ZKLOCK_VERSION_MAJOR << 16) | (ZKLOCK_VERSION_MINOR << 8) |                \
    ZKLOCK_VERSION_PATCH)
-#define ZKLOCK_VERSION_STRING "0.3.0"
+#define ZKLOCK_VERSION_STRING "0.4.0"
 
 /* Version of the library actually linked (compare with ZKLOCK_VERSION_HEX). */
 ZKLOCK_EXTERN unsigned zklock_version(void);

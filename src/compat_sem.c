@@ -36,6 +36,8 @@ typedef struct zklock__csem {
   int state, resume;
   int try_only;
   int answered;    /* some answer came (a try that got none: ECONNLOSS) */
+  int retried;     /* started over once on a replacement session */
+  int queued;      /* the library's mutex was ours: the attempt queued */
   int create_out;  /* a lease create whose answer is not in */
   int lost_create; /* ... or whose answer was lost: sweep by id */
   int parents;     /* lease parent creates tried (bounded) */
@@ -276,7 +278,7 @@ static void mutex_done(int rc, void *arg, zklock__cbq *q) {
     if (rc != ZKLOCK_OK) {
       finish(s, rc, q);
     } else {
-      s->answered = 1;
+      s->answered = s->queued = 1;
       begin(s, s->profile == ZKLOCK__P_CURATOR ? C_CREATE : C_LIST);
       step(s, q);
     }
@@ -426,11 +428,37 @@ static void send_list(zklock__csem *s, zklock__cbq *q) {
        q);
 }
 
+/* As the engine's session_gone(): an attempt that has not queued (no
+ * mutex held yet, no lease made or out) starts over once on the
+ * replacement session, from its first step. 0 if it cannot: the session's
+ * end is then the attempt's (ELOST). */
+static int start_over(zklock__csem *s, zklock__cbq *q) {
+  zklock_client *c = s->c;
+  if (s->retried || s->queued || s->lease || s->create_out || s->lost_create ||
+      c->zstate == ZKLOCK_SESSION_AUTH_FAILED || c->closed)
+    return 0;
+  s->retried = 1;
+  zklock__lock_drop_locked(s->l->sub, q);
+  zklock__session_dead_locked(c);
+  zklock__want_reopen(c);
+  conn_wait(s, s->profile == ZKLOCK__P_KAZOO && !s->l->path_checked ? C_ENSURE
+                                                                    : C_MUTEX);
+  s->retry_at = zklock__now_ms() + 1000;
+  return 1;
+}
+
 /* (Re)sends the requests of s->state. */
 static void step(zklock__csem *s, zklock__cbq *q) {
   zklock_client *c = s->c;
   if (zklock__session_dead(c) || !c->zh) {
-    finish(s, ZKLOCK_ELOST, q);
+    if (s->state == C_CONN && s->retried && !c->closed) {
+      /* the replacement is not there yet: wait on (the deadline holds) */
+      zklock__want_reopen(c);
+      s->retry_at = zklock__now_ms() + 1000;
+      zklock__svc_kick(c);
+    } else if (!start_over(s, q)) {
+      finish(s, ZKLOCK_ELOST, q);
+    }
     return;
   }
   if (c->zstate != ZKLOCK_SESSION_CONNECTED && s->state != C_MUTEX) {
@@ -619,10 +647,11 @@ static void on_session(zklock__csem *s, void *arg, zklock__cbq *q) {
   if (zstate == ZKLOCK_SESSION_CONNECTED) {
     if (s->state == C_CONN)
       step(s, q);
-  } else if (s->state != C_MUTEX) {
-    /* the session ended: our lease and the mutex went with it (while in
-     * MUTEX the engine's own attempt decides) */
-    finish(s, ZKLOCK_ELOST, q);
+  } else if (s->state != C_MUTEX && s->state != C_CONN) {
+    /* the session ended: the mutex went with it, and our lease if there
+     * is one (while in MUTEX the engine's own attempt decides) */
+    if (!start_over(s, q))
+      finish(s, ZKLOCK_ELOST, q);
   }
 }
 
@@ -648,7 +677,7 @@ static void on_timer(zklock__csem *s, void *arg, zklock__cbq *q) {
    * (zklock.h promises ZKLOCK_ECONNLOSS). */
   if (s->deadline >= 0 && s->deadline <= now)
     finish(s,
-           !s->try_only   ? ZKLOCK_ETIMEDOUT
+           !s->try_only  ? ZKLOCK_ETIMEDOUT
            : s->answered ? ZKLOCK_EBUSY
                          : ZKLOCK_ECONNLOSS,
            q);

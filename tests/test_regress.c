@@ -12,6 +12,7 @@
  * run. */
 #include "zkt.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -505,6 +506,58 @@ static void test_profile_sem_try_paused(void **state) {
   }
 }
 
+static void *resume_later(void *arg) {
+  (void)arg;
+  zkt_sleep_ms(1500);
+  resume_all();
+  return NULL;
+}
+
+/* The engine replaces a dead session once before an attempt queues and
+ * waits for the new one within the caller's timeout; the kazoo-profile
+ * semaphore (src/compat_sem.c, whose first step is its own) gave ELOST as
+ * soon as the replacement took longer than its 100 ms retry. Here it
+ * takes ~1.5 s: the servers are paused while the session is replaced. */
+static void test_profile_sem_expired_paused(void **state) {
+  (void)state;
+  pausable_ensemble();
+  char root[256], mutex[300];
+  zkt_root(root, sizeof root, "regress-csem-exp");
+  snprintf(mutex, sizeof mutex, "%s-__lock__", root);
+  zklock_client_opts o;
+  memset(&o, 0, sizeof o);
+  o.compat = ZKLOCK_COMPAT_KAZOO;
+  zklock_client *c;
+  assert_int_equal(zklock_client_open(zkt_hosts(), &o, &c), ZKLOCK_OK);
+  zklock_semaphore *s;
+  assert_int_equal(zklock_semaphore_new(c, root, 1, &s), ZKLOCK_OK);
+  int64_t sid = zklock_client_session_id(c);
+  zkt_expire(c);
+  for (int i = 0; i < 1500 && zklock_client_state(c) != ZKLOCK_SESSION_EXPIRED;
+       i++)
+    zkt_sleep_ms(10);
+  assert_int_equal(zklock_client_state(c), ZKLOCK_SESSION_EXPIRED);
+  pause_all();
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, resume_later, NULL), 0);
+  int64_t t0 = zkt_now_ms();
+  int rc = zklock_semaphore_acquire(s, 20000);
+  int64_t took = zkt_now_ms() - t0;
+  pthread_join(th, NULL);
+  printf("  kazoo semaphore acquire on an expired session, servers paused "
+         "1.5 s: %s after %lld ms\n",
+         zklock_err_name(rc), (long long)took);
+  assert_int_equal(rc, ZKLOCK_OK);
+  assert_int_not_equal(zklock_client_session_id(c), sid);
+  assert_int_equal(zklock_semaphore_release(s), ZKLOCK_OK);
+  zklock_semaphore_free(s);
+  zklock_client_close(c);
+  zhandle_t *zh = zkt_raw();
+  zkt_rmr(zh, root);
+  zkt_rmr(zh, mutex);
+  zookeeper_close(zh);
+}
+
 int main(void) {
   atexit(at_exit_resume);
   const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGABRT, SIGALRM};
@@ -515,6 +568,8 @@ int main(void) {
       cmocka_unit_test(test_fenced_check_only),
       cmocka_unit_test_teardown(test_timeouts_paused, resume_teardown),
       cmocka_unit_test_teardown(test_profile_sem_try_paused, resume_teardown),
+      cmocka_unit_test_teardown(test_profile_sem_expired_paused,
+                                resume_teardown),
   };
   return cmocka_run_group_tests_name("regress", tests, zkt_group_setup,
                                      zkt_group_teardown);
