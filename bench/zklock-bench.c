@@ -31,7 +31,9 @@
  *   contended:K  K sessions (one thread each) take one mutex N times in all;
  *                handoff_*: from the holder's unlock call to the next
  *                holder's grant (CLOCK_MONOTONIC across the threads), when
- *                that holder was already waiting
+ *                that holder was already waiting; handoff_requests_*: the
+ *                requests (zklock_stats.requests) the next holder's client
+ *                sent in that time, i.e. on the critical path (median, max)
  *   rwlock:K     K sessions, 1 op in 4 a write, N ops in all
  *   herd:S:W     W waiters over S sessions queue behind a holder; drain time
  *                after its release, server requests per handoff, memory per
@@ -442,6 +444,11 @@ typedef struct {
   /* CLOCK_MONOTONIC ns of the last holder's unlock call (mutex only):
    * written while holding, read by the next holder at its grant */
   atomic_llong unlock_ns;
+  /* contended mutex: every worker's client, and its request counter
+   * (zklock_stats.requests) as the last holder saw it at its unlock call */
+  int k;
+  zklock_client **cl;
+  atomic_llong *req_at_unlock;
   int rw;
   const char *path;
 } shared;
@@ -452,7 +459,9 @@ typedef struct {
   double *lat;
   int nlat;
   double *hand; /* handoffs: previous unlock call -> this grant */
+  double *hreq; /* requests this waiter sent in that time */
   int nhand;
+  int id;
   unsigned seed;
 } worker;
 
@@ -483,13 +492,31 @@ static void critical_shared(shared *sh) {
   atomic_fetch_sub(&sh->readers, 1);
 }
 
+static long long client_requests(zklock_client *c) {
+  zklock_stats st;
+  memset(&st, 0, sizeof st);
+  st.size = sizeof st;
+  return zklock_client_stats(c, &st) == ZKLOCK_OK ? (long long)st.requests : -1;
+}
+
+/* The holder, at its unlock call: the time, every client's requests. */
+static void handoff_mark(shared *sh) {
+  for (int j = 0; j < sh->k; j++)
+    atomic_store(&sh->req_at_unlock[j], client_requests(sh->cl[j]));
+  atomic_store(&sh->unlock_ns, (long long)(now_us() * 1e3));
+}
+
 /* At a grant: if this waiter asked (at start_us) before the previous
- * holder called unlock, the time since that call is one handoff. */
+ * holder called unlock, the time since that call is one handoff, and the
+ * requests its client sent since are the ones on the critical path. */
 static void handoff_note(worker *w, double start_us) {
   double g = now_us();
   long long u = atomic_load(&w->sh->unlock_ns);
-  if (u > 0 && u / 1e3 > start_us)
+  if (u > 0 && u / 1e3 > start_us) {
+    long long r0 = atomic_load(&w->sh->req_at_unlock[w->id]);
+    w->hreq[w->nhand] = (double)(client_requests(w->c) - r0);
     w->hand[w->nhand++] = g - u / 1e3;
+  }
 }
 
 static void *contend_main(void *arg) {
@@ -521,7 +548,7 @@ static void *contend_main(void *arg) {
       critical_shared(sh);
     atomic_fetch_add(write ? &sh->writes : &sh->reads, 1);
     if (!sh->rw)
-      atomic_store(&sh->unlock_ns, (long long)(now_us() * 1e3));
+      handoff_mark(sh);
     rc = sh->rw ? zklock_rwlock_unlock(l) : zklock_mutex_unlock(m);
     if (rc)
       die("unlock", rc);
@@ -547,11 +574,16 @@ static void bench_contended(int k, int rw) {
   shared_init(&sh, rw, path, nops);
   worker *ws = calloc((size_t)k, sizeof *ws);
   pthread_t *ts = calloc((size_t)k, sizeof *ts);
+  sh.k = k;
+  sh.cl = calloc((size_t)k, sizeof *sh.cl);
+  sh.req_at_unlock = calloc((size_t)k, sizeof *sh.req_at_unlock);
   for (int i = 0; i < k; i++) {
     ws[i].sh = &sh;
-    ws[i].c = open_client();
+    ws[i].id = i;
+    ws[i].c = sh.cl[i] = open_client();
     ws[i].lat = malloc(sizeof(double) * (size_t)nops);
     ws[i].hand = malloc(sizeof(double) * (size_t)nops);
+    ws[i].hreq = malloc(sizeof(double) * (size_t)nops);
     ws[i].seed = (unsigned)i * 2654435761u + 1;
     pthread_create(&ts[i], NULL, contend_main, &ws[i]);
   }
@@ -565,15 +597,18 @@ static void bench_contended(int k, int rw) {
   long long p1 = packets_received();
   double *lat = malloc(sizeof *lat * (size_t)nops);
   double *hand = malloc(sizeof *hand * (size_t)nops);
+  double *hreq = malloc(sizeof *hreq * (size_t)nops);
   zhandle_t **zhs = calloc((size_t)k, sizeof *zhs);
   int n = 0, nh = 0;
   for (int i = 0; i < k; i++) {
     memcpy(lat + n, ws[i].lat, sizeof *lat * (size_t)ws[i].nlat);
     n += ws[i].nlat;
     memcpy(hand + nh, ws[i].hand, sizeof *hand * (size_t)ws[i].nhand);
+    memcpy(hreq + nh, ws[i].hreq, sizeof *hreq * (size_t)ws[i].nhand);
     nh += ws[i].nhand;
     free(ws[i].lat);
     free(ws[i].hand);
+    free(ws[i].hreq);
     zhs[i] = zklock_client_zhandle(ws[i].c);
   }
   int servers = bench_servers_used(zhs, k);
@@ -584,8 +619,10 @@ static void bench_contended(int k, int rw) {
            atomic_load(&sh.reads), atomic_load(&sh.writes));
   else
     printf("zklock mutex contended: clients=%d n=%d handoffs=%d "
-           "handoff_median_us=%.1f handoff_p99_us=%.1f ",
-           k, n, nh, pct(hand, nh, 1, 2), pct(hand, nh, 99, 100));
+           "handoff_median_us=%.1f handoff_p99_us=%.1f "
+           "handoff_requests_median=%.0f handoff_requests_max=%.0f ",
+           k, n, nh, pct(hand, nh, 1, 2), pct(hand, nh, 99, 100),
+           pct(hreq, nh, 1, 2), nh ? hreq[nh - 1] : 0.0);
   printf("median_us=%.1f p99_us=%.1f ops_s=%.0f violations=%d "
          "requests_per_op=%.2f servers=%d\n",
          pct(lat, n, 1, 2), pct(lat, n, 99, 100), n / ((t1 - t0) / 1e6),
@@ -593,7 +630,10 @@ static void bench_contended(int k, int rw) {
   fflush(stdout);
   free(lat);
   free(hand);
+  free(hreq);
   free(zhs);
+  free(sh.cl);
+  free(sh.req_at_unlock);
   free(ws);
   free(ts);
   free(path);
