@@ -7,7 +7,8 @@
  *                 (exists), A deletes it: the time from A's delete call to
  *                 the NodeDeleted event at B is what a handoff costs at
  *                 least (one commit, one notification). With -S the two
- *                 sessions are on different servers.
+ *                 sessions are on different servers (B syncs before it
+ *                 watches, untimed).
  *   paths:P:K     P*K sessions, one thread each, session i takes the mutex
  *                 of path i % P in a loop; N acquisitions in all.
  *   rawpaths:P:K  the same sessions doing sync create(ephemeral sequential)
@@ -73,6 +74,7 @@ typedef struct {
   double fired_us; /* when */
   int deleted;     /* the async delete answered */
   int del_rc;
+  int synced; /* zoo_async (sync) answered */
   zhandle_t *zh;
 } rawsess;
 
@@ -123,6 +125,16 @@ static void rs_delete_done(int rc, const void *data) {
   pthread_mutex_unlock(&r->mu);
 }
 
+static void rs_sync_done(int rc, const char *value, const void *data) {
+  (void)rc;
+  (void)value;
+  rawsess *r = (rawsess *)data;
+  pthread_mutex_lock(&r->mu);
+  r->synced = 1;
+  pthread_cond_broadcast(&r->cv);
+  pthread_mutex_unlock(&r->mu);
+}
+
 /* Waits until *flag (a field of r) is set. */
 static void rs_wait(rawsess *r, const int *flag) {
   pthread_mutex_lock(&r->mu);
@@ -140,6 +152,11 @@ static void zk_check(const char *what, int zrc) {
 static double rawhandoff_once(rawsess *a, rawsess *b, const char *node) {
   zk_check("create", zoo_create(a->zh, node, "", 0, &ZOO_OPEN_ACL_UNSAFE,
                                 ZOO_EPHEMERAL, NULL, 0));
+  /* b may be on another server, one that has not applied the create yet:
+   * sync first (untimed), so the watch lands on an existing node */
+  b->synced = 0;
+  zk_check("sync", zoo_async(b->zh, node, rs_sync_done, b));
+  rs_wait(b, &b->synced);
   struct Stat st;
   b->fired = 0;
   zk_check("exists(watch)", zoo_wexists(b->zh, node, rs_watcher, b, &st));
