@@ -457,6 +457,10 @@ row "uncontended ops/s" "$zu_ops" "$cu_ops" "$ku_ops" "zk/cur >= 1.5"
 row "contended-8 ops/s" "$zc8" "$cc8" "$kc8" "zk/cur >= 1.5"
 row "handoff median (us), cont-8" "$zh50" "$ch50" "$kh50" "zk/floor <= 1.2"
 row "handoff p99 (us), cont-8" "$zh99" "$ch99" "$kh99" "-"
+row "handoff requests, median" "$(get "zklock $c8p" handoff_requests_median)" \
+  "" "" "sent between unlock and grant"
+row "handoff requests, max" "$(get "zklock $c8p" handoff_requests_max)" \
+  "" "" "sent between unlock and grant"
 row "handoff floor median (us)" "$fl50" "" "" "raw delete->NodeDeleted"
 row "handoff floor p99 (us)" "$fl99" "" "" "raw delete->NodeDeleted"
 for pk in $PATHS_SPECS; do
