@@ -12,9 +12,11 @@
  * compare.sh reads as "no zklock figure". */
 #include "bench_recipes.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <malloc.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -109,11 +111,11 @@ static long long mntr_packets(const char *hostport) {
   return strtoll(p, NULL, 10);
 }
 
-/* The sum over every server of the connect string, or -1 if any is
- * unavailable. */
-static long long packets_all(void) {
+/* The sum over every server of cfg->mntr_hosts (default: the connect
+ * string), or -1 if any is unavailable. */
+long long bench_packets_all(const bench_recipes_cfg *c) {
   char list[1024];
-  snprintf(list, sizeof list, "%s", cfg->hosts);
+  snprintf(list, sizeof list, "%s", c->mntr_hosts ? c->mntr_hosts : c->hosts);
   char *slash = strchr(list, '/'); /* chroot suffix */
   if (slash)
     *slash = '\0';
@@ -129,12 +131,64 @@ static long long packets_all(void) {
   return sum;
 }
 
+static long long packets_all(void) { return bench_packets_all(cfg); }
+
+void bench_session_hosts(const bench_recipes_cfg *c, char *out, size_t len) {
+  static atomic_int next;
+  snprintf(out, len, "%s", c->hosts);
+  if (!c->spread)
+    return;
+  char list[1024];
+  snprintf(list, sizeof list, "%s", c->hosts);
+  char *chroot = strchr(list, '/');
+  if (chroot)
+    *chroot++ = '\0';
+  char *h[64];
+  int n = 0;
+  char *save = NULL;
+  for (char *t = strtok_r(list, ",", &save); t && n < 64;
+       t = strtok_r(NULL, ",", &save))
+    h[n++] = t;
+  if (n < 2)
+    return;
+  int first = atomic_fetch_add(&next, 1) % n;
+  size_t used = 0;
+  out[0] = '\0';
+  for (int i = 0; i < n && used < len; i++)
+    used += (size_t)snprintf(out + used, len - used, "%s%s", i ? "," : "",
+                             h[(first + i) % n]);
+  if (chroot && used < len)
+    snprintf(out + used, len - used, "/%s", chroot);
+}
+
+int bench_servers_used(zhandle_t **zhs, int n) {
+  int ports[256], np = 0;
+  for (int i = 0; i < n; i++) {
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (!zhs[i] ||
+        !zookeeper_get_connected_host(zhs[i], (struct sockaddr *)&ss, &sl))
+      continue;
+    int port = ss.ss_family == AF_INET
+                   ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
+                   : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    int seen = 0;
+    for (int j = 0; j < np && !seen; j++)
+      seen = ports[j] == port;
+    if (!seen && np < 256)
+      ports[np++] = port;
+  }
+  return np;
+}
+
 static zklock_client *br_client(void) {
   zklock_client_opts o;
   memset(&o, 0, sizeof o);
   o.await_release = cfg->await_release;
   zklock_client *c;
-  int rc = zklock_client_open(cfg->hosts, &o, &c);
+  char hosts[1024];
+  bench_session_hosts(cfg, hosts, sizeof hosts);
+  int rc = zklock_client_open(hosts, &o, &c);
   if (rc)
     br_die("zklock_client_open", rc);
   return c;

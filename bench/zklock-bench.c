@@ -4,13 +4,17 @@
  * (key=value figures); asserts nothing.
  *
  *   zklock-bench [-z HOSTS] [-n N] [-w WARMUP] [-t SECS] [-R MS] [-A]
- *                [SCENARIO...]
+ *                [-M HOSTS] [-S] [SCENARIO...]
  *
  * -n acquisitions per scenario (2000), -w warm-up rounds (200), -t limit for
  * the herd (300 s), -R zoo_set_servers_resolution_delay() for the raw
  * handles (default: the C client's own, re-resolving on every poll), -A
  * opens every zklock client with await_release=1 (unlock waits for the
- * delete; default: pipelined release).
+ * delete; default: pipelined release), -M the servers to count requests on
+ * with mntr (default: HOSTS; give the real ones when HOSTS is a proxy), -S
+ * spreads the sessions: session i connects with HOSTS rotated by i places
+ * and zoo_deterministic_conn_order(1), so an ensemble's servers each get
+ * their share (contended lines report servers=, the distinct ones used).
  *
  * SCENARIO (default: all of them, with contended:2 contended:8
  * contended:32 rwlock:8 herd:20:1000):
@@ -24,7 +28,12 @@
  *                node that zklock sends after acquiring
  *   mutex        uncontended zklock_mutex lock+unlock
  *   rwread       uncontended zklock_rwlock rdlock+unlock
- *   contended:K  K sessions (one thread each) take one mutex N times in all
+ *   contended:K  K sessions (one thread each) take one mutex N times in all;
+ *                handoff_*: from the holder's unlock call to the next
+ *                holder's grant (CLOCK_MONOTONIC across the threads), when
+ *                that holder was already waiting; handoff_requests_*: the
+ *                requests (zklock_stats.requests) the next holder's client
+ *                sent in that time, i.e. on the critical path (median, max)
  *   rwlock:K     K sessions, 1 op in 4 a write, N ops in all
  *   herd:S:W     W waiters over S sessions queue behind a holder; drain time
  *                after its release, server requests per handoff, memory per
@@ -33,10 +42,11 @@
  *                thread (S loop-mode clients, one poll() loop); requests
  *                counted on every server of HOSTS
  *   rwlock:K:R, sem:P:S   see bench/bench_recipes.h
+ *   rawhandoff, paths:P:K, rawpaths:P:K   see bench/bench_recipes.h
  *
- * Requests are counted with the server's `mntr` zk_packets_received (first
- * host of HOSTS; needs 4lw.commands.whitelist to include mntr), so run
- * against a server nobody else is using. */
+ * Requests are counted with the servers' `mntr` zk_packets_received (every
+ * host of -M or HOSTS; needs 4lw.commands.whitelist to include mntr), so
+ * run against servers nobody else is using. */
 #include <errno.h>
 #include <malloc.h>
 #include <netdb.h>
@@ -111,79 +121,15 @@ static char *unique_path(const char *what) {
 
 /* ---- server statistics (four-letter words) ---- */
 
-/* Sends cmd to the server named by the first "host:port" of hp; returns
- * the value of key in the answer, or -1 if unavailable. */
-static long long fourlw_value_at(const char *hp, const char *cmd,
-                                 const char *key) {
-  char host[256];
-  snprintf(host, sizeof host, "%s", hp);
-  char *comma = strchr(host, ',');
-  if (comma)
-    *comma = '\0';
-  char *slash = strchr(host, '/'); /* chroot suffix */
-  if (slash)
-    *slash = '\0';
-  char *colon = strrchr(host, ':');
-  const char *port = "2181";
-  if (colon) {
-    *colon = '\0';
-    port = colon + 1;
-  }
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-  struct addrinfo *ai;
-  if (getaddrinfo(host, port, &hints, &ai) != 0)
-    return -1;
-  int fd = socket(ai->ai_family, ai->ai_socktype, 0);
-  if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-    if (fd >= 0)
-      close(fd);
-    freeaddrinfo(ai);
-    return -1;
-  }
-  freeaddrinfo(ai);
-  if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd)) {
-    close(fd);
-    return -1;
-  }
-  static char buf[65536];
-  size_t len = 0;
-  ssize_t r;
-  while (len < sizeof buf - 1 &&
-         (r = read(fd, buf + len, sizeof buf - 1 - len)) > 0)
-    len += (size_t)r;
-  close(fd);
-  buf[len] = '\0';
-  char *p = strstr(buf, key);
-  if (!p)
-    return -1;
-  p += strlen(key);
-  while (*p == ' ' || *p == '\t' || *p == ':')
-    p++;
-  return strtoll(p, NULL, 10);
-}
+/* -S, -M and the rest, for bench_recipes.c and bench_handoff.c too */
+static bench_recipes_cfg bcfg;
 
-static long long fourlw_value(const char *cmd, const char *key) {
-  return fourlw_value_at(hosts, cmd, key);
-}
+/* mntr zk_packets_received over every server of -M (default: HOSTS):
+ * sessions spread over an ensemble send to all of them. -1 if any is
+ * unavailable. */
+static long long packets_received(void) { return bench_packets_all(&bcfg); }
 
-static long long packets_received(void) {
-  return fourlw_value("mntr", "zk_packets_received");
-}
-
-/* zk_packets_received summed over every server of hosts: sessions spread
- * over an ensemble send to all of them. -1 if any is unavailable. */
-static long long packets_received_all(void) {
-  long long sum = 0;
-  for (const char *p = hosts; p && *p;) {
-    long long v = fourlw_value_at(p, "mntr", "zk_packets_received");
-    if (v < 0)
-      return -1;
-    sum += v;
-    p = strchr(p, ',');
-    p = p ? p + 1 : NULL;
-  }
-  return sum;
-}
+static long long packets_received_all(void) { return bench_packets_all(&bcfg); }
 
 /* Requests per op from two packet counts, or -1 when mntr is unavailable. */
 static double per(long long before, long long after, int n) {
@@ -231,7 +177,9 @@ static zhandle_t *raw_open(rawctx *r) {
   pthread_mutex_init(&r->mu, NULL);
   pthread_cond_init(&r->cv, NULL);
   r->connected = 0;
-  zhandle_t *zh = zookeeper_init(hosts, raw_watcher, 10000, NULL, r, 0);
+  char hp[1024];
+  bench_session_hosts(&bcfg, hp, sizeof hp);
+  zhandle_t *zh = zookeeper_init(hp, raw_watcher, 10000, NULL, r, 0);
   if (!zh)
     die_zk("zookeeper_init", errno);
   if (resolve_delay_ms)
@@ -443,7 +391,9 @@ static zklock_client *open_client(void) {
   memset(&o, 0, sizeof o);
   o.await_release = await_release;
   zklock_client *c;
-  int rc = zklock_client_open(hosts, &o, &c);
+  char hp[1024];
+  bench_session_hosts(&bcfg, hp, sizeof hp);
+  int rc = zklock_client_open(hp, &o, &c);
   if (rc)
     die("zklock_client_open", rc);
   return c;
@@ -491,6 +441,14 @@ typedef struct {
   atomic_int readers;
   atomic_int violations;
   atomic_int reads, writes;
+  /* CLOCK_MONOTONIC ns of the last holder's unlock call (mutex only):
+   * written while holding, read by the next holder at its grant */
+  atomic_llong unlock_ns;
+  /* contended mutex: every worker's client, and its request counter
+   * (zklock_stats.requests) as the last holder saw it at its unlock call */
+  int k;
+  zklock_client **cl;
+  atomic_llong *req_at_unlock;
   int rw;
   const char *path;
 } shared;
@@ -500,6 +458,10 @@ typedef struct {
   zklock_client *c;
   double *lat;
   int nlat;
+  double *hand; /* handoffs: previous unlock call -> this grant */
+  double *hreq; /* requests this waiter sent in that time */
+  int nhand;
+  int id;
   unsigned seed;
 } worker;
 
@@ -530,6 +492,33 @@ static void critical_shared(shared *sh) {
   atomic_fetch_sub(&sh->readers, 1);
 }
 
+static long long client_requests(zklock_client *c) {
+  zklock_stats st;
+  memset(&st, 0, sizeof st);
+  st.size = sizeof st;
+  return zklock_client_stats(c, &st) == ZKLOCK_OK ? (long long)st.requests : -1;
+}
+
+/* The holder, at its unlock call: the time, every client's requests. */
+static void handoff_mark(shared *sh) {
+  for (int j = 0; j < sh->k; j++)
+    atomic_store(&sh->req_at_unlock[j], client_requests(sh->cl[j]));
+  atomic_store(&sh->unlock_ns, (long long)(now_us() * 1e3));
+}
+
+/* At a grant: if this waiter asked (at start_us) before the previous
+ * holder called unlock, the time since that call is one handoff, and the
+ * requests its client sent since are the ones on the critical path. */
+static void handoff_note(worker *w, double start_us) {
+  double g = now_us();
+  long long u = atomic_load(&w->sh->unlock_ns);
+  if (u > 0 && u / 1e3 > start_us) {
+    long long r0 = atomic_load(&w->sh->req_at_unlock[w->id]);
+    w->hreq[w->nhand] = (double)(client_requests(w->c) - r0);
+    w->hand[w->nhand++] = g - u / 1e3;
+  }
+}
+
 static void *contend_main(void *arg) {
   worker *w = arg;
   shared *sh = w->sh;
@@ -551,11 +540,15 @@ static void *contend_main(void *arg) {
       rc = zklock_rwlock_rdlock(l, -1);
     if (rc)
       die("lock", rc);
+    if (!sh->rw)
+      handoff_note(w, s);
     if (write)
       critical_exclusive(sh);
     else
       critical_shared(sh);
     atomic_fetch_add(write ? &sh->writes : &sh->reads, 1);
+    if (!sh->rw)
+      handoff_mark(sh);
     rc = sh->rw ? zklock_rwlock_unlock(l) : zklock_mutex_unlock(m);
     if (rc)
       die("unlock", rc);
@@ -581,10 +574,16 @@ static void bench_contended(int k, int rw) {
   shared_init(&sh, rw, path, nops);
   worker *ws = calloc((size_t)k, sizeof *ws);
   pthread_t *ts = calloc((size_t)k, sizeof *ts);
+  sh.k = k;
+  sh.cl = calloc((size_t)k, sizeof *sh.cl);
+  sh.req_at_unlock = calloc((size_t)k, sizeof *sh.req_at_unlock);
   for (int i = 0; i < k; i++) {
     ws[i].sh = &sh;
-    ws[i].c = open_client();
+    ws[i].id = i;
+    ws[i].c = sh.cl[i] = open_client();
     ws[i].lat = malloc(sizeof(double) * (size_t)nops);
+    ws[i].hand = malloc(sizeof(double) * (size_t)nops);
+    ws[i].hreq = malloc(sizeof(double) * (size_t)nops);
     ws[i].seed = (unsigned)i * 2654435761u + 1;
     pthread_create(&ts[i], NULL, contend_main, &ws[i]);
   }
@@ -597,24 +596,44 @@ static void bench_contended(int k, int rw) {
   double t1 = now_us();
   long long p1 = packets_received();
   double *lat = malloc(sizeof *lat * (size_t)nops);
-  int n = 0;
+  double *hand = malloc(sizeof *hand * (size_t)nops);
+  double *hreq = malloc(sizeof *hreq * (size_t)nops);
+  zhandle_t **zhs = calloc((size_t)k, sizeof *zhs);
+  int n = 0, nh = 0;
   for (int i = 0; i < k; i++) {
     memcpy(lat + n, ws[i].lat, sizeof *lat * (size_t)ws[i].nlat);
     n += ws[i].nlat;
+    memcpy(hand + nh, ws[i].hand, sizeof *hand * (size_t)ws[i].nhand);
+    memcpy(hreq + nh, ws[i].hreq, sizeof *hreq * (size_t)ws[i].nhand);
+    nh += ws[i].nhand;
     free(ws[i].lat);
-    zklock_client_close(ws[i].c);
+    free(ws[i].hand);
+    free(ws[i].hreq);
+    zhs[i] = zklock_client_zhandle(ws[i].c);
   }
+  int servers = bench_servers_used(zhs, k);
+  for (int i = 0; i < k; i++)
+    zklock_client_close(ws[i].c);
   if (rw)
     printf("zklock rwlock mixed: clients=%d n=%d reads=%d writes=%d ", k, n,
            atomic_load(&sh.reads), atomic_load(&sh.writes));
   else
-    printf("zklock mutex contended: clients=%d n=%d ", k, n);
+    printf("zklock mutex contended: clients=%d n=%d handoffs=%d "
+           "handoff_median_us=%.1f handoff_p99_us=%.1f "
+           "handoff_requests_median=%.0f handoff_requests_max=%.0f ",
+           k, n, nh, pct(hand, nh, 1, 2), pct(hand, nh, 99, 100),
+           pct(hreq, nh, 1, 2), nh ? hreq[nh - 1] : 0.0);
   printf("median_us=%.1f p99_us=%.1f ops_s=%.0f violations=%d "
-         "requests_per_op=%.2f\n",
+         "requests_per_op=%.2f servers=%d\n",
          pct(lat, n, 1, 2), pct(lat, n, 99, 100), n / ((t1 - t0) / 1e6),
-         atomic_load(&sh.violations), per(p0, p1, n));
+         atomic_load(&sh.violations), per(p0, p1, n), servers);
   fflush(stdout);
   free(lat);
+  free(hand);
+  free(hreq);
+  free(zhs);
+  free(sh.cl);
+  free(sh.req_at_unlock);
   free(ws);
   free(ts);
   free(path);
@@ -829,7 +848,9 @@ static void bench_asyncherd(int s, int w, int limit_s) {
   o.on_session = aherd_session;
   o.cb_arg = &disconnects;
   for (int i = 0; i < s; i++) {
-    int rc = zklock_client_open(hosts, &o, &cs[i]);
+    char hp[1024];
+    bench_session_hosts(&bcfg, hp, sizeof hp);
+    int rc = zklock_client_open(hp, &o, &cs[i]);
     if (rc)
       die("zklock_client_open", rc);
   }
@@ -961,12 +982,12 @@ static void bench_split(void) {
 static void usage(void) {
   fprintf(stderr,
           "usage: zklock-bench [-z HOSTS] [-n N] [-w WARMUP] [-t SECS] [-R MS] "
-          "[-A] [SCENARIO...]\n"
+          "[-A] [-M HOSTS] [-S] [SCENARIO...]\n"
           "  scenarios: raw rawasync rawseq rawpipe rawwatch rawpre split\n"
-          "             mutex rwread "
-          "             contended:K "
-          "rwlock:K herd:S:W asyncherd:S:W\n"
-          "             rwlock:K:R sem:P:S\n"
+          "             mutex rwread contended:K rwlock:K herd:S:W "
+          "asyncherd:S:W\n"
+          "             rwlock:K:R sem:P:S rawhandoff paths:P:K "
+          "rawpaths:P:K\n"
           "  HOSTS defaults to $ZKLOCK_HOSTS, then 127.0.0.1:2181\n");
   exit(2);
 }
@@ -977,8 +998,14 @@ int main(int argc, char **argv) {
   if (env && *env)
     hosts = env;
   int opt;
-  while ((opt = getopt(argc, argv, "z:n:w:t:R:Ah")) != -1) {
+  while ((opt = getopt(argc, argv, "z:n:w:t:R:AM:Sh")) != -1) {
     switch (opt) {
+    case 'M':
+      bcfg.mntr_hosts = optarg;
+      break;
+    case 'S':
+      bcfg.spread = 1;
+      break;
     case 'z':
       hosts = optarg;
       break;
@@ -1013,12 +1040,19 @@ int main(int argc, char **argv) {
     sc = all;
     nsc = (int)(sizeof all / sizeof *all);
   }
-  bench_recipes_cfg rcfg = {hosts, nops, warmup, limit_s, 0};
-  rcfg.await_release = await_release;
+  bcfg.hosts = hosts;
+  bcfg.nops = nops;
+  bcfg.warmup = warmup;
+  bcfg.limit_s = limit_s;
+  bcfg.await_release = await_release;
+  if (bcfg.spread) /* try the rotated lists in their order */
+    zoo_deterministic_conn_order(1);
   for (int i = 0; i < nsc; i++) {
     int a, b;
-    if (bench_recipes_run(sc[i], &rcfg))
+    if (bench_recipes_run(sc[i], &bcfg))
       continue; /* bench/bench_recipes.c */
+    if (bench_handoff_run(sc[i], &bcfg))
+      continue; /* bench/bench_handoff.c */
     if (strcmp(sc[i], "raw") == 0)
       bench_raw(RAW_SYNC);
     else if (strcmp(sc[i], "rawasync") == 0)
