@@ -557,9 +557,11 @@ ZKLOCK_EXTERN void zklock_multilock_free(zklock_multilock *ml);
 
 /* ---- cooperative revocation (src/revoke.c) ----
  * Asks the exclusive holder (mutex or writer, also a downgraded one) of
- * path to let go: its on_lock callback gets ZKLOCK_LOCK_REVOKE_REQUESTED.
- * The hold stays until the holder unlocks. ZKLOCK_ENOTHELD if no node is
- * queued or readers hold the lock; ZKLOCK_EINVAL for a semaphore path. */
+ * path to let go, the leader of an election path to resign, or every
+ * current lease holder of a semaphore path to release: its on_lock callback
+ * (and listener) gets ZKLOCK_LOCK_REVOKE_REQUESTED. The hold stays until
+ * the holder lets go. ZKLOCK_ENOTHELD if no node is queued or readers hold
+ * the lock. */
 ZKLOCK_EXTERN int zklock_revoke(zklock_client *c, const char *path);
 
 /* ---- inspection (for tools and tests) ---- */

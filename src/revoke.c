@@ -1,6 +1,8 @@
-/* Cooperative revocation: mark the current exclusive holder's node so its
- * own-node watch (src/client.c) reports ZKLOCK_LOCK_REVOKE_REQUESTED. The
- * holder decides when to let go; nothing here deletes anything. */
+/* Cooperative revocation: mark the current exclusive holder's node (a
+ * lock's writer, an election's leader, or every lease holder of a
+ * semaphore) so its own-node watch (src/client.c) reports
+ * ZKLOCK_LOCK_REVOKE_REQUESTED. The holder decides when to let go; nothing
+ * here deletes anything. */
 #include "zklock_int.h"
 
 #include <stdlib.h>
@@ -43,9 +45,12 @@ static void set_done(int rc, const struct Stat *st, const void *data) {
   zklock__void_done(rc, data);
 }
 
+#define AGAIN 1
+#define LEASES 2 /* find_holder: a semaphore, whose holders are several */
+
 /* Mutex held. The name of the node that holds path exclusively into
  * name: ZKLOCK_OK, ZKLOCK_ENOTHELD (no lock node, or readers hold it) or
- * ZKLOCK_EINVAL (a semaphore: its holders cannot be told apart). */
+ * LEASES (a semaphore: zklock_queue_list tells its holders). */
 static int find_holder(zklock_client *c, zhandle_t *zh, zklock__op *op,
                        const char *path, char name[ZKLOCK__NAME_MAX]) {
   /* A server behind the leader may not have the holder's node yet: sync
@@ -79,25 +84,28 @@ static int find_holder(zklock_client *c, zhandle_t *zh, zklock__op *op,
    * means no writer holds the lock. */
   if (bn.kind == 'r')
     return ZKLOCK_ENOTHELD;
+  if (bn.kind == 's')
+    return LEASES;
   if (bn.kind != 'x')
     return ZKLOCK_EINVAL;
   snprintf(name, ZKLOCK__NAME_MAX, "%s", best);
   return ZKLOCK_OK;
 }
 
-#define AGAIN 1
-
 /* Mutex held. One round: read the holder's data and write it back with
  * the mark, conditional on the version read. AGAIN: the data changed
  * under us (a downgrade or another revoker), read again. A holder whose
  * node went meanwhile has let go: that is what was asked, so ZKLOCK_OK
- * without asking whoever holds next. */
+ * without asking whoever holds next. name NULL: the holder is looked up
+ * (find_holder), else it is that node. */
 static int revoke_round(zklock_client *c, zhandle_t *zh, zklock__op *op,
-                        const char *path) {
+                        const char *path, const char *fixed) {
   char name[ZKLOCK__NAME_MAX];
-  int rc = find_holder(c, zh, op, path, name);
+  int rc = fixed ? ZKLOCK_OK : find_holder(c, zh, op, path, name);
   if (rc)
     return rc;
+  if (fixed)
+    snprintf(name, sizeof name, "%s", fixed);
   char node[ZKLOCK__NODE_MAX];
   snprintf(node, sizeof node, "%s/%s", path, name);
   node_get g = {.op = op};
@@ -148,19 +156,17 @@ static int revoke_round(zklock_client *c, zhandle_t *zh, zklock__op *op,
   return zklock__zk_err(op->void_rc);
 }
 
-int zklock_revoke(zklock_client *c, const char *path) {
-  int rc = zklock_path_validate(path);
-  if (rc)
-    return rc;
+/* Asks one holder (fixed) or the holder (NULL), in rounds. */
+static int revoke_one(zklock_client *c, const char *path, const char *fixed) {
   zhandle_t *zh;
-  rc = zklock__enter(c, &zh, 1);
+  int rc = zklock__enter(c, &zh, 1);
   if (rc)
     return rc;
   pthread_mutex_lock(&c->mu);
   for (int i = 0; i < REVOKE_ROUNDS; i++) {
     zklock__op op;
     zklock__op_init(&op, c);
-    rc = revoke_round(c, zh, &op, path);
+    rc = revoke_round(c, zh, &op, path, fixed);
     zklock__op_destroy(&op);
     if (rc != AGAIN)
       break;
@@ -169,4 +175,28 @@ int zklock_revoke(zklock_client *c, const char *path) {
   zklock__leave(c);
   /* Still racing after every round: say so rather than claim success. */
   return rc == AGAIN ? ZKLOCK_EBUSY : rc;
+}
+
+/* A semaphore: every lease that holds now is asked (who holds is the
+ * inspection's rule, recipes/rules.c, as for zklock status). */
+static int revoke_leases(zklock_client *c, const char *path) {
+  zklock_node_info *v = NULL;
+  int n = 0, asked = 0;
+  int rc = zklock_queue_list(c, path, &v, &n);
+  for (int i = 0; rc == ZKLOCK_OK && i < n; i++) {
+    if (!v[i].holder || v[i].kind != 's' || strcmp(v[i].library, "zklock"))
+      continue;
+    rc = revoke_one(c, path, v[i].name);
+    asked++;
+  }
+  free(v);
+  return rc == ZKLOCK_OK && asked == 0 ? ZKLOCK_ENOTHELD : rc;
+}
+
+int zklock_revoke(zklock_client *c, const char *path) {
+  int rc = zklock_path_validate(path);
+  if (rc)
+    return rc;
+  rc = revoke_one(c, path, NULL);
+  return rc == LEASES ? revoke_leases(c, path) : rc;
 }

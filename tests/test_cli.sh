@@ -397,6 +397,19 @@ wait_file "$tmp/rv1.held"
 expect_rc 0 "zklock revoke" zl revoke "$root/rv"
 wait_file "$tmp/rv1.USR1" 10
 wait_rc "$rholder" 0 "revoked holder's command got SIGUSR1 and exited"
+# a semaphore path: every lease holder is asked (it said "invalid
+# argument", exit 70)
+bg_zl --permits 2 "$root/rvs" -- sh -c "$TRAPREC" sh "$tmp/rvs1" USR1
+rs1=$last_pid
+bg_zl --permits 2 "$root/rvs" -- sh -c "$TRAPREC" sh "$tmp/rvs2" USR1
+rs2=$last_pid
+wait_file "$tmp/rvs1.held"
+wait_file "$tmp/rvs2.held"
+expect_rc 0 "zklock revoke on a semaphore path" zl revoke "$root/rvs"
+wait_file "$tmp/rvs1.USR1" 10
+wait_file "$tmp/rvs2.USR1" 10
+wait_rc "$rs1" 0 "first lease holder got SIGUSR1 and exited"
+wait_rc "$rs2" 0 "second lease holder got SIGUSR1 and exited"
 bg_zl --revoke-signal USR2 "$root/rv" -- sh -c "$TRAPREC" sh "$tmp/rv2" USR2
 rholder=$last_pid
 wait_file "$tmp/rv2.held"

@@ -98,6 +98,10 @@ static void *writer_main(void *p) {
 
 static int queued2(void *p) { return zkt_nodes(raw, (const char *)p) == 2; }
 
+static int nonzero_int(void *p) {
+  return __atomic_load_n((int *)p, __ATOMIC_SEQ_CST) != 0;
+}
+
 static void test_holder_notified(void **state) {
   (void)state;
   char root[256];
@@ -165,6 +169,91 @@ static void test_holder_notified(void **state) {
   zkt_assert_empty(root);
 }
 
+static int queued3(void *p) { return zkt_nodes(raw, (const char *)p) == 3; }
+
+static int has_mark(const char *node) {
+  char buf[1024];
+  node_data(node, buf, sizeof buf);
+  return strstr(buf, ZKLOCK__MARK_REVOKE) != NULL;
+}
+
+static void async_ignore(int rc, void *arg) {
+  __atomic_store_n((int *)arg, rc == ZKLOCK_OK ? 1 : rc, __ATOMIC_SEQ_CST);
+}
+
+/* A semaphore path: every lease holder of the moment is asked, a waiter
+ * is not. An election path: the leader is asked to resign. (It answered
+ * ZKLOCK_EINVAL on a semaphore path.) */
+static void test_semaphore_and_election(void **state) {
+  (void)state;
+  char root[256], eroot[256];
+  zkt_root(root, sizeof root, "rv-sem");
+  zkt_root(eroot, sizeof eroot, "rv-elect");
+  events e1 = {.mu = PTHREAD_MUTEX_INITIALIZER};
+  events e2 = {.mu = PTHREAD_MUTEX_INITIALIZER};
+  zklock_client *a1 = client_with(&e1), *a2 = client_with(&e2);
+  zklock_client *b = zkt_client(0);
+  zklock_semaphore *s1, *s2, *sw;
+  assert_int_equal(zklock_semaphore_new(a1, root, 2, &s1), ZKLOCK_OK);
+  assert_int_equal(zklock_semaphore_new(a2, root, 2, &s2), ZKLOCK_OK);
+  assert_int_equal(zklock_semaphore_new(b, root, 2, &sw), ZKLOCK_OK);
+  assert_int_equal(zklock_semaphore_acquire(s1, 5000), ZKLOCK_OK);
+  assert_int_equal(zklock_semaphore_acquire(s2, 5000), ZKLOCK_OK);
+  int got = 0;
+  assert_int_equal(
+      zklock_semaphore_acquire_async(sw, 15000, async_ignore, &got), ZKLOCK_OK);
+  assert_true(zkt_wait_for(queued3, root, 10000));
+  assert_int_equal(zklock_revoke(b, root), ZKLOCK_OK);
+  assert_true(zkt_wait_for(revoked, &e1, 10000));
+  assert_true(zkt_wait_for(revoked, &e2, 10000));
+  assert_string_equal(e1.node, zklock_semaphore_node(s1));
+  assert_string_equal(e2.node, zklock_semaphore_node(s2));
+  assert_true(has_mark(zklock_semaphore_node(s1)));
+  assert_true(has_mark(zklock_semaphore_node(s2)));
+  assert_false(has_mark(zklock_semaphore_node(sw))); /* the waiter's */
+  assert_int_equal(zklock_semaphore_state(s1), ZKLOCK_LOCK_HELD);
+  /* one holder lets go: the waiter gets its permit, unasked */
+  assert_int_equal(zklock_semaphore_release(s1), ZKLOCK_OK);
+  assert_true(zkt_wait_for(nonzero_int, &got, 10000));
+  assert_int_equal(got, 1);
+  assert_false(has_mark(zklock_semaphore_node(sw)));
+  assert_int_equal(zklock_semaphore_release(s2), ZKLOCK_OK);
+  assert_int_equal(zklock_semaphore_release(sw), ZKLOCK_OK);
+  assert_int_equal(zkt_nodes_settle(raw, root, 0), 0); /* releases landed */
+  assert_int_equal(zklock_revoke(b, root), ZKLOCK_ENOTHELD); /* no lease */
+
+  /* election: the leader is asked to resign, the other candidate not */
+  zklock_election *l, *o;
+  assert_int_equal(zklock_election_new(a1, eroot, "leader", &l), ZKLOCK_OK);
+  assert_int_equal(zklock_election_new(b, eroot, "other", &o), ZKLOCK_OK);
+  assert_int_equal(zklock_election_campaign(l, 5000), ZKLOCK_OK);
+  int won = 0;
+  assert_int_equal(zklock_election_campaign_async(o, 15000, async_ignore, &won),
+                   ZKLOCK_OK);
+  assert_true(zkt_wait_for(queued2, eroot, 10000));
+  int before = revoked(&e1);
+  assert_int_equal(zklock_revoke(b, eroot), ZKLOCK_OK);
+  for (int i = 0; i < 200 && revoked(&e1) == before; i++)
+    zkt_sleep_ms(50);
+  assert_int_equal(revoked(&e1), before + 1);
+  assert_string_equal(e1.node, zklock_election_node(l));
+  assert_false(has_mark(zklock_election_node(o)));
+  assert_int_equal(zklock_election_resign(l), ZKLOCK_OK);
+  assert_true(zkt_wait_for(nonzero_int, &won, 10000));
+  assert_int_equal(won, 1);
+  assert_int_equal(zklock_election_resign(o), ZKLOCK_OK);
+  zklock_election_free(l);
+  zklock_election_free(o);
+  zklock_semaphore_free(s1);
+  zklock_semaphore_free(s2);
+  zklock_semaphore_free(sw);
+  zklock_client_close(a1);
+  zklock_client_close(a2);
+  zklock_client_close(b);
+  zkt_assert_empty(root);
+  zkt_assert_empty(eroot);
+}
+
 /* A downgraded writer keeps its "mode=r" line when asked to let go, so
  * readers still pass it; a revocation alone does not let readers in. */
 static void test_downgraded(void **state) {
@@ -215,6 +304,7 @@ int main(void) {
       cmocka_unit_test(test_not_held),
       cmocka_unit_test(test_holder_notified),
       cmocka_unit_test(test_downgraded),
+      cmocka_unit_test(test_semaphore_and_election),
   };
   return cmocka_run_group_tests_name("revoke", tests, zkt_group_setup,
                                      zkt_group_teardown);
