@@ -30,7 +30,7 @@ MUTANTS=(
   "exclusive-ignores-readers|rwlock-mix|safety|recipes/mutex.c|s/\"xr\", idx, \&v->total);/\"x\", idx, \&v->total); \/* mutant *\//|NO_P_FIFO|a writer with a reader"
   "reader-barges-queued-writer|rwlock-mix|safety|recipes/rwlock.c|s/^  v->grant = v->total == 0;\$/  { int o = 0; for (int i = 1; i < n; i++) if (zklock__seq_dist(q[i].seq, q[o].seq) < 0) o = i; v->grant = v->total == 0 ? 1 : q[o].kind != 'x'; } \/* mutant *\//|NO_P_EXCL NO_P_HERD|FIFO: a reader ahead of an earlier waiting writer"
   "sem-grant-at-permits|sem1|safety|recipes/semaphore.c|s/v->grant = v->total < permits;/v->grant = v->total <= permits; \/* mutant *\//|NO_P_FIFO|more holders than permits"
-  "grant-on-any-delete|mutex|safety|-||MUT_GRANT_ANY_DELETE NO_P_FIFO NO_P_HERD|two exclusive holders"
+  "grant-on-any-delete|rwlock|safety|-||MUT_GRANT_ANY_DELETE NO_P_FIFO NO_P_HERD|a reader with a writer (a chain wait ends on any delete)"
   "profile-writer-skips-readers|rwlock-curator|safety|src/compat.c|s/^    if (kind == 'r' \&\& c.kind == 'r')\$/    if (c.kind == 'r') \/* mutant *\//|NO_P_FIFO|a Curator writer with a reader"
   "elect-grant-when-oldest-goes|election|safety|src/names.c~recipes/mutex.c|s/q\[me\]\.seq) < d) {/q[me].seq) > d) { \/* mutant *\//~s/^  v->grant = v->total == 0;\$/  if (v->total > 1) v->total = 1; \/* mutant *\/\n  v->grant = v->total == 0;/|NO_P_EXCL NO_P_FIFO NO_P_HERD|terms: a leader with a lower term than the last"
 )
