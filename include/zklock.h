@@ -180,6 +180,19 @@ typedef void (*zklock_listener_cb)(void *handle, int state, void *arg);
 #define ZKLOCK_SESSION_TIMEOUT_MAX_MS 3600000
 #define ZKLOCK_CONNECT_TIMEOUT_MAX_MS 3600000
 
+/* zklock_client_opts.dispatch: where callbacks run. */
+typedef enum {
+  ZKLOCK_DISPATCH_THREAD = 0,
+  ZKLOCK_DISPATCH_LOOP = 1
+} zklock_dispatch;
+
+/* zklock_client_opts.compat: the naming profile. */
+typedef enum {
+  ZKLOCK_COMPAT_NATIVE = 0,
+  ZKLOCK_COMPAT_CURATOR = 1,
+  ZKLOCK_COMPAT_KAZOO = 2
+} zklock_compat;
+
 typedef struct zklock_client_opts {
   /* 0: 10000, else within [ZKLOCK_SESSION_TIMEOUT_MIN_MS,
    * ZKLOCK_SESSION_TIMEOUT_MAX_MS]. The server clamps it to its limits. */
@@ -201,14 +214,14 @@ typedef struct zklock_client_opts {
    * completion thread or the library's service thread;
    * ZKLOCK_DISPATCH_LOOP queued for zklock_client_dispatch on the
    * application's own thread (zklock_client_fd turns readable). */
-  int dispatch;
+  zklock_dispatch dispatch;
   /* 0 (default): unlock hands the delete to the session and returns at
    * once (pipelined release; the next request of this client queues
    * behind it). 1: unlock waits for the server's answer. */
   int await_release;
   /* Naming profile: ZKLOCK_COMPAT_NATIVE (0), _CURATOR or _KAZOO, to share
    * lock paths with those libraries' processes. */
-  int compat;
+  zklock_compat compat;
   /* TLS to the servers' secureClientPort (all NULL: plain TCP). PEM files:
    * the CA that signed the servers' certificates, this client's
    * certificate (chain) and private key; the key's password or NULL. CA,
@@ -222,12 +235,6 @@ typedef struct zklock_client_opts {
   const char *tls_key;
   const char *tls_key_password;
 } zklock_client_opts;
-
-#define ZKLOCK_DISPATCH_THREAD 0
-#define ZKLOCK_DISPATCH_LOOP 1
-#define ZKLOCK_COMPAT_NATIVE 0
-#define ZKLOCK_COMPAT_CURATOR 1
-#define ZKLOCK_COMPAT_KAZOO 2
 
 /* A try (timeout 0) waits at most this long for the servers' answers; with
  * no answer at all it returns ZKLOCK_ECONNLOSS, not ZKLOCK_EBUSY. A bounded
