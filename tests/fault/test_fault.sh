@@ -114,7 +114,9 @@ run rwlock-gap-downgrade --lock rwlock-gap-downgrade --duration 4 \
   --seed "$seed" --faults none --expect violations
 run semaphore-nowait --lock semaphore-nowait:2 --duration 4 --seed "$seed" \
   --faults none --hold-ms 50 --expect violations
-run multilock-unsorted --lock multilock-unsorted --duration 8 --seed "$seed" \
+# 20 s: at 8 s it had 13-21 cycles and twice caught no overlap (a
+# second mutex must time out while another worker holds it)
+run multilock-unsorted --lock multilock-unsorted --duration 20 --seed "$seed" \
   --faults none --hold-ms 200 --expect violations
 run election-noresign-check --lock election-noresign-check --duration 10 \
   --seed "$seed" --faults expire --interval 800:1200 --hold-ms 400 \
