@@ -30,38 +30,15 @@
 
 static const bench_recipes_cfg *cfg;
 
-static double bh_now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static void bh_sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
 static void bh_die(const char *what, const char *msg) {
   fprintf(stderr, "zklock-bench: %s: %s\n", what, msg);
   exit(1);
 }
 
-static int bh_cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double bh_pct(double *lat, int n, int num, int den) {
-  if (n <= 0)
-    return 0;
-  qsort(lat, (size_t)n, sizeof *lat, bh_cmp);
-  return lat[(long)n * num / den];
-}
-
 static void bh_path(char *buf, size_t len, const char *what) {
   static atomic_int counter;
   snprintf(buf, len, "/zklock-bench-%s-%ld-%lld-%d", what, (long)getpid(),
-           (long long)bh_now_us(), atomic_fetch_add(&counter, 1));
+           (long long)br_now_us(), atomic_fetch_add(&counter, 1));
 }
 
 /* ---- a raw session: sync calls, plus one watch and one async delete ---- */
@@ -83,7 +60,7 @@ static void rs_watcher(zhandle_t *zh, int type, int state, const char *path,
   (void)zh;
   (void)path;
   rawsess *r = ctx;
-  double t = bh_now_us();
+  double t = br_now_us();
   pthread_mutex_lock(&r->mu);
   if (type == ZOO_SESSION_EVENT && state == ZOO_CONNECTED_STATE)
     r->connected = 1;
@@ -161,7 +138,7 @@ static double rawhandoff_once(rawsess *a, rawsess *b, const char *node) {
   b->fired = 0;
   zk_check("exists(watch)", zoo_wexists(b->zh, node, rs_watcher, b, &st));
   a->deleted = 0;
-  double t0 = bh_now_us();
+  double t0 = br_now_us();
   zk_check("adelete", zoo_adelete(a->zh, node, -1, rs_delete_done, a));
   rs_wait(b, &b->fired);
   double us = b->fired_us - t0;
@@ -189,7 +166,7 @@ static void bench_rawhandoff(void) {
   }
   printf("raw handoff delete->NodeDeleted: n=%d median_us=%.1f p99_us=%.1f "
          "servers=%d violations=0\n",
-         n, bh_pct(lat, n, 1, 2), bh_pct(lat, n, 99, 100),
+         n, br_pct(lat, n, 1, 2), br_pct(lat, n, 99, 100),
          bench_servers_used(zhs, 2));
   fflush(stdout);
   zoo_delete(a.zh, base, -1);
@@ -256,9 +233,9 @@ static void *pmember_main(void *arg) {
   pmember *w = arg;
   pgang_wait(w->g);
   while (atomic_fetch_sub(&w->g->left, 1) > 0) {
-    double s = bh_now_us();
+    double s = br_now_us();
     pmember_op(w);
-    w->lat[w->nlat++] = bh_now_us() - s;
+    w->lat[w->nlat++] = br_now_us() - s;
   }
   return NULL;
 }
@@ -332,16 +309,16 @@ static double pgang_run(pgang *g, pmember *ws, long long *req) {
       bh_die("pthread_create", strerror(e));
   }
   pthread_attr_destroy(&attr);
-  bh_sleep_ms(100); /* every thread at the gate */
+  br_sleep_ms(100); /* every thread at the gate */
   long long p0 = bench_packets_all(cfg);
-  double t0 = bh_now_us();
+  double t0 = br_now_us();
   pthread_mutex_lock(&g->mu);
   g->go = 1;
   pthread_cond_broadcast(&g->cv);
   pthread_mutex_unlock(&g->mu);
   for (int i = 0; i < s; i++)
     pthread_join(ts[i], NULL);
-  double us = bh_now_us() - t0;
+  double us = br_now_us() - t0;
   long long p1 = bench_packets_all(cfg);
   *req = (p0 < 0 || p1 < 0) ? -1 : p1 - p0;
   free(ts);
@@ -379,7 +356,7 @@ static void bench_paths(int p, int k, int raw) {
          "p99_us=%.1f ops_s=%.0f violations=%d requests_per_op=%.2f "
          "servers=%d\n",
          raw ? "raw paths create+delete" : "zklock mutex paths", p, k, s, n,
-         bh_pct(lat, n, 1, 2), bh_pct(lat, n, 99, 100), n / (us / 1e6),
+         br_pct(lat, n, 1, 2), br_pct(lat, n, 99, 100), n / (us / 1e6),
          atomic_load(&g.violations), req < 0 ? -1.0 : (double)req / n,
          bench_servers_used(zhs, s));
   fflush(stdout);

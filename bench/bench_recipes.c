@@ -31,13 +31,13 @@
 
 static const bench_recipes_cfg *cfg;
 
-static double br_now_us(void) {
+double br_now_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
-static void br_sleep_ms(int ms) {
+void br_sleep_ms(int ms) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
 }
@@ -52,8 +52,7 @@ static int br_cmp(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* lat[n*num/den] after sorting, as the anchors do */
-static double br_pct(double *lat, int n, int num, int den) {
+double br_pct(double *lat, int n, int num, int den) {
   if (n <= 0)
     return 0;
   qsort(lat, (size_t)n, sizeof *lat, br_cmp);

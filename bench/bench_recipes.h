@@ -48,4 +48,10 @@ int bench_handoff_run(const char *scenario, const bench_recipes_cfg *cfg);
  * and returns 1; returns 0 for any other name. */
 int bench_recipes_run(const char *scenario, const bench_recipes_cfg *cfg);
 
+/* Shared by the scenario files: CLOCK_MONOTONIC in microseconds, a sleep,
+ * and lat[n*num/den] after sorting lat (as the anchors do). */
+double br_now_us(void);
+void br_sleep_ms(int ms);
+double br_pct(double *lat, int n, int num, int den);
+
 #endif
