@@ -429,13 +429,14 @@ static void send_list(zklock__csem *s, zklock__cbq *q) {
 }
 
 /* As the engine's session_gone(): an attempt that has not queued (no
- * mutex held yet, no lease made or out) starts over once on the
- * replacement session, from its first step. 0 if it cannot: the session's
- * end is then the attempt's (ELOST). */
+ * mutex held yet, hence no lease made or out either: the pool step comes
+ * after the mutex) starts over once on the replacement session, from its
+ * first step. 0 if it cannot: the session's end is then the attempt's
+ * (ELOST). */
 static int start_over(zklock__csem *s, zklock__cbq *q) {
   zklock_client *c = s->c;
-  if (s->retried || s->queued || s->lease || s->create_out || s->lost_create ||
-      c->zstate == ZKLOCK_SESSION_AUTH_FAILED || c->closed)
+  if (s->retried || s->queued || c->zstate == ZKLOCK_SESSION_AUTH_FAILED ||
+      c->closed)
     return 0;
   s->retried = 1;
   zklock__lock_drop_locked(s->l->sub, q);
