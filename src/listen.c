@@ -6,12 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-void zklock__listen(zklock_client *c, zklock__listener *li) {
+/* The fields every listener starts with, in the client's list or not. */
+static void listener_init(zklock_client *c, zklock__listener *li) {
   li->c = c;
   li->refs = 1;
   li->dead = 0;
   li->running = 0;
   pthread_cond_init(&li->idle, NULL);
+}
+
+void zklock__listen(zklock_client *c, zklock__listener *li) {
+  listener_init(c, li);
   li->next = c->listeners;
   if (li->next)
     li->next->pprev = &li->next;
@@ -113,9 +118,7 @@ int zklock__hlisten_set(zklock_client *c, zklock__listener **slot, void *handle,
     hl->cb = cb;
     hl->handle = handle;
     hl->arg = arg;
-    hl->li.c = c;
-    hl->li.refs = 1;
-    pthread_cond_init(&hl->li.idle, NULL);
+    listener_init(c, &hl->li);
     hl->li.run = hl_run;
     hl->li.destroy = hl_destroy;
     /* never in the client's list: it gets no events, only reports */
