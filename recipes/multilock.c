@@ -182,7 +182,7 @@ static void ml_end(zklock_multilock *ml, int rc, zklock__cbq *q) {
     for (int i = 0; i < ml->n; i++)
       zklock__lock_drop_locked(M(ml, i), q);
   }
-  zklock__deliver(ml->c, q, ml->done, ml->arg, rc);
+  zklock__deliver(ml->c, q, ml->done, ml->arg, rc, ZOK);
 }
 
 /* Mutex held: the next member, with what is left of the caller's time. */

@@ -782,7 +782,7 @@ static void client_free(zklock_client *c) {
   }
   zklock__tls_free(c);
   free(c->hosts);
-  free(c->heap);
+  free(c->eng.heap);
   if (c->evfd >= 0)
     close(c->evfd);
   pthread_cond_destroy(&c->svc_cond);

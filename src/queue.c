@@ -1,8 +1,5 @@
-/* The lock engine shared by every recipe. An acquisition is a state
- * machine driven only by ZooKeeper completions, watch events and the
- * client's service-thread timers; nothing here blocks, and the blocking
- * calls are a wait on the same machine. All state is guarded by the client
- * mutex, which every completion and event takes first.
+/* The lock queue: the program every lock acquisition runs on the attempt
+ * core (src/attempt.c), for every recipe and naming profile. Its steps:
  *
  *   ENQ     create2(our node) + getChildren pipelined (one round trip; the
  *           session applies them in order so the listing has our node),
@@ -11,20 +8,21 @@
  *   LIST    list again (after a handoff that was not the last one)
  *   WATCH   getData with a watch on the node(s) we must outlast
  *   WAIT    until a watch event for one of them
- *   CONN    until the connection (or a replacement session) is back
+ * (and the core's CONN: until the connection or a replacement is back).
  *
- * What a contender must outlast is the recipe's rule (evaluate()): an
- * exclusive node the nearest earlier node of any kind, a reader the
- * nearest earlier writer (passing writers that downgraded), a semaphore
- * lease the holders ahead of it (see evaluate_sem()). */
+ * What a contender must outlast is its recipe's rule (recipes/, asked by
+ * evaluate()): an exclusive node the nearest earlier node of any kind, a
+ * reader the nearest earlier writer (passing writers that downgraded), a
+ * semaphore lease the holders ahead of it; in a profile, that library's
+ * rule (src/compat.c). */
+#include "attempt.h"
 #include "compat.h"
-#include "zklock_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { S_CONN = 1, S_ENQ, S_RECOVER, S_RECGET, S_LIST, S_WATCH, S_WAIT };
+enum { S_ENQ = ZKLOCK__S_FIRST, S_RECOVER, S_RECGET, S_LIST, S_WATCH, S_WAIT };
 
 /* How the watched nodes end a wait: the rule's mode (ZKLOCK__W_*). */
 enum {
@@ -36,29 +34,16 @@ enum {
 /* Modes that watch all their nodes at once (not one after another). */
 #define W_ALL(m) ((m) == W_ANY || (m) == W_PAIR)
 
-struct zklock__att {
-  zklock__att *next, *prev; /* c->atts */
-  zklock__lock *l;          /* NULL once finished */
-  zklock_client *c;
-  int refs; /* 1 while active + 1 per request in flight */
-  int finished;
-  unsigned epoch; /* answers of older epochs are stale */
-  int state, resume;
+typedef struct qatt {
+  zklock__att at;  /* first: the casts of Q() are valid */
+  zklock__lock *l; /* NULL once finished */
   char kind;
-  int try_only;
-  int retried;  /* the session was replaced once before we queued */
-  int waited;   /* a semaphore waiter: pass the turn on when granted */
-  int answered; /* some answer came (a try that got none: ECONNLOSS) */
+  int waited; /* a semaphore waiter: pass the turn on when granted */
   int lost_create;
-  int pending;
-  uint64_t gen; /* conn_gen when the current requests went out */
-  int64_t deadline, retry_at;
-  int hidx; /* index in the timer heap, -1 if not there */
   int create_rc, pathget_rc;
   int permits_ok; /* a semaphore: the count at the path was read and agrees */
   int parent_nonode; /* an ancestor create said NONODE (missing chroot?) */
   int nonode_rounds; /* creates that said NONODE after making the path */
-  int zrc;           /* ZooKeeper code behind a failure */
   char *node;        /* our node once known */
   int64_t czxid, owner_sid;
   /* nodes to outlast */
@@ -66,196 +51,52 @@ struct zklock__att {
   /* reads sent since the node we outlast last went (a handoff in
    * progress), -1 while none is (zklock_stats.handoff_reads) */
   int crit;
-  char **wn;
+  char **wn;           /* full paths; one block with went (set_waits) */
   zklock__watch *went; /* armed watches, one per wn */
-  zklock_done_cb done;
-  zklock__direct_cb direct; /* instead of done: an internal user */
-  void *arg;
-};
+} qatt;
 
-/* One request in flight. */
-typedef struct {
-  zklock__att *a;
-  unsigned epoch;
-  int zh_gen;
-  int idx;
-} req;
+typedef zklock__req req;
+
+static qatt *Q(zklock__att *a) { return (qatt *)a; }
 
 static int conn_lost(int zrc) {
   return zrc == ZCONNECTIONLOSS || zrc == ZOPERATIONTIMEOUT;
 }
 
-/* ---- timers: a binary heap of acquisitions by wake-up time ---- */
+/* ---- watches ---- */
 
-static int64_t wake_at(const zklock__att *a) {
-  if (a->deadline < 0)
-    return a->retry_at;
-  if (a->retry_at < 0 || a->deadline < a->retry_at)
-    return a->deadline;
-  return a->retry_at;
+static void disarm(qatt *a) {
+  for (int i = 0; a->went && i < a->nw; i++)
+    zklock__watch_disarm(a->at.c, &a->went[i]);
 }
 
-static void heap_swap(zklock_client *c, int i, int j) {
-  zklock__att *t = c->heap[i];
-  c->heap[i] = c->heap[j];
-  c->heap[j] = t;
-  c->heap[i]->hidx = i;
-  c->heap[j]->hidx = j;
+static void arm(qatt *a, int i) {
+  zklock__watch_arm(&a->at, &a->went[i], a->wn[i]);
 }
 
-static void heap_fix(zklock_client *c, int i) {
-  while (i > 0 && wake_at(c->heap[(i - 1) / 2]) > wake_at(c->heap[i])) {
-    heap_swap(c, i, (i - 1) / 2);
-    i = (i - 1) / 2;
-  }
-  for (;;) {
-    int l = 2 * i + 1, r = l + 1, m = i;
-    if (l < c->nheap && wake_at(c->heap[l]) < wake_at(c->heap[m]))
-      m = l;
-    if (r < c->nheap && wake_at(c->heap[r]) < wake_at(c->heap[m]))
-      m = r;
-    if (m == i)
-      return;
-    heap_swap(c, i, m);
-    i = m;
-  }
-}
-
-static void heap_remove(zklock_client *c, zklock__att *a) {
-  int i = a->hidx;
-  if (i < 0)
-    return;
-  a->hidx = -1;
-  c->nheap--;
-  if (i == c->nheap)
-    return;
-  c->heap[i] = c->heap[c->nheap];
-  c->heap[i]->hidx = i;
-  heap_fix(c, i);
-}
-
-/* Puts a in the heap at its current wake-up time (or out of it). */
-static int heap_update(zklock_client *c, zklock__att *a) {
-  if (wake_at(a) < 0) {
-    heap_remove(c, a);
-    return 0;
-  }
-  if (a->hidx < 0) {
-    if (c->nheap == c->heapcap) {
-      int cap = c->heapcap ? 2 * c->heapcap : 64;
-      zklock__att **h = realloc(c->heap, sizeof *h * (size_t)cap);
-      if (!h)
-        return -1;
-      c->heap = h;
-      c->heapcap = cap;
-    }
-    a->hidx = c->nheap++;
-    c->heap[a->hidx] = a;
-  }
-  heap_fix(c, a->hidx);
-  zklock__svc_kick(c);
-  return 0;
-}
-
-/* ---- watches: path -> acquisitions waiting on it ---- */
-
-static unsigned path_hash(const char *p) {
-  unsigned h = 2166136261u;
-  for (; *p; p++)
-    h = (h ^ (unsigned char)*p) * 16777619u;
-  return h % ZKLOCK__WTAB;
-}
-
-static void disarm(zklock__att *a) {
-  zklock_client *c = a->c;
-  for (int i = 0; a->went && i < a->nw; i++) {
-    zklock__watch *w = &a->went[i];
-    if (!w->a)
-      continue;
-    for (zklock__watch **pp = &c->wtab[path_hash(w->path)]; *pp;
-         pp = &(*pp)->next) {
-      if (*pp == w) {
-        *pp = w->next;
-        break;
-      }
-    }
-    w->a = NULL;
-  }
-}
-
-static void arm(zklock__att *a, int i) {
-  zklock__watch *w = &a->went[i];
-  if (w->a)
-    return;
-  w->a = a;
-  w->path = a->wn[i];
-  w->fired = 0;
-  unsigned b = path_hash(w->path);
-  w->next = a->c->wtab[b];
-  a->c->wtab[b] = w;
-}
-
-static void free_waits(zklock__att *a) {
+static void free_waits(qatt *a) {
   disarm(a);
-  for (int i = 0; i < a->nw; i++)
-    free(a->wn[i]);
-  free(a->wn);
-  free(a->went);
+  free(a->wn); /* one block: wn, went and the paths (set_waits) */
   a->wn = NULL;
   a->went = NULL;
   a->nw = a->wtotal = a->widx = 0;
 }
 
-/* ---- acquisition lifetime ---- */
+/* ---- the program's life ---- */
 
-/* A blocking caller's wait on the engine: woken directly (under the
- * mutex), never through the loop queue, so a loop-mode client needs no
- * dispatch for its blocking calls. */
-typedef struct {
-  pthread_cond_t cond;
-  int done, rc;
-  int zrc; /* the ZooKeeper code behind rc, for zklock_last_zk_error */
-} sync_wait;
-
-static void sync_wake(int rc, void *arg) {
-  sync_wait *w = arg;
-  w->rc = rc;
-  w->done = 1;
-  pthread_cond_signal(&w->cond);
-}
-
-static void deliver(zklock_client *c, zklock__cbq *q, zklock_done_cb done,
-                    void *arg, int rc) {
-  if (done == sync_wake)
-    sync_wake(rc, arg);
-  else if (done)
-    zklock__cb_done(c, q, done, arg, rc);
-}
-
-static void att_unref(zklock__att *a) {
-  if (--a->refs > 0)
-    return;
+static void q_destroy(zklock__att *at) {
+  qatt *a = Q(at);
   free_waits(a);
   free(a->node);
   free(a);
 }
 
-static void finish(zklock__att *a, int rc, zklock__cbq *q) {
-  if (a->finished)
-    return;
-  zklock_client *c = a->c;
+static void q_end(zklock__att *at, int rc, zklock__cbq *q) {
+  qatt *a = Q(at);
+  zklock_client *c = at->c;
   zklock__lock *l = a->l;
-  a->finished = 1;
   zklock__stat_end(l, a->kind, rc);
-  a->epoch++;
-  heap_remove(c, a);
   free_waits(a);
-  if (a->prev)
-    a->prev->next = a->next;
-  else
-    c->atts = a->next;
-  if (a->next)
-    a->next->prev = a->prev;
   if (rc == ZKLOCK_OK) {
     l->h.node = a->node;
     a->node = NULL;
@@ -277,138 +118,51 @@ static void finish(zklock__att *a, int rc, zklock__cbq *q) {
      * say with the servers not answering), may still land: sweep our
      * guid. The sweep's listing queues behind the create in the session,
      * or is retried after a reconnect. */
-    int create_out = a->state == S_ENQ && a->pending > 0;
+    int create_out = at->state == S_ENQ && at->pending > 0;
     if ((a->lost_create || create_out) && rc != ZKLOCK_ECLOSED)
       zklock__bg_delete(c, l->path, l->guid);
   }
   l->att = NULL;
   a->l = NULL;
-  if (a->done == sync_wake)
-    ((sync_wait *)a->arg)->zrc = a->zrc;
-  if (a->direct)
-    a->direct(rc, a->arg, q);
-  else
-    deliver(c, q, a->done, a->arg, rc);
-  att_unref(a);
 }
 
-/* ---- sending ---- */
-
-static req *new_req(zklock__att *a, int idx) {
-  req *r = malloc(sizeof *r);
-  if (!r)
-    return NULL;
-  r->a = a;
-  r->epoch = a->epoch;
-  r->zh_gen = a->c->zh_gen;
-  r->idx = idx;
-  a->refs++;
-  a->pending++;
-  return r;
+static void finish(qatt *a, int rc, zklock__cbq *q) {
+  zklock__att_finish(&a->at, rc, q);
 }
 
-static void drop_req(req *r) {
-  r->a->pending--;
-  att_unref(r->a);
-  free(r);
+/* Before we queued (no node of ours), a dead session is replaced and the
+ * acquisition starts over once; after, the node went with it. */
+static int q_fresh(const zklock__att *at) { return !((const qatt *)at)->node; }
+
+static const char *q_node(const zklock__att *at) {
+  return ((const qatt *)at)->node;
 }
 
-/* Takes a completion's request: NULL if stale (the acquisition moved on
- * or ended; the caller frees r). */
-static zklock__att *take(req *r, int *stale) {
-  zklock__att *a = r->a;
-  *stale = a->finished || r->epoch != a->epoch || r->zh_gen != a->c->zh_gen;
-  if (!*stale) {
-    a->pending--;
-    a->answered = 1;
-  }
-  return a;
+static void begin(qatt *a, int state) { zklock__att_begin(&a->at, state); }
+
+static req *new_req(qatt *a, int idx) { return zklock__req_new(&a->at, idx); }
+
+static int sent(qatt *a, req *r, int zrc, zklock__cbq *q) {
+  return zklock__req_sent(&a->at, r, zrc, q);
 }
 
-static void begin(zklock__att *a, int state) {
-  a->epoch++;
-  a->pending = 0;
-  a->state = state;
-  a->gen = a->c->conn_gen;
+static void failed(qatt *a, int zrc, int resume, zklock__cbq *q) {
+  zklock__att_failed(&a->at, zrc, resume, q);
 }
 
-static void step(zklock__att *a, zklock__cbq *q);
-static void evaluate(zklock__att *a, const struct String_vector *sv,
-                     zklock__cbq *q);
-static void send_list(zklock__att *a, zklock__cbq *q);
-
-/* A request could not be sent (the handle is closing or out of memory). */
-static void send_failed(zklock__att *a, int zrc, zklock__cbq *q) {
-  a->zrc = zrc;
-  finish(a, zrc == ZOK ? ZKLOCK_ENOMEM : zklock__zk_err(zrc), q);
+static void conn_wait(qatt *a, int resume, zklock__cbq *q) {
+  zklock__att_conn_wait(&a->at, resume, q);
 }
 
-/* After sending r (zrc; r NULL: out of memory): 0 if it is under way,
- * else the attempt ends and -1. */
-static int sent(zklock__att *a, req *r, int zrc, zklock__cbq *q) {
-  if (r && zrc == ZOK)
-    return 0;
-  if (r)
-    drop_req(r);
-  send_failed(a, zrc, q);
-  return -1;
-}
+/* Mutex held: a completion's attempt, or NULL if its answer is stale (the
+ * caller still calls done()). */
+static qatt *take(req *r, int *stale) { return Q(zklock__req_take(r, stale)); }
 
-/* Waits for the connection, then resumes at state. The CONNECTING event
- * may trail a failed answer: retry after a pause if the state still reads
- * connected at the old generation. */
-static void conn_wait(zklock__att *a, int resume, zklock__cbq *q) {
-  zklock_client *c = a->c;
-  uint64_t gen = a->gen;
-  begin(a, S_CONN);
-  a->gen = gen;
-  a->resume = resume;
-  a->retry_at = zklock__now_ms() + 100;
-  if (c->zstate == ZKLOCK_SESSION_CONNECTED && c->conn_gen != gen) {
-    a->retry_at = -1;
-    heap_update(c, a);
-    a->state = resume;
-    step(a, q);
-    return;
-  }
-  heap_update(c, a);
-}
+static void req_done(req *r) { zklock__req_free(r); }
 
-/* The session ended. Before we queued, replace it and start over once;
- * after, the node went with it. */
-static void session_gone(zklock__att *a, zklock__cbq *q) {
-  zklock_client *c = a->c;
-  if (c->zstate == ZKLOCK_SESSION_AUTH_FAILED) {
-    finish(a, a->node ? ZKLOCK_ELOST : ZKLOCK_EAUTH, q);
-    return;
-  }
-  if (a->node || a->retried) {
-    finish(a, ZKLOCK_ELOST, q);
-    return;
-  }
-  a->retried = 1;
-  a->lost_create = 0; /* anything it created went with the session */
-  zklock__session_dead_locked(c);
-  zklock__want_reopen(c);
-  begin(a, S_CONN);
-  a->resume = S_ENQ;
-  a->retry_at = zklock__now_ms() + 1000;
-  heap_update(c, a);
-}
-
-/* An answer that is not success: connection loss waits and resumes at
- * resume; an expired session or another error ends the attempt. */
-static void failed(zklock__att *a, int zrc, int resume, zklock__cbq *q) {
-  if (conn_lost(zrc)) {
-    conn_wait(a, resume, q);
-  } else if (zrc == ZSESSIONEXPIRED || zrc == ZSESSIONMOVED ||
-             zrc == ZINVALIDSTATE) {
-    session_gone(a, q);
-  } else {
-    a->zrc = zrc;
-    finish(a, zklock__zk_err(zrc), q);
-  }
-}
+static void step(qatt *a, zklock__cbq *q) { zklock__att_step(&a->at, q); }
+static void evaluate(qatt *a, const struct String_vector *sv, zklock__cbq *q);
+static void send_list(qatt *a, zklock__cbq *q);
 
 static void create_done(int rc, const char *path, const struct Stat *st,
                         const void *data);
@@ -441,19 +195,19 @@ static int parent_mode(const zklock_client *c) {
  * reaped and made again with another count, so the read sees the path
  * we queue at. On every acquisition: a path may be re-created between
  * two. -1 if the attempt ended. */
-static int send_pathget(zklock__att *a, zklock__cbq *q) {
+static int send_pathget(qatt *a, zklock__cbq *q) {
   a->pathget_rc = ZOK;
   if (a->l->permits <= 0 || a->permits_ok)
     return 0;
   req *r = new_req(a, 0);
-  int zrc = r ? zoo_aget(a->c->zh, a->l->path, 0, pathget_done, r) : ZOK;
+  int zrc = r ? zoo_aget(a->at.c->zh, a->l->path, 0, pathget_done, r) : ZOK;
   return sent(a, r, zrc, q);
 }
 
 /* Step ENQ: [container creates for the ancestors] create2 [get path data]
  * + getChildren, all pipelined. */
-static void send_enqueue(zklock__att *a, int parents, zklock__cbq *q) {
-  zklock_client *c = a->c;
+static void send_enqueue(qatt *a, int parents, zklock__cbq *q) {
+  zklock_client *c = a->at.c;
   zklock__lock *l = a->l;
   begin(a, S_ENQ);
   a->create_rc = a->pathget_rc = ZOK;
@@ -505,7 +259,7 @@ static void send_enqueue(zklock__att *a, int parents, zklock__cbq *q) {
   zrc = r2 ? zoo_aget_children(c->zh, l->path, 0, kids_done, r2) : ZOK;
   if (!r2 || zrc != ZOK) {
     if (r2)
-      drop_req(r2);
+      zklock__req_drop(r2);
     /* the create is out: its answer decides; list later */
     a->create_rc = ZCONNECTIONLOSS;
   }
@@ -519,7 +273,7 @@ static void parent_done(int rc, const char *path, const struct Stat *st,
   zklock_client *c = r->a->c;
   pthread_mutex_lock(&c->mu);
   int stale;
-  zklock__att *a = take(r, &stale);
+  qatt *a = take(r, &stale);
   /* NODEEXISTS is the usual answer; the create of our node after these
    * tells whether the path is there now. A server without containers
    * says UNIMPLEMENTED: fall back to persistent nodes next round. */
@@ -527,8 +281,7 @@ static void parent_done(int rc, const char *path, const struct Stat *st,
     c->no_containers = 1;
   if (!stale && rc == ZNONODE)
     a->parent_nonode = 1;
-  att_unref(a);
-  free(r);
+  req_done(r);
   pthread_mutex_unlock(&c->mu);
 }
 
@@ -539,7 +292,7 @@ static void pathget_done(int rc, const char *v, int vlen, const struct Stat *st,
   zklock_client *c = r->a->c;
   pthread_mutex_lock(&c->mu);
   int stale;
-  zklock__att *a = take(r, &stale);
+  qatt *a = take(r, &stale);
   if (!stale) {
     a->pathget_rc = rc;
     if (rc == ZOK) {
@@ -558,8 +311,7 @@ static void pathget_done(int rc, const char *v, int vlen, const struct Stat *st,
         a->permits_ok = 1;
     }
   }
-  att_unref(a);
-  free(r);
+  req_done(r);
   pthread_mutex_unlock(&c->mu);
 }
 
@@ -576,11 +328,11 @@ static void create_done(int rc, const char *path, const struct Stat *st,
   zklock_client *c = r->a->c;
   pthread_mutex_lock(&c->mu);
   int stale;
-  zklock__att *a = take(r, &stale);
+  qatt *a = take(r, &stale);
   if (stale) {
     /* A node made for an attempt that already gave up: delete it now
      * (the guid sweep would find it too). */
-    if (rc == ZOK && a->finished && r->zh_gen == c->zh_gen)
+    if (rc == ZOK && a->at.finished && r->zh_gen == c->zh_gen)
       zklock__bg_delete(c, path, NULL);
   } else {
     a->create_rc = rc;
@@ -593,8 +345,7 @@ static void create_done(int rc, const char *path, const struct Stat *st,
         a->create_rc = ZSYSTEMERROR;
     }
   }
-  att_unref(a);
-  free(r);
+  req_done(r);
   pthread_mutex_unlock(&c->mu);
 }
 
@@ -606,10 +357,10 @@ static void create_done(int rc, const char *path, const struct Stat *st,
  * rather than looping at the speed of the round trip. */
 #define NONODE_ROUNDS 5
 
-static void enqueue_nonode(zklock__att *a, zklock__cbq *q) {
+static void enqueue_nonode(qatt *a, zklock__cbq *q) {
   if (++a->nonode_rounds > NONODE_ROUNDS ||
       (a->parent_nonode && a->nonode_rounds > 2)) {
-    a->zrc = ZNONODE;
+    a->at.zrc = ZNONODE;
     finish(a, ZKLOCK_EZK, q);
     return;
   }
@@ -627,9 +378,9 @@ static void kids_done(int rc, const struct String_vector *sv,
   ZKLOCK__CBQ_INIT(&q);
   pthread_mutex_lock(&c->mu);
   int stale;
-  zklock__att *a = take(r, &stale);
-  if (!stale && a->pending == 0) {
-    if (a->state == S_ENQ) {
+  qatt *a = take(r, &stale);
+  if (!stale && a->at.pending == 0) {
+    if (a->at.state == S_ENQ) {
       int crc = a->create_rc;
       if (a->pathget_rc == ZBADARGUMENTS) {
         /* permits differ from the semaphore's stored count */
@@ -649,7 +400,7 @@ static void kids_done(int rc, const struct String_vector *sv,
       } else {
         failed(a, crc, S_ENQ, &q);
       }
-    } else if (a->state == S_RECOVER) {
+    } else if (a->at.state == S_RECOVER) {
       if (rc == ZNONODE) {
         send_enqueue(a, 0, &q);
       } else if (rc != ZOK) {
@@ -669,12 +420,12 @@ static void kids_done(int rc, const struct String_vector *sv,
           if (!a->node) {
             finish(a, ZKLOCK_ENOMEM, &q);
           } else {
-            a->state = S_RECGET;
+            a->at.state = S_RECGET;
             step(a, &q);
           }
         }
       }
-    } else if (a->state == S_LIST) {
+    } else if (a->at.state == S_LIST) {
       if (a->pathget_rc == ZBADARGUMENTS)
         finish(a, ZKLOCK_EPERMITS, &q);
       else if (rc == ZOK)
@@ -683,30 +434,31 @@ static void kids_done(int rc, const struct String_vector *sv,
         failed(a, rc, S_LIST, &q);
     }
   }
-  att_unref(a);
-  free(r);
+  req_done(r);
   pthread_mutex_unlock(&c->mu);
   zklock__cb_flush(c, &q);
 }
 
-static void send_list(zklock__att *a, zklock__cbq *q) {
+static void send_list(qatt *a, zklock__cbq *q) {
   begin(a, S_LIST);
   a->crit += a->crit >= 0;
   if (send_pathget(a, q))
     return;
   req *r = new_req(a, 0);
-  int zrc = r ? zoo_aget_children(a->c->zh, a->l->path, 0, kids_done, r) : ZOK;
+  int zrc =
+      r ? zoo_aget_children(a->at.c->zh, a->l->path, 0, kids_done, r) : ZOK;
   sent(a, r, zrc, q);
 }
 
-static void send_recover(zklock__att *a, zklock__cbq *q) {
+static void send_recover(qatt *a, zklock__cbq *q) {
   begin(a, S_RECOVER);
   /* The reconnect may land on a follower that has not applied our create
    * yet: a sync first (the session keeps the order) makes the listing see
    * it. */
-  zoo_async(a->c->zh, a->l->path, zklock__sync_done, NULL);
+  zoo_async(a->at.c->zh, a->l->path, zklock__sync_done, NULL);
   req *r = new_req(a, 0);
-  int zrc = r ? zoo_aget_children(a->c->zh, a->l->path, 0, kids_done, r) : ZOK;
+  int zrc =
+      r ? zoo_aget_children(a->at.c->zh, a->l->path, 0, kids_done, r) : ZOK;
   sent(a, r, zrc, q);
 }
 
@@ -720,7 +472,7 @@ static void recget_done(int rc, const char *v, int vlen, const struct Stat *st,
   ZKLOCK__CBQ_INIT(&q);
   pthread_mutex_lock(&c->mu);
   int stale;
-  zklock__att *a = take(r, &stale);
+  qatt *a = take(r, &stale);
   if (!stale) {
     if (rc == ZOK && st->ephemeralOwner == c->sid) {
       a->czxid = st->czxid;
@@ -735,8 +487,7 @@ static void recget_done(int rc, const char *v, int vlen, const struct Stat *st,
       failed(a, rc, S_RECOVER, &q);
     }
   }
-  att_unref(a);
-  free(r);
+  req_done(r);
   pthread_mutex_unlock(&c->mu);
   zklock__cb_flush(c, &q);
 }
@@ -754,12 +505,12 @@ typedef struct {
  * counter, which can sort ahead of us after we listed. */
 #define KEEP 1
 
-static void watch_nodes(zklock__att *a, zklock__cbq *q);
-static void grant(zklock__att *a, zklock__cbq *q);
+static void watch_nodes(qatt *a, zklock__cbq *q);
+static void grant(qatt *a, zklock__cbq *q);
 
 /* 1 if the old waits hold a live server watch on path (see
  * zklock__watch): the node is still there after a listing showed it. */
-static int watch_live(const zklock__att *a, const char *path) {
+static int watch_live(const qatt *a, const char *path) {
   for (int j = 0; a->went && j < a->nw; j++)
     if (a->went[j].a && a->went[j].set && !a->went[j].fired &&
         strcmp(a->wn[j], path) == 0)
@@ -767,30 +518,31 @@ static int watch_live(const zklock__att *a, const char *path) {
   return 0;
 }
 
-/* Stores the nodes to outlast (names of cv[0..n-1]) as full paths. A node
- * whose watch is still live is marked kept: a writer that listed again when
- * its farther node went keeps the nearer one's watch, and no request goes
- * out before that node's delete grants. */
-static int set_waits(zklock__att *a, const cand *cv, int n, int total,
-                     int mode) {
-  char **wn = calloc((size_t)n, sizeof *wn);
-  zklock__watch *went = calloc((size_t)n, sizeof *went);
+/* Stores the nodes to outlast (names of cv[0..n-1]) as full paths, in one
+ * block with their watches (a waiter's memory: 10,000 of them on one
+ * thread). A node whose watch is still live is marked kept: a writer that
+ * listed again when its farther node went keeps the nearer one's watch,
+ * and no request goes out before that node's delete grants. */
+static int set_waits(qatt *a, const cand *cv, int n, int total, int mode) {
   size_t plen = strlen(a->l->path);
-  for (int i = 0; wn && went && i < n; i++) {
-    size_t len = plen + 1 + strlen(cv[i].name) + 1;
-    if (!(wn[i] = malloc(len)))
-      break;
-    snprintf(wn[i], len, "%s/%s", a->l->path, cv[i].name);
+  size_t size = (size_t)n * (sizeof(char *) + sizeof(zklock__watch));
+  for (int i = 0; i < n; i++)
+    size += plen + 1 + strlen(cv[i].name) + 1;
+  char *blk = calloc(1, size);
+  char **wn = (char **)blk;
+  zklock__watch *went = blk ? (zklock__watch *)(wn + n) : NULL;
+  char *p = blk ? (char *)(went + n) : NULL;
+  for (int i = 0; blk && i < n; i++) {
+    wn[i] = p;
+    p += sprintf(p, "%s/%s", a->l->path, cv[i].name) + 1;
     went[i].kept = watch_live(a, wn[i]);
   }
   free_waits(a);
+  if (!blk)
+    return -1;
   a->wn = wn;
   a->went = went;
-  if (!wn || !went)
-    return -1;
-  for (a->nw = 0; a->nw < n; a->nw++)
-    if (!wn[a->nw])
-      return -1;
+  a->nw = n;
   a->wtotal = total;
   a->wmode = mode;
   a->widx = 0;
@@ -803,9 +555,9 @@ static int set_waits(zklock__att *a, const cand *cv, int n, int total,
  * ignored: that would let two lock protocols hold one path at once. */
 /* In a Curator or kazoo profile the library's own rule decides (see
  * src/compat.c for each rule's source). */
-static void evaluate_compat(zklock__att *a, const struct String_vector *sv,
+static void evaluate_compat(qatt *a, const struct String_vector *sv,
                             zklock__cbq *q) {
-  zklock_client *c = a->c;
+  zklock_client *c = a->at.c;
   zklock__lock *l = a->l;
   const char *mine = strrchr(a->node, '/') + 1;
   int n = sv->count;
@@ -829,7 +581,7 @@ static void evaluate_compat(zklock__att *a, const struct String_vector *sv,
   int rc =
       zklock__must_outlast(c->compat, l->recipe, a->kind, mine,
                            (const char *const *)sv->data, n, idx, &k, &fidx);
-  if (rc == ZKLOCK__C_OK && k > 0 && !a->try_only) {
+  if (rc == ZKLOCK__C_OK && k > 0 && !a->at.try_only) {
     int keep = k > KEEP ? KEEP : k;
     for (int i = 0; i < keep; i++)
       cv[i].name = sv->data[idx[i]];
@@ -843,7 +595,7 @@ static void evaluate_compat(zklock__att *a, const struct String_vector *sv,
     finish(a, ZKLOCK_EZK, q);
   else if (k == 0)
     grant(a, q);
-  else if (a->try_only)
+  else if (a->at.try_only)
     finish(a, ZKLOCK_EBUSY, q);
   else
     watch_nodes(a, q);
@@ -854,7 +606,7 @@ static void evaluate_compat(zklock__att *a, const struct String_vector *sv,
  * semaphore's s) or of another library are never ignored: that would let
  * two lock protocols hold one path at once. ZKLOCK_EFOREIGN (another
  * library's nodes) or ZKLOCK_EKIND (another zklock recipe's). */
-static int native_queue(zklock__att *a, const struct String_vector *sv,
+static int native_queue(qatt *a, const struct String_vector *sv,
                         const char *mine, zklock__qent *qv, const char **names,
                         int *nq, int *me) {
   zklock__lock *l = a->l;
@@ -877,7 +629,7 @@ static int native_queue(zklock__att *a, const struct String_vector *sv,
        * It would block everyone behind it until our session ends. */
       char dup[ZKLOCK__NODE_MAX];
       snprintf(dup, sizeof dup, "%s/%s", l->path, name);
-      zklock__bg_delete(a->c, dup, NULL);
+      zklock__bg_delete(a->at.c, dup, NULL);
       continue;
     }
     if (strcmp(name, mine) == 0)
@@ -893,10 +645,9 @@ static int native_queue(zklock__att *a, const struct String_vector *sv,
   return kind_rc;
 }
 
-static void evaluate(zklock__att *a, const struct String_vector *sv,
-                     zklock__cbq *q) {
+static void evaluate(qatt *a, const struct String_vector *sv, zklock__cbq *q) {
   zklock__lock *l = a->l;
-  if (a->c->compat != ZKLOCK_COMPAT_NATIVE) {
+  if (a->at.c->compat != ZKLOCK_COMPAT_NATIVE) {
     evaluate_compat(a, sv, q);
     return;
   }
@@ -918,7 +669,7 @@ static void evaluate(zklock__att *a, const struct String_vector *sv,
              zklock__rule_semaphore_mark(qv, nq, me, a->waited);
   /* A try reader probes the writers ahead (no watch): one may have
    * downgraded. Every other try ends here when it must wait. */
-  int busy = !v.grant && a->try_only && a->kind != 'r';
+  int busy = !v.grant && a->at.try_only && a->kind != 'r';
   if (rc == ZKLOCK_OK && !v.grant && !busy) {
     for (int i = 0; i < v.nwatch; i++)
       cv[i].name = names[idx[i]];
@@ -948,16 +699,16 @@ static void wget_done(int rc, const char *v, int vlen, const struct Stat *st,
 
 /* Step WATCH: getData (with a watch unless trying) on the node(s) we must
  * outlast. get rather than exists: no watch is left on a missing node. */
-static void watch_nodes(zklock__att *a, zklock__cbq *q) {
+static void watch_nodes(qatt *a, zklock__cbq *q) {
   begin(a, S_WATCH);
   int from = W_ALL(a->wmode) ? 0 : a->widx;
   int to = W_ALL(a->wmode) ? a->nw : a->widx + 1;
   int reqs = 0;
   for (int i = from; i < to; i++) {
     zklock__watch *w = &a->went[i];
-    if (!a->try_only)
+    if (!a->at.try_only)
       arm(a, i);
-    if (w->kept && !a->try_only) {
+    if (w->kept && !a->at.try_only) {
       w->set = 1; /* the server still has it: nothing to ask */
       continue;
     }
@@ -965,8 +716,8 @@ static void watch_nodes(zklock__att *a, zklock__cbq *q) {
     reqs++;
     a->crit += a->crit >= 0;
     req *r = new_req(a, i);
-    int zrc =
-        r ? zoo_aget(a->c->zh, a->wn[i], !a->try_only, wget_done, r) : ZOK;
+    int zrc = r ? zoo_aget(a->at.c->zh, a->wn[i], !a->at.try_only, wget_done, r)
+                : ZOK;
     if (sent(a, r, zrc, q))
       return;
   }
@@ -974,29 +725,29 @@ static void watch_nodes(zklock__att *a, zklock__cbq *q) {
   for (int i = 0; i < a->nw; i++)
     a->went[i].kept = 0;
   if (reqs == 0)
-    a->state = S_WAIT;
+    a->at.state = S_WAIT;
 }
 
 /* Re-arms the watch on wn[i] alone (a first semaphore waiter, a writer
  * watching two). */
-static void rewatch(zklock__att *a, int i, zklock__cbq *q) {
+static void rewatch(qatt *a, int i, zklock__cbq *q) {
   /* Not begin(): the gets still out on the other nodes stay good (one of
    * them may be the only news of that node's delete). */
-  a->state = S_WATCH;
+  a->at.state = S_WATCH;
   a->went[i].set = a->went[i].fired = 0;
   req *r = new_req(a, i);
-  int zrc = r ? zoo_aget(a->c->zh, a->wn[i], 1, wget_done, r) : ZOK;
+  int zrc = r ? zoo_aget(a->at.c->zh, a->wn[i], 1, wget_done, r) : ZOK;
   sent(a, r, zrc, q);
 }
 
 /* Node i that we outlast is gone. */
-static void outlasted(zklock__att *a, int i, zklock__cbq *q) {
+static void outlasted(qatt *a, int i, zklock__cbq *q) {
   if (i == 0 && a->crit < 0 && (a->wmode == W_CHAIN || a->wmode == W_PAIR))
     a->crit = 0; /* the nearest: a handoff, unless a listing says wait */
   if (a->wmode == W_ANY) {
     grant(a, q); /* fewer than permits ahead now */
   } else if (a->wmode == W_CHAIN && i == a->nw - 1 && a->nw == a->wtotal &&
-             a->c->compat == ZKLOCK_COMPAT_NATIVE) {
+             a->at.c->compat == ZKLOCK_COMPAT_NATIVE) {
     /* It was the oldest node listed: nothing can be ahead of us any more
      * (new nodes sort after us), so the lock is ours without a read. Not
      * in a profile: a downgrade there creates a read node at the writer's
@@ -1020,9 +771,9 @@ static void wget_done(int rc, const char *v, int vlen, const struct Stat *st,
   ZKLOCK__CBQ_INIT(&q);
   pthread_mutex_lock(&c->mu);
   int stale;
-  zklock__att *a = take(r, &stale);
-  if (!stale && a->state == S_WATCH) {
-    if (rc == ZOK && !a->try_only)
+  qatt *a = take(r, &stale);
+  if (!stale && a->at.state == S_WATCH) {
+    if (rc == ZOK && !a->at.try_only)
       a->went[r->idx].set = 1;
     if (rc == ZNONODE) {
       outlasted(a, r->idx, &q);
@@ -1032,7 +783,7 @@ static void wget_done(int rc, const char *v, int vlen, const struct Stat *st,
       if (st->version > 0)
         send_list(a, &q); /* the predecessor became a holder */
       else
-        a->state = S_WAIT;
+        a->at.state = S_WAIT;
     } else if (a->wmode == W_CHAIN && a->kind == 'r' &&
                c->compat == ZKLOCK_COMPAT_NATIVE &&
                zklock__mark_has(v, vlen, ZKLOCK__MARK_READ)) {
@@ -1042,20 +793,19 @@ static void wget_done(int rc, const char *v, int vlen, const struct Stat *st,
         grant(a, &q);
       else
         watch_nodes(a, &q);
-    } else if (a->try_only) {
+    } else if (a->at.try_only) {
       finish(a, ZKLOCK_EBUSY, &q);
-    } else if (a->pending == 0) {
-      a->state = S_WAIT;
+    } else if (a->at.pending == 0) {
+      a->at.state = S_WAIT;
     }
   }
-  att_unref(a);
-  free(r);
+  req_done(r);
   pthread_mutex_unlock(&c->mu);
   zklock__cb_flush(c, &q);
 }
 
-static void grant(zklock__att *a, zklock__cbq *q) {
-  zklock_client *c = a->c;
+static void grant(qatt *a, zklock__cbq *q) {
+  zklock_client *c = a->at.c;
   /* Only a node of this very session may lead (CURATOR-696: a closing
    * session's node mistaken for our own). */
   if (a->owner_sid != c->sid) {
@@ -1073,22 +823,11 @@ static void grant(zklock__att *a, zklock__cbq *q) {
   finish(a, ZKLOCK_OK, q);
 }
 
-/* (Re)sends the requests of a->state. */
-static void step(zklock__att *a, zklock__cbq *q) {
-  zklock_client *c = a->c;
-  if (zklock__session_dead(c) || !c->zh) {
-    session_gone(a, q);
-    return;
-  }
-  if (c->zstate != ZKLOCK_SESSION_CONNECTED) {
-    conn_wait(a, a->state == S_CONN ? a->resume : a->state, q);
-    return;
-  }
-  switch (a->state) {
-  case S_CONN:
-    a->state = a->resume;
-    step(a, q);
-    return;
+/* ---- the program's hooks (client mutex held) ---- */
+
+static void q_step(zklock__att *at, zklock__cbq *q) {
+  qatt *a = Q(at);
+  switch (at->state) {
   case S_ENQ:
     send_enqueue(a, 0, q);
     return;
@@ -1105,148 +844,53 @@ static void step(zklock__att *a, zklock__cbq *q) {
   case S_RECGET: {
     begin(a, S_RECGET);
     req *r = new_req(a, 0);
-    int zrc = r ? zoo_aget(c->zh, a->node, 0, recget_done, r) : ZOK;
+    int zrc = r ? zoo_aget(at->c->zh, a->node, 0, recget_done, r) : ZOK;
     sent(a, r, zrc, q);
     return;
   }
   }
 }
 
-/* ---- engine hooks (client mutex held) ---- */
-
-void zklock__engine_session(zklock_client *c, int zstate, zklock__cbq *q) {
-  if (zstate != ZKLOCK_SESSION_CONNECTED && zstate != ZKLOCK_SESSION_EXPIRED &&
-      zstate != ZKLOCK_SESSION_AUTH_FAILED)
-    return; /* a disconnect: the answers in flight say so themselves */
-  zklock__csem_session(c, zstate, q);
-  /* Collect first: handling one may finish others' neighbours. */
-  int n = 0;
-  for (zklock__att *a = c->atts; a; a = a->next)
-    n++;
-  zklock__att **v = n ? malloc(sizeof *v * (size_t)n) : NULL;
-  if (n && !v)
-    return; /* the timers retry waiting ones */
-  n = 0;
-  for (zklock__att *a = c->atts; a; a = a->next) {
-    a->refs++;
-    v[n++] = a;
-  }
-  for (int i = 0; i < n; i++) {
-    zklock__att *a = v[i];
-    if (a->finished) {
-    } else if (zstate == ZKLOCK_SESSION_CONNECTED) {
-      if (a->state == S_CONN) {
-        a->retry_at = -1;
-        heap_update(c, a);
-        step(a, q);
-      }
-    } else {
-      session_gone(a, q);
-    }
-    att_unref(a);
-  }
-  free(v);
-}
-
-void zklock__engine_event(zklock_client *c, int type, const char *path,
-                          zklock__cbq *q) {
-  zklock__csem_event(c, type, path, q);
-  /* Collect first: handling an event re-arms and disarms watches. */
-  zklock__att *hit[16];
-  int n = 0;
-  /* The server's watch on path is used up, whoever acts on it now. */
-  for (zklock__watch *w = c->wtab[path_hash(path)]; w; w = w->next)
-    if (strcmp(w->path, path) == 0)
-      w->fired = 1;
-  for (;;) {
-    n = 0;
-    for (zklock__watch *w = c->wtab[path_hash(path)]; w && n < 16;
-         w = w->next) {
-      /* A first semaphore waiter (a writer watching two) has several
-       * gets out at once: a node may go, or its watch fire on a change,
-       * before the last answer is in. The model checker found a waiter
-       * stuck beside a free permit when such a change was ignored. */
-      int live = w->a->state == S_WAIT ||
-                 (w->a->state == S_WATCH && W_ALL(w->a->wmode));
-      /* fired: not yet handled (handling re-reads the node, which clears
-       * it, or moves the attempt out of a live state) */
-      if (live && w->fired && strcmp(w->path, path) == 0) {
-        int dup = 0;
-        for (int i = 0; i < n; i++)
-          dup |= hit[i] == w->a;
-        if (!dup) {
-          hit[n++] = w->a;
-          w->a->refs++;
-        }
-      }
-    }
-    if (n == 0)
-      return;
-    for (int i = 0; i < n; i++) {
-      zklock__att *a = hit[i];
-      if (!a->finished && (a->state == S_WAIT || a->state == S_WATCH)) {
-        int idx = W_ALL(a->wmode) ? -1 : a->widx;
-        for (int j = 0; idx < 0 && j < a->nw; j++)
-          if (strcmp(a->wn[j], path) == 0)
-            idx = j;
-        if (type == ZOO_DELETED_EVENT && a->wmode != W_TURN) {
-          outlasted(a, idx, q);
-        } else if (a->wmode == W_TURN) {
-          send_list(a, q);
-        } else if (W_ALL(a->wmode) && idx >= 0) {
-          /* a holder's data changed (its turn mark, a revoke mark): its
-           * watch is used up, so read that one node again, not all */
-          rewatch(a, idx, q);
-        } else {
-          /* changed (a reader may pass now) or anything else: look
-           * again, which also re-arms the watch */
-          disarm(a);
-          watch_nodes(a, q);
-        }
-      }
-      att_unref(a);
-    }
-    /* every hit left S_WAIT; look again for more than 16 waiters */
+/* A watch event on path, one of the nodes we outlast. */
+static void q_event(zklock__att *at, int type, const char *path,
+                    zklock__cbq *q) {
+  qatt *a = Q(at);
+  /* A first semaphore waiter (a writer watching two) has several gets
+   * out at once: a node may go, or its watch fire on a change, before
+   * the last answer is in. The model checker found a waiter stuck beside
+   * a free permit when such a change was ignored. Otherwise an event in
+   * WATCH is news the get's own answer brings. */
+  if (at->state != S_WAIT && !(at->state == S_WATCH && W_ALL(a->wmode)))
+    return;
+  int idx = W_ALL(a->wmode) ? -1 : a->widx;
+  for (int j = 0; idx < 0 && j < a->nw; j++)
+    if (strcmp(a->wn[j], path) == 0)
+      idx = j;
+  if (type == ZOO_DELETED_EVENT && a->wmode != W_TURN) {
+    outlasted(a, idx, q);
+  } else if (a->wmode == W_TURN) {
+    send_list(a, q);
+  } else if (W_ALL(a->wmode) && idx >= 0) {
+    /* a holder's data changed (its turn mark, a revoke mark): its watch
+     * is used up, so read that one node again, not all */
+    rewatch(a, idx, q);
+  } else {
+    /* changed (a reader may pass now) or anything else: look again,
+     * which also re-arms the watch */
+    disarm(a);
+    watch_nodes(a, q);
   }
 }
 
-int64_t zklock__engine_timers(zklock_client *c, zklock__cbq *q) {
-  int64_t now = zklock__now_ms();
-  while (c->nheap > 0 && wake_at(c->heap[0]) <= now) {
-    zklock__att *a = c->heap[0];
-    if (a->deadline >= 0 && a->deadline <= now) {
-      /* A try that got no answer at all cannot say busy. */
-      finish(a,
-             a->try_only && !a->answered ? ZKLOCK_ECONNLOSS
-             : a->try_only               ? ZKLOCK_EBUSY
-                                         : ZKLOCK_ETIMEDOUT,
-             q);
-      continue;
-    }
-    a->retry_at = -1;
-    heap_update(c, a);
-    if (a->state == S_CONN) {
-      if (zklock__session_dead(c)) {
-        zklock__want_reopen(c);
-        a->retry_at = now + 1000;
-        heap_update(c, a);
-      } else if (c->zstate == ZKLOCK_SESSION_CONNECTED) {
-        a->refs++;
-        step(a, q);
-        att_unref(a);
-      }
-    }
-  }
-  int64_t next = c->nheap > 0 ? wake_at(c->heap[0]) : -1;
-  int64_t cs = zklock__csem_timers(c, q);
-  return next < 0 || (cs >= 0 && cs < next) ? cs : next;
-}
-
-void zklock__engine_abort(zklock_client *c, int rc, zklock__cbq *q) {
-  zklock__csem_abort(c, rc, q); /* first: they end their mutex attempts */
-  while (c->atts)
-    finish(c->atts, rc, q);
-}
+static const zklock__prog queue_prog = {
+    .step = q_step,
+    .event = q_event,
+    .fresh = q_fresh,
+    .restart = S_ENQ,
+    .end = q_end,
+    .node = q_node,
+    .destroy = q_destroy,
+};
 
 /* ---- handles ---- */
 
@@ -1302,48 +946,19 @@ static int start(zklock__lock *l, char kind, int timeout_ms,
     zklock__set_zk_err(ZSYSTEMERROR);
     return ZKLOCK_EZK;
   }
-  zklock__att *a = calloc(1, sizeof *a);
+  qatt *a = calloc(1, sizeof *a);
   if (!a)
     return ZKLOCK_ENOMEM;
-  a->refs = 1;
-  a->l = l;
-  a->c = c;
-  a->kind = kind;
-  a->hidx = -1;
-  a->crit = -1;
-  a->try_only = timeout_ms == 0;
-  int64_t now = zklock__now_ms();
-  a->deadline = timeout_ms < 0    ? -1
-                : timeout_ms == 0 ? now + ZKLOCK_TRY_WAIT_MS
-                                  : now + timeout_ms;
-  a->retry_at = -1;
-  a->done = done;
-  a->direct = direct;
-  a->arg = arg;
-  a->state = S_CONN;
-  a->resume = S_ENQ;
-  a->gen = c->conn_gen;
-  a->next = c->atts;
-  if (c->atts)
-    c->atts->prev = a;
-  c->atts = a;
-  l->att = a;
-  zklock__stat_begin(l);
-  if (heap_update(c, a)) {
-    a->done = NULL;
-    a->direct = NULL;
-    finish(a, ZKLOCK_ENOMEM, q);
+  if (zklock__att_init(&a->at, &queue_prog, c, timeout_ms, done, direct, arg)) {
+    free(a);
     return ZKLOCK_ENOMEM;
   }
-  if (zklock__session_dead(c)) {
-    /* a dead session is replaced first (by the service thread) */
-    a->retried = 1;
-    zklock__want_reopen(c);
-    a->retry_at = now + 1000;
-    heap_update(c, a);
-    return ZKLOCK_OK;
-  }
-  step(a, q);
+  a->l = l;
+  a->kind = kind;
+  a->crit = -1;
+  l->att = &a->at;
+  zklock__stat_begin(l);
+  zklock__att_start(&a->at, S_ENQ, q);
   return ZKLOCK_OK;
 }
 
@@ -1352,9 +967,7 @@ int zklock__lock_start_direct(zklock__lock *l, char kind, int timeout_ms,
   return start(l, kind, timeout_ms, NULL, cb, arg, q);
 }
 
-int zklock__lock_busy(const zklock__lock *l) {
-  return l->att != NULL || l->csem != NULL;
-}
+int zklock__lock_busy(const zklock__lock *l) { return l->att != NULL; }
 
 int zklock__lock_acquire_async(zklock__lock *l, char kind, int timeout_ms,
                                zklock_done_cb done, void *arg) {
@@ -1368,36 +981,6 @@ int zklock__lock_acquire_async(zklock__lock *l, char kind, int timeout_ms,
   pthread_mutex_unlock(&c->mu);
   zklock__cb_flush(c, &q);
   return rc;
-}
-
-int zklock__wait_call(zklock_client *c, zklock__start_fn start_fn, void *ctx) {
-  if (zklock__on_cb_thread(c))
-    return ZKLOCK_EDEADLK;
-  sync_wait w = {.done = 0, .rc = 0, .zrc = ZOK};
-  pthread_cond_init(&w.cond, NULL);
-  zklock__cbq q;
-  ZKLOCK__CBQ_INIT(&q);
-  pthread_mutex_lock(&c->mu);
-  int rc = start_fn(ctx, sync_wake, &w, &q);
-  if (rc == ZKLOCK_OK) {
-    pthread_mutex_unlock(&c->mu);
-    zklock__cb_flush(c, &q); /* notices queued on the way in */
-    ZKLOCK__CBQ_INIT(&q);
-    pthread_mutex_lock(&c->mu);
-    while (!w.done)
-      pthread_cond_wait(&w.cond, &c->mu);
-    rc = w.rc;
-    zklock__set_zk_err(w.zrc);
-  }
-  pthread_mutex_unlock(&c->mu);
-  zklock__cb_flush(c, &q);
-  pthread_cond_destroy(&w.cond);
-  return rc;
-}
-
-void zklock__deliver(zklock_client *c, zklock__cbq *q, zklock_done_cb done,
-                     void *arg, int rc) {
-  deliver(c, q, done, arg, rc);
 }
 
 typedef struct {
@@ -1454,7 +1037,7 @@ static void rel_done(int rc, const void *data) {
             : rc == ZNONODE            ? ZKLOCK_ELOST
             : rc == ZCLOSING           ? ZKLOCK_ECLOSED
                                        : zklock__zk_err(rc);
-  deliver(c, &q, r->done, r->arg, out);
+  zklock__deliver(c, &q, r->done, r->arg, out, rc);
   pthread_mutex_unlock(&c->mu);
   zklock__cb_flush(c, &q);
   free(r);
@@ -1497,7 +1080,7 @@ static int release(zklock__lock *l, zklock_done_cb done, void *arg,
 
 void zklock__lock_drop_locked(zklock__lock *l, zklock__cbq *q) {
   if (l->att)
-    finish(l->att, ZKLOCK_ECANCELED, q);
+    zklock__att_finish(l->att, ZKLOCK_ECANCELED, q);
   int pending;
   release(l, NULL, NULL, &pending, q);
 }
@@ -1525,18 +1108,15 @@ int zklock__lock_release(zklock__lock *l) {
   zklock_client *c = l->c;
   if (c->await_release && zklock__on_cb_thread(c))
     return ZKLOCK_EDEADLK;
-  sync_wait w = {.done = 0, .rc = 0, .zrc = ZOK};
-  pthread_cond_init(&w.cond, NULL);
+  zklock__sync w;
+  zklock__sync_init(&w);
   zklock__cbq q; /* as in zklock__lock_release_async */
   ZKLOCK__CBQ_INIT(&q);
   pthread_mutex_lock(&c->mu);
   int pending;
-  int rc = release(l, sync_wake, &w, &pending, &q);
-  if (pending) {
-    while (!w.done)
-      pthread_cond_wait(&w.cond, &c->mu);
-    rc = w.rc;
-  }
+  int rc = release(l, zklock__sync_cb, &w, &pending, &q);
+  if (pending)
+    rc = zklock__sync_wait(c, &w);
   pthread_mutex_unlock(&c->mu);
   zklock__cb_flush(c, &q);
   pthread_cond_destroy(&w.cond);
@@ -1550,10 +1130,8 @@ int zklock__lock_cancel(zklock__lock *l) {
   zklock__cbq q;
   ZKLOCK__CBQ_INIT(&q);
   pthread_mutex_lock(&c->mu);
-  if (l->csem)
-    zklock__csem_end(l, ZKLOCK_ECANCELED, &q);
-  else if (l->att)
-    finish(l->att, ZKLOCK_ECANCELED, &q);
+  if (l->att)
+    zklock__att_finish(l->att, ZKLOCK_ECANCELED, &q);
   else
     l->cancel = 1;
   pthread_mutex_unlock(&c->mu);
@@ -1810,7 +1388,9 @@ const char *zklock__lock_node(const zklock__lock *l) {
     return NULL;
   zklock_client *c = l->c;
   pthread_mutex_lock(&c->mu);
-  const char *n = l->h.node ? l->h.node : l->att ? l->att->node : NULL;
+  const char *n = l->h.node ? l->h.node
+                  : l->att  ? l->att->prog->node(l->att)
+                            : NULL;
   pthread_mutex_unlock(&c->mu);
   return n;
 }
@@ -1832,10 +1412,8 @@ void zklock__lock_free(zklock__lock *l) {
   zklock__cbq q;
   ZKLOCK__CBQ_INIT(&q);
   pthread_mutex_lock(&c->mu);
-  if (l->csem)
-    zklock__csem_end(l, ZKLOCK_ECANCELED, &q);
   if (l->att) /* a pending acquisition ends with ECANCELED */
-    finish(l->att, ZKLOCK_ECANCELED, &q);
+    zklock__att_finish(l->att, ZKLOCK_ECANCELED, &q);
   int pending;
   release(l, NULL, NULL, &pending, &q);
   zklock__held_unlink(&l->h);
@@ -1856,7 +1434,7 @@ int zklock__lock_state(const zklock__lock *l) {
   zklock_client *c = l->c;
   pthread_mutex_lock(&c->mu);
   int st = l->h.linked || l->h.state == ZKLOCK_LOCK_LOST ? l->h.state
-           : l->att || l->csem                           ? ZKLOCK_LOCK_WAITING
+           : l->att                                      ? ZKLOCK_LOCK_WAITING
                                                          : ZKLOCK_LOCK_UNLOCKED;
   pthread_mutex_unlock(&c->mu);
   return st;

@@ -131,6 +131,14 @@ typedef struct zklock__watch {
 } zklock__watch;
 #define ZKLOCK__WTAB 1024
 
+/* The engine's own state inside the client (src/attempt.c). */
+typedef struct zklock__engine {
+  zklock__att *atts;  /* in flight (doubly linked) */
+  zklock__att **heap; /* timers: attempts by wake-up time */
+  int nheap, heapcap;
+  zklock__watch *wtab[ZKLOCK__WTAB];
+} zklock__engine;
+
 struct zklock_client {
   unsigned magic;
   pthread_mutex_t mu;
@@ -167,11 +175,7 @@ struct zklock_client {
   zklock__held held;           /* list head of held lock nodes */
   struct zklock__bgdel *bgdel; /* deletes to retry on reconnect */
   int zh_gen;                  /* generation of zh, for stale completions */
-  /* the engine (src/queue.c) */
-  zklock__att *atts;  /* acquisitions in flight (doubly linked) */
-  zklock__att **heap; /* timers: acquisitions by wake-up time */
-  int nheap, heapcap;
-  zklock__watch *wtab[ZKLOCK__WTAB];
+  zklock__engine eng;          /* src/attempt.c */
   /* the service thread: timers, session replacement, deferred callbacks */
   pthread_t svc;
   int svc_running, svc_stop;
@@ -183,7 +187,6 @@ struct zklock_client {
   pthread_t dispatcher; /* the thread inside zklock_client_dispatch */
   int dispatching;
   struct zklock__listener *listeners; /* src/listen.c */
-  struct zklock__csem *csems;         /* src/compat_sem.c, in flight */
   zklock_stats stats;                 /* src/stats.c; mutex held */
   uint64_t stat_requests;             /* src/stats.c; atomic */
 };
@@ -421,12 +424,11 @@ struct zklock__lock {
   int permits;      /* semaphore: > 0 */
   int path_checked; /* kazoo-profile semaphore: the path was ensured */
   char *data;       /* node data (election id); NULL: owner text */
-  zklock__att *att; /* acquisition in flight */
+  zklock__att *att; /* acquisition in flight (src/attempt.h) */
   int recipe;       /* ZKLOCK__R_* (src/compat.h): names in a profile */
   /* semaphore in a profile (src/compat_sem.c): the library's mutex guarding
-   * the lease pool, and the acquisition in flight */
+   * the lease pool */
   zklock__lock *sub;
-  struct zklock__csem *csem;
   /* id tying our nodes to this attempt: zklock guid, Curator uuid or kazoo
    * hex, by profile */
   char guid[40];
@@ -448,7 +450,7 @@ int zklock__wait_call(zklock_client *c, zklock__start_fn start_fn, void *ctx);
 /* Mutex held: reports rc to done (a blocking caller of zklock__wait_call
  * at once, anything else through q). */
 void zklock__deliver(zklock_client *c, zklock__cbq *q, zklock_done_cb done,
-                     void *arg, int rc);
+                     void *arg, int rc, int zrc);
 /* Queues a node of kind ('x', 'r' or 's') and waits for its turn. The
  * async form calls done exactly once when it returns ZKLOCK_OK. */
 int zklock__lock_acquire(zklock__lock *l, char kind, int timeout_ms);
@@ -499,16 +501,6 @@ void zklock__lock_drop_locked(zklock__lock *l, zklock__cbq *q);
 int zklock__csem_acquire(zklock__lock *l, int timeout_ms);
 int zklock__csem_acquire_async(zklock__lock *l, int timeout_ms,
                                zklock_done_cb done, void *arg);
-/* Mutex held: ends l's acquisition in flight with rc (lease and mutex node
- * removed). */
-void zklock__csem_end(zklock__lock *l, int rc, zklock__cbq *q);
-/* Engine hooks (mutex held), like the ones below. */
-void zklock__csem_session(zklock_client *c, int zstate, zklock__cbq *q);
-void zklock__csem_event(zklock_client *c, int type, const char *path,
-                        zklock__cbq *q);
-int64_t zklock__csem_timers(zklock_client *c, zklock__cbq *q);
-void zklock__csem_abort(zklock_client *c, int rc, zklock__cbq *q);
-
 /* Engine hooks called by the client (mutex held). */
 void zklock__engine_session(zklock_client *c, int zstate, zklock__cbq *q);
 void zklock__engine_event(zklock_client *c, int type, const char *path,
