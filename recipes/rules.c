@@ -3,6 +3,8 @@
  * rules themselves live with their recipes. */
 #include "zklock_int.h"
 
+#include <stdlib.h>
+
 void zklock__rule_outlast(const zklock__qent *q, int n, int me, int permits,
                           int *idx, zklock__verdict *v) {
   switch (q[me].kind) {
@@ -18,19 +20,31 @@ void zklock__rule_outlast(const zklock__qent *q, int n, int me, int permits,
   }
 }
 
-/* Holding is what the same rules would grant: a writer first in line, a
- * reader (or a writer that downgraded) with no writer ahead, a lease with
- * fewer than `permits` ahead. */
-void zklock__rule_holders(const zklock__qent *q, int n, int permits,
-                          int *holder) {
-  int writer_seen = 0, leases = 0;
-  for (int i = 0; i < n; i++) {
-    if (q[i].kind == 's') {
-      holder[i] = leases++ < permits;
-      continue;
-    }
-    int reader = q[i].kind == 'r' || q[i].marked;
-    holder[i] = reader ? !writer_seen : i == 0;
-    writer_seen |= !reader;
+/* Who holds is what the same rules grant: each node asked as if it were
+ * the contender, a writer that downgraded (marked) counted as the reader
+ * it now is. O(n^2) for n nodes: a status listing, not the engine. */
+int zklock__rule_holders(const zklock__qent *q, int n, int permits,
+                         int *holder) {
+  zklock__qent *view = malloc(sizeof *view * (size_t)(n + 1));
+  int *idx = malloc(sizeof *idx * (size_t)(n + 1));
+  for (int i = 0; i < n; i++)
+    holder[i] = 0;
+  if (!view || !idx) {
+    free(view);
+    free(idx);
+    return -1;
   }
+  for (int i = 0; i < n; i++) {
+    view[i] = q[i];
+    if (q[i].marked)
+      view[i].kind = 'r';
+  }
+  for (int i = 0; i < n; i++) {
+    zklock__verdict v = {0};
+    zklock__rule_outlast(view, n, i, permits, idx, &v);
+    holder[i] = v.grant;
+  }
+  free(view);
+  free(idx);
+  return 0;
 }

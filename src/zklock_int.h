@@ -388,12 +388,11 @@ void zklock__rule_ahead(const zklock__qent *q, int n, int me, const char *kinds,
 /* recipes/rules.c: dispatches on q[me].kind ('x', 'r', 's'). */
 void zklock__rule_outlast(const zklock__qent *q, int n, int me, int permits,
                           int *idx, zklock__verdict *v);
-/* recipes/rules.c. Who holds: holder[i] = 1 for every q[i] that holds
- * now; q sorted oldest first. A writer holds when first, a reader or downgraded
- * writer while no writer is ahead, a lease while fewer than permits are ahead.
- */
-void zklock__rule_holders(const zklock__qent *q, int n, int permits,
-                          int *holder);
+/* recipes/rules.c. Who holds: holder[i] = 1 for every q[i] the rules
+ * above grant now (a downgraded writer as a reader); -1 out of memory
+ * (holder all 0). */
+int zklock__rule_holders(const zklock__qent *q, int n, int permits,
+                         int *holder);
 /* 1 if node data v (vlen bytes) has mark (a whole line, e.g.
  * ZKLOCK__MARK_READ). The one parser of marks (src/names.c). */
 int zklock__mark_has(const char *v, int vlen, const char *mark);
