@@ -450,8 +450,10 @@ static int start(zklock__lock *l, int timeout_ms, zklock_done_cb done,
     return ZKLOCK_ECLOSED;
   if (!l->sub)
     return ZKLOCK_EINVAL;
+  /* one lease per handle, as for a native semaphore (the inner mutex is
+   * only ever busy for this handle's own attempt) */
   if (l->att || l->h.node || l->sub->att || l->sub->h.node)
-    return ZKLOCK_EBUSY;
+    return ZKLOCK_EALREADY;
   if (l->cancel) {
     l->cancel = 0;
     return ZKLOCK_ECANCELED;
