@@ -558,6 +558,80 @@ static void test_profile_sem_expired_paused(void **state) {
   zookeeper_close(zh);
 }
 
+/* Every state the listener gets, in order (test_listener_uncertain). */
+typedef struct {
+  pthread_mutex_t mu;
+  int n, st[16];
+} states;
+
+static void states_cb(void *handle, int state, void *arg) {
+  (void)handle;
+  states *r = arg;
+  pthread_mutex_lock(&r->mu);
+  if (r->n < 16)
+    r->st[r->n++] = state;
+  pthread_mutex_unlock(&r->mu);
+}
+
+static int states_last(states *r) {
+  pthread_mutex_lock(&r->mu);
+  int st = r->n ? r->st[r->n - 1] : -1;
+  pthread_mutex_unlock(&r->mu);
+  return st;
+}
+
+static int last_uncertain(void *arg) {
+  return states_last(arg) == ZKLOCK_LOCK_UNCERTAIN;
+}
+
+static int last_held(void *arg) { return states_last(arg) == ZKLOCK_LOCK_HELD; }
+
+/* A holder's listener hears of a disconnect (UNCERTAIN) and of the
+ * reconnect that keeps the session (HELD again), in that order. The
+ * client notices no answers after 2/3 of the session timeout, the server
+ * expires the session after all of it: the servers resume as soon as
+ * UNCERTAIN is in, leaving a third of the timeout (4 s) to reconnect. */
+static void test_listener_uncertain_paused(void **state) {
+  (void)state;
+  pausable_ensemble();
+  char root[256];
+  zkt_root(root, sizeof root, "regress-lsn-uncertain");
+  zklock_client_opts o;
+  memset(&o, 0, sizeof o);
+  o.session_timeout_ms = 12000;
+  zklock_client *c;
+  assert_int_equal(zklock_client_open(zkt_hosts(), &o, &c), ZKLOCK_OK);
+  int64_t sid = zklock_client_session_id(c);
+  zklock_mutex *m;
+  assert_int_equal(zklock_mutex_new(c, root, &m), ZKLOCK_OK);
+  states r = {.n = 0};
+  pthread_mutex_init(&r.mu, NULL);
+  assert_int_equal(zklock_mutex_set_listener(m, states_cb, &r), ZKLOCK_OK);
+  assert_int_equal(zklock_mutex_lock(m, 5000), ZKLOCK_OK);
+  assert_true(zkt_wait_for(last_held, &r, 5000));
+  pause_all();
+  int uncertain = zkt_wait_for(last_uncertain, &r, 15000);
+  int st_paused = zklock_mutex_state(m);
+  resume_all();
+  assert_true(uncertain);
+  assert_int_equal(st_paused, ZKLOCK_LOCK_UNCERTAIN);
+  assert_true(zkt_wait_for(last_held, &r, 15000));
+  assert_int_equal(zklock_client_session_id(c), sid);
+  assert_int_equal(zklock_mutex_state(m), ZKLOCK_LOCK_HELD);
+  pthread_mutex_lock(&r.mu);
+  int order[] = {ZKLOCK_LOCK_HELD, ZKLOCK_LOCK_UNCERTAIN, ZKLOCK_LOCK_HELD};
+  assert_int_equal(r.n, 3);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(r.st[i], order[i]);
+  pthread_mutex_unlock(&r.mu);
+  assert_int_equal(zklock_mutex_unlock(m), ZKLOCK_OK);
+  zklock_mutex_free(m);
+  zklock_client_close(c);
+  zhandle_t *zh = zkt_raw();
+  zkt_rmr(zh, root);
+  zookeeper_close(zh);
+}
+
 int main(void) {
   atexit(at_exit_resume);
   const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGABRT, SIGALRM};
@@ -569,6 +643,8 @@ int main(void) {
       cmocka_unit_test_teardown(test_timeouts_paused, resume_teardown),
       cmocka_unit_test_teardown(test_profile_sem_try_paused, resume_teardown),
       cmocka_unit_test_teardown(test_profile_sem_expired_paused,
+                                resume_teardown),
+      cmocka_unit_test_teardown(test_listener_uncertain_paused,
                                 resume_teardown),
   };
   return cmocka_run_group_tests_name("regress", tests, zkt_group_setup,
