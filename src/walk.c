@@ -2,8 +2,8 @@
  * zklock_queue_list gives it (the holder/waiter rule lives there alone).
  * For `zklock status -r`, `zklock metrics` and the deadlock finder
  * (src/deadlock.c). Read-only; owns no state beyond one call. */
+#include "call.h"
 #include "compat.h"
-#include "zklock_int.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -18,13 +18,6 @@
  * loaded 2-core machine. Threads keep the one listing rule and overlap
  * the round trips. */
 #define LIST_THREADS 16
-
-typedef struct {
-  zklock__op *op;
-  char *path;
-  int rc;
-  struct String_vector kids;
-} dir_read;
 
 typedef struct {
   char **v;
@@ -47,33 +40,16 @@ static int strvec_push(strvec *s, char *p) {
   return 0;
 }
 
-static void strvec_free(strvec *s) {
-  for (size_t i = 0; i < s->n; i++)
-    free(s->v[i]);
-  free(s->v);
-  memset(s, 0, sizeof *s);
+/* Keeps the first n. */
+static void strvec_cut(strvec *s, size_t n) {
+  while (s->n > n)
+    free(s->v[--s->n]);
 }
 
-static void kids_done(int rc, const struct String_vector *sv,
-                      const void *data) {
-  dir_read *d = (dir_read *)data;
-  zklock_client *c = d->op->c;
-  pthread_mutex_lock(&c->mu);
-  d->rc = rc;
-  if (rc == ZOK && sv && sv->count > 0) {
-    /* The client frees its vector after we return: copy it. */
-    d->kids.data = calloc((size_t)sv->count, sizeof(char *));
-    for (int i = 0; d->kids.data && i < sv->count; i++)
-      if ((d->kids.data[d->kids.count++] = strdup(sv->data[i])) == NULL) {
-        d->rc = ZSYSTEMERROR;
-        break;
-      }
-    if (!d->kids.data)
-      d->rc = ZSYSTEMERROR;
-  }
-  if (--d->op->pending == 0)
-    pthread_cond_signal(&d->op->cond);
-  pthread_mutex_unlock(&c->mu);
+static void strvec_free(strvec *s) {
+  strvec_cut(s, 0);
+  free(s->v);
+  memset(s, 0, sizeof *s);
 }
 
 /* 1 if a child name is a lock node of zklock or of a library a profile
@@ -88,93 +64,139 @@ static int is_lock_node(int hint, const char *name) {
          cn.kind != 's';
 }
 
-/* Sorts one round's answers: lock paths into locks, directories into
- * next. Mutex held. */
-static int sort_round(zklock_client *c, const char *root, dir_read *d, int nd,
-                      strvec *locks, strvec *next) {
-  for (int i = 0; i < nd; i++) {
-    if (d[i].rc == ZNONODE)
-      continue; /* gone while we walked */
-    if (d[i].rc == ZNOAUTH && strcmp(d[i].path, root) != 0)
-      continue; /* a subtree we may not read holds no lock of ours */
-    if (d[i].rc != ZOK)
-      return zklock__zk_err(d[i].rc);
-    int lock = 0;
-    size_t pl = strcmp(d[i].path, "/") == 0 ? 0 : strlen(d[i].path);
-    for (int k = 0; k < d[i].kids.count; k++) {
-      const char *kid = d[i].kids.data[k];
-      if (is_lock_node(c->compat, kid)) {
-        lock = 1;
-        continue;
-      }
-      if (pl == 0 && strcmp(kid, "zookeeper") == 0)
-        continue; /* the server's own subtree */
-      size_t kl = strlen(kid);
-      if (pl + 1 + kl > ZKLOCK_PATH_MAX)
-        continue; /* no lock path can live there */
-      char *p = malloc(pl + kl + 2);
-      if (p) {
-        memcpy(p, d[i].path, pl);
-        p[pl] = '/';
-        memcpy(p + pl + 1, kid, kl + 1);
-      }
-      if (strvec_push(next, p))
-        return ZKLOCK_ENOMEM;
+/* Sorts one directory's children: path into locks if it is a lock path,
+ * its other children into next. */
+static int sort_dir(int hint, const char *path, const struct String_vector *sv,
+                    strvec *locks, strvec *next) {
+  int lock = 0;
+  size_t pl = strcmp(path, "/") == 0 ? 0 : strlen(path);
+  for (int k = 0; sv && k < sv->count; k++) {
+    const char *kid = sv->data[k];
+    if (is_lock_node(hint, kid)) {
+      lock = 1;
+      continue;
     }
-    if (lock && strvec_push(locks, strdup(d[i].path)))
+    if (pl == 0 && strcmp(kid, "zookeeper") == 0)
+      continue; /* the server's own subtree */
+    size_t kl = strlen(kid);
+    if (pl + 1 + kl > ZKLOCK_PATH_MAX)
+      continue; /* no lock path can live there */
+    char *p = malloc(pl + kl + 2);
+    if (p) {
+      memcpy(p, path, pl);
+      p[pl] = '/';
+      memcpy(p + pl + 1, kid, kl + 1);
+    }
+    if (strvec_push(next, p))
       return ZKLOCK_ENOMEM;
   }
+  if (lock && strvec_push(locks, strdup(path)))
+    return ZKLOCK_ENOMEM;
   return ZKLOCK_OK;
 }
 
-/* Lists directories breadth first, a round of requests at a time. */
-static int find_lock_paths(zklock_client *c, const char *root, strvec *locks) {
-  zhandle_t *zh;
-  int rc = zklock__enter(c, &zh, 1);
+/* The directory listing: a call (src/call.c) of rounds, breadth first. A
+ * round lists todo[done..done + nd) at once; answers come in order, each
+ * sorted as it comes (a round sent again first drops what its earlier
+ * answers added). */
+enum { W_ROUND = ZKLOCK__S_FIRST };
+
+typedef struct {
+  zklock__call k; /* first: the casts are valid */
+  char root[ZKLOCK_PATH_MAX + 1];
+  strvec todo, next, locks;
+  size_t done, nd;
+  size_t nlocks, nnext; /* their lengths when the round began */
+  int first;            /* the first round: sync before it */
+  strvec *out;          /* the caller's, on success */
+} walker;
+
+static walker *W(zklock__call *k) { return (walker *)k; }
+
+static void w_destroy(zklock__call *k) {
+  strvec_free(&W(k)->todo);
+  strvec_free(&W(k)->next);
+  strvec_free(&W(k)->locks);
+}
+
+static void w_send(zklock__call *k, zklock__cbq *q) {
+  walker *w = W(k);
+  strvec_cut(&w->locks, w->nlocks);
+  strvec_cut(&w->next, w->nnext);
+  if (w->first)
+    zklock__call_sync(k, w->root);
+  w->nd = w->todo.n - w->done < WALK_BATCH ? w->todo.n - w->done : WALK_BATCH;
+  for (size_t i = 0; i < w->nd; i++)
+    if (zklock__call_children(k, w->todo.v[w->done + i], (int)i, q))
+      return;
+}
+
+/* The round is in: the next one, one level down when this one is done. */
+static void w_round_done(walker *w, zklock__cbq *q) {
+  w->first = 0;
+  w->done += w->nd;
+  if (w->done == w->todo.n) {
+    strvec_free(&w->todo);
+    w->todo = w->next;
+    memset(&w->next, 0, sizeof w->next);
+    w->done = 0;
+  }
+  w->nlocks = w->locks.n;
+  w->nnext = w->next.n;
+  if (w->done < w->todo.n) {
+    zklock__call_next(&w->k, W_ROUND, q);
+    return;
+  }
+  *w->out = w->locks;
+  memset(&w->locks, 0, sizeof w->locks);
+  zklock__att_finish(&w->k.at, ZKLOCK_OK, q);
+}
+
+static void w_answer(zklock__call *k, const zklock__ans *ans, zklock__cbq *q) {
+  walker *w = W(k);
+  const char *path = w->todo.v[w->done + (size_t)ans->idx];
+  int rc = ZKLOCK_OK;
+  if (zklock__call_transient(ans->rc)) {
+    zklock__att_failed(&k->at, ans->rc, W_ROUND, q);
+    return;
+  }
+  if (ans->rc == ZNONODE) {
+    /* gone while we walked */
+  } else if (ans->rc == ZNOAUTH && strcmp(path, w->root) != 0) {
+    /* a subtree we may not read holds no lock of ours */
+  } else if (ans->rc != ZOK) {
+    rc = zklock__zk_err(ans->rc);
+  } else {
+    rc = sort_dir(k->c->compat, path, ans->kids, &w->locks, &w->next);
+  }
   if (rc)
-    return rc;
-  strvec todo = {0}, next = {0};
-  dir_read *d = calloc(WALK_BATCH, sizeof *d);
-  if (!d || strvec_push(&todo, strdup(root))) {
-    free(d);
-    zklock__leave(c);
+    zklock__att_finish(&k->at, rc, q);
+  else if (k->at.pending == 0)
+    w_round_done(w, q);
+}
+
+static const zklock__call_ops walk_ops = {
+    .send = w_send,
+    .answer = w_answer,
+    .destroy = w_destroy,
+    .first = W_ROUND,
+    .fresh = 1,
+};
+
+/* Every lock path under root into locks. */
+static int find_lock_paths(zklock_client *c, const char *root, strvec *locks) {
+  walker *w = calloc(1, sizeof *w);
+  if (!w)
+    return ZKLOCK_ENOMEM;
+  w->k.ops = &walk_ops;
+  snprintf(w->root, sizeof w->root, "%s", root);
+  w->first = 1;
+  w->out = locks;
+  if (strvec_push(&w->todo, strdup(root))) {
+    free(w);
     return ZKLOCK_ENOMEM;
   }
-  zklock__op op;
-  pthread_mutex_lock(&c->mu);
-  zklock__op_init(&op, c);
-  /* Our server may lag the one a holder used; the session keeps order. */
-  zoo_async(zh, root, zklock__sync_done, NULL);
-  size_t done = 0;
-  while (rc == ZKLOCK_OK && done < todo.n) {
-    int nd = 0;
-    for (; done < todo.n && nd < WALK_BATCH; done++, nd++) {
-      d[nd] = (dir_read){.op = &op, .path = todo.v[done]};
-      op.pending++;
-      int zrc = zoo_aget_children(zh, d[nd].path, 0, kids_done, &d[nd]);
-      if (zrc != ZOK) {
-        op.pending--;
-        d[nd].rc = zrc;
-      }
-    }
-    zklock__op_wait_pending(c, &op);
-    rc = sort_round(c, root, d, nd, locks, &next);
-    for (int i = 0; i < nd; i++)
-      deallocate_String_vector(&d[i].kids);
-    if (done == todo.n) { /* this level is done: go one down */
-      strvec_free(&todo);
-      todo = next;
-      memset(&next, 0, sizeof next);
-      done = 0;
-    }
-  }
-  zklock__op_destroy(&op);
-  pthread_mutex_unlock(&c->mu);
-  zklock__leave(c);
-  strvec_free(&todo);
-  strvec_free(&next);
-  free(d);
-  return rc;
+  return zklock__call_wait(c, &w->k);
 }
 
 static int path_cmp(const void *a, const void *b) {
