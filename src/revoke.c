@@ -3,8 +3,9 @@
  * semaphore) so its own-node watch (src/client.c) reports
  * ZKLOCK_LOCK_REVOKE_REQUESTED. The holder decides when to let go; nothing
  * here deletes anything. */
-#include "zklock_int.h"
+#include "call.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,69 +13,43 @@
  * loss costs one more read and write, so a handful of rounds is plenty. */
 #define REVOKE_ROUNDS 16
 
-typedef struct {
-  zklock__op *op;
-  int rc;
-  char *data; /* malloc'd copy of the node's data */
-  int len;
-  int32_t version;
-} node_get;
-
-static void get_done(int rc, const char *v, int vlen, const struct Stat *st,
-                     const void *data) {
-  node_get *g = (node_get *)data;
-  zklock_client *c = g->op->c;
-  pthread_mutex_lock(&c->mu);
-  g->rc = rc;
-  if (rc == ZOK) {
-    g->len = v && vlen > 0 ? vlen : 0;
-    g->data = malloc((size_t)g->len + 1);
-    if (!g->data)
-      g->rc = ZSYSTEMERROR;
-    else if (g->len)
-      memcpy(g->data, v, (size_t)g->len);
-    g->version = st ? st->version : -1;
-  }
-  g->op->pending--;
-  pthread_cond_signal(&g->op->cond);
-  pthread_mutex_unlock(&c->mu);
-}
-
-static void set_done(int rc, const struct Stat *st, const void *data) {
-  (void)st;
-  zklock__void_done(rc, data);
-}
-
-#define AGAIN 1
 #define LEASES 2 /* find_holder: a semaphore, whose holders are several */
 
-/* Mutex held. The name of the node that holds path exclusively into
- * name: ZKLOCK_OK, ZKLOCK_ENOTHELD (no lock node, or readers hold it) or
- * LEASES (a semaphore: zklock_queue_list tells its holders). */
-static int find_holder(zklock_client *c, zhandle_t *zh, zklock__op *op,
-                       const char *path, char name[ZKLOCK__NAME_MAX]) {
-  /* A server behind the leader may not have the holder's node yet: sync
-   * first (the session keeps the order, so no extra round trip). */
-  zoo_async(zh, path, zklock__sync_done, NULL); /* answer not awaited */
-  op->pending++;
-  int zrc = zoo_aget_children(zh, path, 0, zklock__children_done, op);
-  if (zrc != ZOK) {
-    op->pending--;
-    op->children_rc = zrc;
-  }
-  zklock__op_wait_pending(c, op);
-  if (op->children_rc == ZNONODE)
-    return ZKLOCK_ENOTHELD;
-  if (op->children_rc != ZOK)
-    return zklock__zk_err(op->children_rc);
+/* A call (src/call.c) in rounds:
+ *   LIST  (a sync, then) the children: who holds (skipped for a fixed
+ *         node, a semaphore's lease)
+ *   GET   the holder's data and version
+ *   SET   the data with the mark, conditional on that version; lost to
+ *         another writer: the next round */
+enum { R_LIST = ZKLOCK__S_FIRST, R_GET, R_SET };
+
+typedef struct {
+  zklock__call k; /* first: the casts are valid */
+  char path[ZKLOCK_PATH_MAX + 1];
+  char name[96]; /* the holder's node (as zklock_node_info names it) */
+  int fixed;     /* name was given: no LIST */
+  int rounds;
+  char *data; /* SET's value */
+  int len;
+  int32_t version;
+} revoker;
+
+static revoker *R(zklock__call *k) { return (revoker *)k; }
+
+static void r_destroy(zklock__call *k) { free(R(k)->data); }
+
+/* The name of the node that holds path exclusively into name: ZKLOCK_OK,
+ * ZKLOCK_ENOTHELD (no lock node, or readers hold it) or LEASES (a
+ * semaphore: zklock_queue_list tells its holders). */
+static int find_holder(const struct String_vector *sv, char *name, size_t len) {
   const char *best = NULL;
   zklock__name bn = {0};
-  for (int i = 0; i < op->children.count; i++) {
+  for (int i = 0; sv && i < sv->count; i++) {
     zklock__name nm;
-    if (zklock__name_parse(op->children.data[i], &nm))
+    if (zklock__name_parse(sv->data[i], &nm))
       continue; /* not a zklock node */
     if (!best || zklock__seq_cmp(nm.seq, bn.seq) < 0) {
-      best = op->children.data[i];
+      best = sv->data[i];
       bn = nm;
     }
   }
@@ -88,93 +63,110 @@ static int find_holder(zklock_client *c, zhandle_t *zh, zklock__op *op,
     return LEASES;
   if (bn.kind != 'x')
     return ZKLOCK_EINVAL;
-  snprintf(name, ZKLOCK__NAME_MAX, "%s", best);
+  snprintf(name, len, "%s", best);
   return ZKLOCK_OK;
 }
 
-/* Mutex held. One round: read the holder's data and write it back with
- * the mark, conditional on the version read. AGAIN: the data changed
- * under us (a downgrade or another revoker), read again. A holder whose
- * node went meanwhile has let go: that is what was asked, so ZKLOCK_OK
- * without asking whoever holds next. name NULL: the holder is looked up
- * (find_holder), else it is that node. */
-static int revoke_round(zklock_client *c, zhandle_t *zh, zklock__op *op,
-                        const char *path, const char *fixed) {
-  char name[ZKLOCK__NAME_MAX];
-  int rc = fixed ? ZKLOCK_OK : find_holder(c, zh, op, path, name);
-  if (rc)
-    return rc;
-  if (fixed)
-    snprintf(name, sizeof name, "%s", fixed);
-  char node[ZKLOCK__NODE_MAX];
-  snprintf(node, sizeof node, "%s/%s", path, name);
-  node_get g = {.op = op};
-  op->pending++;
-  int zrc = zoo_aget(zh, node, 0, get_done, &g);
-  if (zrc != ZOK) {
-    op->pending--;
-    g.rc = zrc;
+static void r_send(zklock__call *k, zklock__cbq *q) {
+  revoker *r = R(k);
+  char node[sizeof r->path + sizeof r->name];
+  if (k->at.state == R_LIST && r->fixed)
+    k->at.state = R_GET; /* a lease named by the listing: no LIST */
+  snprintf(node, sizeof node, "%s/%s", r->path, r->name);
+  if (k->at.state == R_LIST) {
+    /* A server behind the leader may not have the holder's node yet:
+     * sync first (the session keeps the order, so no extra round trip). */
+    zklock__call_sync(k, r->path);
+    zklock__call_children(k, r->path, 0, q);
+  } else if (k->at.state == R_GET) {
+    zklock__call_get(k, node, 0, q);
+  } else {
+    zklock__call_set(k, node, r->data, r->len, r->version, q);
   }
-  zklock__op_wait_pending(c, op);
-  if (g.rc == ZNONODE)
-    return ZKLOCK_OK;
-  if (g.rc != ZOK) {
-    free(g.data);
-    return zklock__zk_err(g.rc);
-  }
-  if (zklock__mark_has(g.data, g.len, ZKLOCK__MARK_REVOKE)) {
-    free(g.data);
-    return ZKLOCK_OK; /* already asked */
-  }
-  /* Append, keeping every line (a downgrade's "mode=r" mark among them:
-   * readers keep passing this writer). */
-  size_t ml = strlen(ZKLOCK__MARK_REVOKE);
-  int nl = g.len > 0 && g.data[g.len - 1] != '\n';
-  char *v = malloc((size_t)g.len + (size_t)nl + ml);
-  if (!v) {
-    free(g.data);
-    return ZKLOCK_ENOMEM;
-  }
-  memcpy(v, g.data, (size_t)g.len);
-  if (nl)
-    v[g.len] = '\n';
-  memcpy(v + g.len + nl, ZKLOCK__MARK_REVOKE, ml);
-  int vlen = g.len + nl + (int)ml;
-  free(g.data);
-  op->pending++;
-  zrc = zoo_aset(zh, node, v, vlen, g.version, set_done, op);
-  if (zrc != ZOK) {
-    op->pending--;
-    op->void_rc = zrc;
-  }
-  zklock__op_wait_pending(c, op);
-  free(v);
-  if (op->void_rc == ZBADVERSION)
-    return AGAIN;
-  if (op->void_rc == ZOK || op->void_rc == ZNONODE)
-    return ZKLOCK_OK;
-  return zklock__zk_err(op->void_rc);
 }
 
-/* Asks one holder (fixed) or the holder (NULL), in rounds. */
-static int revoke_one(zklock_client *c, const char *path, const char *fixed) {
-  zhandle_t *zh;
-  int rc = zklock__enter(c, &zh, 1);
-  if (rc)
-    return rc;
-  pthread_mutex_lock(&c->mu);
-  for (int i = 0; i < REVOKE_ROUNDS; i++) {
-    zklock__op op;
-    zklock__op_init(&op, c);
-    rc = revoke_round(c, zh, &op, path, fixed);
-    zklock__op_destroy(&op);
-    if (rc != AGAIN)
-      break;
+/* The holder's data with the mark appended, keeping every line (a
+ * downgrade's "mode=r" mark among them: readers keep passing this
+ * writer); 0, or -1 out of memory. */
+static int marked(revoker *r, const char *v, int vlen) {
+  size_t ml = strlen(ZKLOCK__MARK_REVOKE);
+  int len = v && vlen > 0 ? vlen : 0;
+  int nl = len > 0 && v[len - 1] != '\n';
+  free(r->data);
+  r->data = malloc((size_t)len + (size_t)nl + ml);
+  if (!r->data)
+    return -1;
+  memcpy(r->data, len ? v : "", (size_t)len);
+  if (nl)
+    r->data[len] = '\n';
+  memcpy(r->data + len + nl, ZKLOCK__MARK_REVOKE, ml);
+  r->len = len + nl + (int)ml;
+  return 0;
+}
+
+/* GET's answer. A holder whose node went meanwhile has let go: that is
+ * what was asked, so ZKLOCK_OK without asking whoever holds next. */
+static void r_got(revoker *r, const zklock__ans *ans, zklock__cbq *q) {
+  if (ans->rc == ZNONODE ||
+      (ans->rc == ZOK &&
+       zklock__mark_has(ans->v, ans->vlen, ZKLOCK__MARK_REVOKE))) {
+    zklock__att_finish(&r->k.at, ZKLOCK_OK, q); /* gone, or already asked */
+  } else if (ans->rc != ZOK) {
+    zklock__att_failed(&r->k.at, ans->rc, R_GET, q);
+  } else if (marked(r, ans->v, ans->vlen)) {
+    zklock__att_finish(&r->k.at, ZKLOCK_ENOMEM, q);
+  } else {
+    r->version = ans->st ? ans->st->version : -1;
+    zklock__call_next(&r->k, R_SET, q);
   }
-  pthread_mutex_unlock(&c->mu);
-  zklock__leave(c);
-  /* Still racing after every round: say so rather than claim success. */
-  return rc == AGAIN ? ZKLOCK_EBUSY : rc;
+}
+
+static void r_answer(zklock__call *k, const zklock__ans *ans, zklock__cbq *q) {
+  revoker *r = R(k);
+  int rc = ans->rc;
+  if (k->at.state == R_GET) {
+    r_got(r, ans, q);
+  } else if (k->at.state == R_LIST) {
+    if (rc == ZNONODE)
+      zklock__att_finish(&k->at, ZKLOCK_ENOTHELD, q);
+    else if (rc != ZOK)
+      zklock__att_failed(&k->at, rc, R_LIST, q);
+    else if ((rc = find_holder(ans->kids, r->name, sizeof r->name)) != 0)
+      zklock__att_finish(&k->at, rc, q);
+    else
+      zklock__call_next(k, R_GET, q);
+  } else if (rc == ZBADVERSION) {
+    /* the data changed under us (a downgrade or another revoker); still
+     * racing after every round: say so rather than claim success */
+    if (++r->rounds >= REVOKE_ROUNDS)
+      zklock__att_finish(&k->at, ZKLOCK_EBUSY, q);
+    else
+      zklock__call_next(k, r->fixed ? R_GET : R_LIST, q);
+  } else if (rc == ZOK || rc == ZNONODE) {
+    zklock__att_finish(&k->at, ZKLOCK_OK, q);
+  } else {
+    zklock__att_failed(&k->at, rc, R_SET, q);
+  }
+}
+
+static const zklock__call_ops revoke_ops = {
+    .send = r_send,
+    .answer = r_answer,
+    .destroy = r_destroy,
+    .first = R_LIST,
+    .fresh = 1,
+};
+
+/* Asks one holder (fixed) or the holder (NULL). */
+static int revoke_one(zklock_client *c, const char *path, const char *fixed) {
+  revoker *r = calloc(1, sizeof *r);
+  if (!r)
+    return ZKLOCK_ENOMEM;
+  r->k.ops = &revoke_ops;
+  r->fixed = fixed != NULL;
+  snprintf(r->path, sizeof r->path, "%s", path);
+  snprintf(r->name, sizeof r->name, "%s", fixed ? fixed : "");
+  return zklock__call_wait(c, &r->k);
 }
 
 /* A semaphore: every lease that holds now is asked (who holds is the
