@@ -2,8 +2,8 @@
  * queue (src/queue.c) whose data is the candidate's id: the lowest node
  * leads, and its czxid is the term. Observers follow the lowest node
  * without being candidates. */
+#include "call.h"
 #include "compat.h"
-#include "zklock_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,29 +178,73 @@ static int leader_of(int profile, const struct String_vector *sv,
 
 /* ---- the current leader, once ---- */
 
-typedef struct {
-  zklock__op *op;
-  int rc;
-  int len;
-  char data[ID_MAX + 1];
-} leader_read;
+/* The leader lookup: a call (src/call.c).
+ *   LIST  (a sync, then) the children: the lowest candidate
+ *   GET   its data, the id; a leader that resigned in between: LIST
+ *         again (each such round means one candidate left, so it ends) */
+enum { L_LIST = ZKLOCK__S_FIRST, L_GET };
 
-static void leader_get_done(int rc, const char *v, int vlen,
-                            const struct Stat *st, const void *data) {
-  (void)st;
-  leader_read *r = (leader_read *)data;
-  zklock_client *c = r->op->c;
-  pthread_mutex_lock(&c->mu);
-  r->rc = rc;
-  r->len = rc == ZOK && v && vlen > 0 ? vlen : 0;
-  if (r->len > ID_MAX)
-    r->len = ID_MAX; /* not one of our candidates; show what fits */
-  memcpy(r->data, v ? v : "", (size_t)r->len);
-  r->data[r->len] = '\0';
-  r->op->pending--;
-  pthread_cond_signal(&r->op->cond);
-  pthread_mutex_unlock(&c->mu);
+typedef struct {
+  zklock__call k; /* first: the casts are valid */
+  char path[ZKLOCK_PATH_MAX + 1];
+  char node[ZKLOCK__NODE_MAX]; /* the leader's */
+  char *id;                    /* the caller's */
+  size_t len;
+} leader_call;
+
+static void leader_send(zklock__call *k, zklock__cbq *q) {
+  leader_call *x = (leader_call *)k;
+  if (k->at.state == L_GET) {
+    zklock__call_get(k, x->node, 0, q);
+    return;
+  }
+  /* A server that lags would not show a leader elected a moment ago on
+   * another server: sync first (the session keeps the order). */
+  zklock__call_sync(k, x->path);
+  zklock__call_children(k, x->path, 0, q);
 }
+
+/* GET's answer: the id into the caller's buffer. */
+static int leader_id(leader_call *x, const zklock__ans *ans) {
+  size_t n = ans->v && ans->vlen > 0 ? (size_t)ans->vlen : 0;
+  if (n > ID_MAX)
+    n = ID_MAX; /* not one of our candidates; show what fits */
+  if (x->id && n >= x->len)
+    return ZKLOCK_ERANGE; /* ID_MAX + 1 bytes always suffice */
+  if (x->id) {
+    memcpy(x->id, n ? ans->v : "", n);
+    x->id[n] = '\0';
+  }
+  return ZKLOCK_OK;
+}
+
+static void leader_answer(zklock__call *k, const zklock__ans *ans,
+                          zklock__cbq *q) {
+  leader_call *x = (leader_call *)k;
+  const char *best = NULL;
+  int rc = ZKLOCK_OK;
+  if (ans->rc == ZNONODE && k->at.state == L_GET) {
+    zklock__call_next(k, L_LIST, q); /* it resigned: list again */
+  } else if (ans->rc == ZNONODE) {
+    zklock__att_finish(&k->at, ZKLOCK_ENOLEADER, q);
+  } else if (ans->rc != ZOK) {
+    zklock__att_failed(&k->at, ans->rc, k->at.state, q);
+  } else if (k->at.state == L_GET) {
+    zklock__att_finish(&k->at, leader_id(x, ans), q);
+  } else if ((rc = leader_of(k->c->compat, ans->kids, &best)) || !best) {
+    zklock__att_finish(&k->at, rc ? rc : ZKLOCK_ENOLEADER, q);
+  } else {
+    snprintf(x->node, sizeof x->node, "%s/%s", x->path, best);
+    zklock__call_next(k, L_GET, q);
+  }
+}
+
+static const zklock__call_ops leader_ops = {
+    .send = leader_send,
+    .answer = leader_answer,
+    .first = L_LIST,
+    .fresh = 1,
+};
 
 int zklock_election_leader(zklock_client *c, const char *path, char *id,
                            size_t len) {
@@ -211,67 +255,14 @@ int zklock_election_leader(zklock_client *c, const char *path, char *id,
   int rc = zklock_path_validate(path);
   if (rc)
     return rc;
-  zhandle_t *zh;
-  rc = zklock__enter(c, &zh, 1);
-  if (rc)
-    return rc;
-  zklock__op op;
-  pthread_mutex_lock(&c->mu);
-  zklock__op_init(&op, c);
-  /* A leader that resigns between the listing and the read: list again.
-   * Each round means one candidate left, so this ends. */
-  for (;;) {
-    /* A server that lags would not show a leader elected a moment ago on
-     * another server: sync first (the session keeps the order). */
-    zoo_async(zh, path, zklock__sync_done, NULL);
-    op.pending++;
-    int zrc = zoo_aget_children(zh, path, 0, zklock__children_done, &op);
-    if (zrc != ZOK) {
-      op.pending--;
-      op.children_rc = zrc;
-    }
-    zklock__op_wait_pending(c, &op);
-    if (op.children_rc == ZNONODE) {
-      rc = ZKLOCK_ENOLEADER;
-      break;
-    }
-    if (op.children_rc != ZOK) {
-      rc = zklock__zk_err(op.children_rc);
-      break;
-    }
-    const char *best;
-    rc = leader_of(c->compat, &op.children, &best);
-    if (rc)
-      break;
-    if (!best) {
-      rc = ZKLOCK_ENOLEADER;
-      break;
-    }
-    char node[ZKLOCK__NODE_MAX];
-    snprintf(node, sizeof node, "%s/%s", path, best);
-    leader_read r = {.op = &op};
-    op.pending++;
-    zrc = zoo_aget(zh, node, 0, leader_get_done, &r);
-    if (zrc != ZOK) {
-      op.pending--;
-      r.rc = zrc;
-    }
-    zklock__op_wait_pending(c, &op);
-    if (r.rc == ZNONODE)
-      continue;
-    if (r.rc != ZOK) {
-      rc = zklock__zk_err(r.rc);
-    } else if (id && (size_t)r.len >= len) {
-      rc = ZKLOCK_ERANGE; /* ID_MAX + 1 bytes always suffice */
-    } else if (id) {
-      memcpy(id, r.data, (size_t)r.len + 1);
-    }
-    break;
-  }
-  zklock__op_destroy(&op);
-  pthread_mutex_unlock(&c->mu);
-  zklock__leave(c);
-  return rc;
+  leader_call *x = calloc(1, sizeof *x);
+  if (!x)
+    return ZKLOCK_ENOMEM;
+  x->k.ops = &leader_ops;
+  snprintf(x->path, sizeof x->path, "%s", path);
+  x->id = id;
+  x->len = len;
+  return zklock__call_wait(c, &x->k);
 }
 
 /* ---- observers ----
