@@ -394,6 +394,9 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 # async herd: one thread, one session; Curator and kazoo have no async lock
 run "$ZB" "${ZO[@]}" -t "$TIMEOUT" "asyncherd:1:$ASYNC_HERD"
+# ... and at the threaded herd's W, to compare the drain per handoff
+[ "$HERD" != "$ASYNC_HERD" ] &&
+  run "$ZB" "${ZO[@]}" -t "$TIMEOUT" "asyncherd:1:$HERD"
 run "$ZB" "${ZO[@]}" -n "$N" contended:2 contended:32 rwlock:8
 # Interleaved, one op of each per round: what each request costs. -R 60000
 # gives the raw handles the resolution delay a tuned client would use.
@@ -417,6 +420,8 @@ row() { # label zklock curator kazoo target
     "${4:-n/a}" "$(ratio "$2" "$3")" "$(ratio "$2" "$4")" "$5"
 }
 
+AHB="zklock mutex asyncherd: sessions=1 waiters=$ASYNC_HERD "
+AHS="zklock mutex asyncherd: sessions=1 waiters=$HERD "
 zu_med=$(get "zklock mutex uncontended" median_us)
 zu_ops=$(get "zklock mutex uncontended" ops_s)
 cu_med=$(get "curator mutex uncontended" median_us)
@@ -489,13 +494,17 @@ row "sem $SEM_PERMITS/$SEM_SESSIONS median (us)" "$(get "zklock ${smp}n=" median
   "$(get "curator $smp" median_us)" "$(get "kazoo $smp" median_us)" "-"
 row "sem requests per release" "$(get "zklock ${smp}n=" requests_per_release)" \
   "$(get "curator $smp" requests_per_op)" "$(get "kazoo $smp" requests_per_op)" "-"
-row "async heap per waiting lock (B)" "$(get "zklock mutex asyncherd" heap_per_waiter_bytes)" \
+row "async heap per waiting lock (B)" "$(get "$AHB" heap_per_waiter_bytes)" \
   "" "" "zklock < 1024"
-row "async RSS/lock, settled+trim (B)" "$(get "zklock mutex asyncherd" rss_trimmed_per_waiter)" \
+row "async RSS/lock, settled+trim (B)" "$(get "$AHB" rss_trimmed_per_waiter)" \
   "" "" "zklock < 1024"
-row "async RSS/lock, settled (B)" "$(get "zklock mutex asyncherd" mem_per_waiter_bytes)" \
+row "async RSS/lock, settled (B)" "$(get "$AHB" mem_per_waiter_bytes)" \
   "" "" "-"
-row "async herd drain (ms)" "$(get "zklock mutex asyncherd" drain_ms)" "" "" "-"
+row "async herd drain (ms)" "$(get "$AHB" drain_ms)" "" "" "-"
+row "herd per handoff (us), W=$HERD" "$(get "zklock mutex herd" per_handoff_us)" \
+  "" "" "20 sessions, a thread per waiter"
+row "async herd per handoff (us), W=$HERD" "$(get "$AHS" per_handoff_us)" \
+  "" "" "one thread: <= the line above"
 grep -q "^kazoo ${rwp}deadlock=1" "$OUT" &&
   echo "(kazoo rwlock: deadlocked in $(grep -c "^kazoo ${rwp}deadlock=1" "$OUT") of $ROUNDS rounds, python-zk/kazoo#649, fixed in kazoo 2.9; its figures come from the other rounds)"
 grep -q "^zklock ${smp}.*unsupported" "$OUT" &&
@@ -525,8 +534,8 @@ printf 'zklock requests: %s per uncontended acquire+release, %s per herd handoff
   "$(get "zklock mutex uncontended" requests_per_op)" \
   "$(get "zklock mutex herd" requests_per_handoff)"
 printf 'zklock async herd (%s waiters, one thread): queued in %s ms, %s requests per handoff\n' \
-  "$ASYNC_HERD" "$(get "zklock mutex asyncherd" queue_ms)" \
-  "$(get "zklock mutex asyncherd" requests_per_handoff)"
+  "$ASYNC_HERD" "$(get "$AHB" queue_ms)" \
+  "$(get "$AHB" requests_per_handoff)"
 printf 'zklock requests per op: rwlock-%s %s, await_release=1 uncontended %s\n' \
   "$RW_SESSIONS" "$(get "zklock $rwp" requests_per_op)" \
   "$(get "zklock-await mutex uncontended" requests_per_op)"
