@@ -1,7 +1,8 @@
-/* zklock status -r ROOT, zklock status --watch, zklock metrics ROOT: a
- * whole lock tree, one line (or one set of samples) per lock path. The
- * queues come from zklock_queue_walk, so who holds and who waits is the
- * library's rule, the same as for `zklock status PATH`. */
+/* zklock status PATH: one lock's queue. zklock status -r ROOT, zklock
+ * status --watch, zklock metrics ROOT: a whole lock tree, one line (or one
+ * set of samples) per lock path. The queues come from zklock_queue_walk,
+ * so who holds and who waits is the library's rule, the same as for
+ * `zklock status PATH`. And the output helpers of every word. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
@@ -33,17 +34,211 @@ typedef struct {
   int64_t now_ms;
 } sums;
 
-static int64_t wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static int64_t wall_ms(void) { return clock_ms(CLOCK_REALTIME); }
 
 static int64_t mono_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
+
+/* ---- output helpers ---- */
+
+void owner_field(const char *owner, const char *key, char *out, size_t len) {
+  size_t kl = strlen(key);
+  out[0] = '\0';
+  for (const char *p = owner; p && *p;) {
+    const char *eol = strchr(p, '\n');
+    size_t ll = eol ? (size_t)(eol - p) : strlen(p);
+    if (ll > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
+      size_t vl = ll - kl - 1;
+      if (vl >= len)
+        vl = len - 1;
+      memcpy(out, p + kl + 1, vl);
+      out[vl] = '\0';
+      return;
+    }
+    p = eol ? eol + 1 : NULL;
+  }
+}
+
+/* Length of a valid UTF-8 sequence at s, or 0. */
+static size_t utf8_len(const unsigned char *s) {
+  if (s[0] < 0x80)
+    return 1;
+  size_t n = s[0] >= 0xf0 && s[0] <= 0xf4   ? 4
+             : s[0] >= 0xe0                 ? 3
+             : s[0] >= 0xc2 && s[0] <= 0xdf ? 2
+                                            : 0;
+  for (size_t i = 1; i < n; i++)
+    if ((s[i] & 0xc0) != 0x80)
+      return 0;
+  return n;
+}
+
+/* Prints s as a JSON string; invalid UTF-8 becomes U+FFFD. */
+void json_str(FILE *f, const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  fputc('"', f);
+  while (*p) {
+    if (*p == '"' || *p == '\\') {
+      fprintf(f, "\\%c", *p++);
+    } else if (*p == '\n') {
+      fputs("\\n", f);
+      p++;
+    } else if (*p < 0x20 || *p == 0x7f) {
+      fprintf(f, "\\u%04x", *p++);
+    } else {
+      size_t n = utf8_len(p);
+      if (n == 0) {
+        fputs("\\ufffd", f);
+        p++;
+      } else {
+        fwrite(p, 1, n, f);
+        p += n;
+      }
+    }
+  }
+  fputc('"', f);
+}
+
+/* Text fields are printed in columns: replace control characters. */
+void sanitize(char *s) {
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x20 || *s == 0x7f)
+      *s = '?';
+}
+
+void fmt_age(char *buf, size_t len, int64_t ms) {
+  if (ms < 60000)
+    snprintf(buf, len, "%.1fs", (double)ms / 1000.0);
+  else if (ms < 3600000)
+    snprintf(buf, len, "%dm%02ds", (int)(ms / 60000), (int)(ms / 1000 % 60));
+  else
+    snprintf(buf, len, "%dh%02dm", (int)(ms / 3600000), (int)(ms / 60000 % 60));
+}
+
+/* ---- status PATH ---- */
+
+/* The summary line and the column heads, or the JSON object's opening. */
+static void queue_head(const char *path, int json, const zklock_node_info *v,
+                       int n) {
+  int holders = 0;
+  for (int i = 0; i < n; i++)
+    holders += v[i].holder != 0;
+  if (json) {
+    printf("{\"path\":");
+    json_str(stdout, path);
+    printf(",\"holders\":%d,\"waiters\":%d,\"nodes\":[", holders, n - holders);
+    return;
+  }
+  if (n == 0) {
+    printf("%s: free (no holders, no waiters)\n", path);
+    return;
+  }
+  if (v[0].kind == 's')
+    printf("%s: semaphore, %d permits: %d holder%s, %d waiting\n", path,
+           v[0].permits, holders, holders == 1 ? "" : "s", n - holders);
+  else if (!strstr(v[0].owner, "host="))
+    printf("%s: election, leader %s (term %" PRId64 "), %d candidate%s\n", path,
+           v[0].owner, v[0].token, n, n == 1 ? "" : "s");
+  else
+    printf("%s: %d holder%s, %d waiting\n", path, holders,
+           holders == 1 ? "" : "s", n - holders);
+  printf("%-4s %-6s %-10s %-12s %-7s %-28s %s\n", "POS", "STATE", "KIND",
+         "TOKEN", "AGE", "HOST:PID", "USER");
+}
+
+/* What a node's row shows of its owner. */
+typedef struct {
+  char host[256], pid[32], user[320];
+  const char *kind;
+  int64_t age_ms;
+} node_row;
+
+static void node_json(int i, const zklock_node_info *ni, const node_row *r) {
+  printf("%s{\"position\":%d,\"holder\":%s,\"kind\":\"%s\",\"node\":",
+         i ? "," : "", i + 1, ni->holder ? "true" : "false", r->kind);
+  json_str(stdout, ni->name);
+  printf(",\"seq\":%" PRId32 ",\"token\":%" PRId64 ",\"created_ms\":%" PRId64
+         ",\"age_ms\":%" PRId64 ",\"session\":\"0x%" PRIx64 "\",\"host\":",
+         ni->seq, ni->token, ni->ctime_ms, r->age_ms,
+         (uint64_t)ni->owner_session);
+  json_str(stdout, r->host);
+  printf(",\"pid\":%ld,\"user\":", strtol(r->pid, NULL, 10));
+  json_str(stdout, r->user);
+  printf(",\"owner\":");
+  json_str(stdout, ni->owner);
+  printf(",\"library\":");
+  json_str(stdout, ni->library);
+  printf("}");
+}
+
+static void node_text(int i, const zklock_node_info *ni, node_row *r) {
+  char hp[300], age[32];
+  sanitize(r->host);
+  sanitize(r->user);
+  snprintf(hp, sizeof hp, "%s:%s", r->host[0] ? r->host : "?",
+           r->pid[0] ? r->pid : "?");
+  fmt_age(age, sizeof age, r->age_ms);
+  printf("%-4d %-6s %-10s %-12" PRId64 " %-7s %-28s %s\n", i + 1,
+         ni->holder ? "holds" : "waits", r->kind, ni->token, age, hp, r->user);
+}
+
+static void queue_node(int json, int i, const zklock_node_info *ni,
+                       int64_t now) {
+  node_row r;
+  owner_field(ni->owner, "host", r.host, sizeof r.host);
+  owner_field(ni->owner, "pid", r.pid, sizeof r.pid);
+  owner_field(ni->owner, "user", r.user, sizeof r.user);
+  r.age_ms = now - ni->ctime_ms;
+  if (r.age_ms < 0)
+    r.age_ms = 0; /* clock skew between us and the server */
+  r.kind = ni->kind == 'r'   ? "shared"
+           : ni->kind == 's' ? "permit"
+                             : "exclusive";
+  if (strcmp(ni->library, "zklock") != 0) {
+    /* another library's node: named, never mixed with */
+    snprintf(r.user, sizeof r.user, "%s node (foreign: use --compat)",
+             ni->library);
+    r.host[0] = r.pid[0] = '\0';
+  }
+  if (json)
+    node_json(i, ni, &r);
+  else
+    node_text(i, ni, &r);
+}
+
+/* The queue at path, as `zklock status PATH` prints it. */
+static int show_queue(zklock_client *c, const char *path, int json) {
+  zklock_node_info *v;
+  int n;
+  int rc = zklock_queue_list(c, path, &v, &n);
+  if (rc != ZKLOCK_OK) {
+    cli_msg("cannot list %s: %s", path, zklock_strerror(rc));
+    return cli_exit_for(rc);
+  }
+  int64_t now = wall_ms();
+  queue_head(path, json, v, n);
+  for (int i = 0; i < n; i++)
+    queue_node(json, i, &v[i], now);
+  if (json)
+    printf("]}\n");
+  free(v);
+  return cli_flush();
+}
+
+int run_status(const cli_opts *o, const zklock_client_opts *copts) {
+  zklock_client *c;
+  int xc = cli_connect(o, copts, &c);
+  if (xc)
+    return xc;
+  xc = show_queue(c, o->path, o->json);
+  zklock_client_close(c);
+  return xc;
+}
+
+/* ---- status -r, status --watch, metrics ---- */
 
 /* What the queue looks like: the recipe, or the library of foreign
  * nodes (which zklock lists but does not order). */
@@ -217,18 +412,8 @@ static void print_json(const char *root, const sums *ss, int64_t us) {
 
 /* One frame: the tree under t->path (-r) or the queue at t->path. */
 static int show_once(const tool_ctx *t, zklock_client *c) {
-  if (!t->recursive) {
-    zklock_node_info *v;
-    int n;
-    int rc = zklock_queue_list(c, t->path, &v, &n);
-    if (rc != ZKLOCK_OK) {
-      cli_msg("cannot list %s: %s", t->path, zklock_strerror(rc));
-      return cli_exit_for(rc);
-    }
-    rc = cli_status_output(t->path, t->json, v, n);
-    free(v);
-    return rc;
-  }
+  if (!t->recursive)
+    return show_queue(c, t->path, t->json);
   sums ss = {0};
   int64_t us;
   int rc = scan(c, t->path, &ss, &us);
@@ -268,7 +453,7 @@ static int watch(const tool_ctx *t, zklock_client *c, const sigset_t *stop) {
     if (sig > 0)
       return 0;
     if (sig < 0 && errno != EAGAIN && errno != EINTR)
-      return 71;
+      return XC_OSERR;
   }
 }
 
